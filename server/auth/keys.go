@@ -1,0 +1,110 @@
+package auth
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// minRSABits refuses keys that are too weak to sign anything (RFC 7518
+// section 3.3 requires 2048 bits for RS256).
+const minRSABits = 2048
+
+// parseKeySpec returns the key a spec designates: []byte for a secret, or
+// *rsa.PublicKey or *rsa.PrivateKey for PEM.
+//
+// A spec that names an existing file must hold PEM: reading the file's
+// name as a secret instead would silently accept tokens signed with that
+// well-known string. Likewise inline PEM is never taken as a secret, since
+// an HS256 secret equal to a public key is exactly what an attacker who
+// knows the public key can forge tokens with.
+func parseKeySpec(spec string) (any, error) {
+	if spec == "" {
+		return nil, errors.New("empty key: give an HS256 secret or a PEM key file")
+	}
+	if strings.HasPrefix(strings.TrimSpace(spec), "-----BEGIN ") {
+		return parsePEM([]byte(spec))
+	}
+	info, err := os.Stat(spec)
+	switch {
+	case err == nil && info.IsDir():
+		return nil, fmt.Errorf("%s is a directory, not a PEM key file", spec)
+	case err == nil:
+		data, err := os.ReadFile(spec)
+		if err != nil {
+			return nil, err
+		}
+		key, err := parsePEM(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		return key, nil
+	case errors.Is(err, fs.ErrPermission):
+		return nil, err
+	}
+	return []byte(spec), nil
+}
+
+// parsePEM returns the first RSA key, public or private, in data; the
+// public key of a certificate counts.
+func parsePEM(data []byte) (any, error) {
+	var seen []string
+	for {
+		block, rest := pem.Decode(data)
+		if block == nil {
+			break
+		}
+		data = rest
+		var (
+			key any
+			err error
+		)
+		switch block.Type {
+		case "PUBLIC KEY":
+			key, err = x509.ParsePKIXPublicKey(block.Bytes)
+		case "RSA PUBLIC KEY":
+			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		case "CERTIFICATE":
+			var cert *x509.Certificate
+			if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+				key = cert.PublicKey
+			}
+		case "RSA PRIVATE KEY":
+			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		case "PRIVATE KEY":
+			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		default:
+			seen = append(seen, block.Type)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("PEM block %q: %w", block.Type, err)
+		}
+		return checkRSA(key, block.Type)
+	}
+	if len(seen) == 0 {
+		return nil, errors.New("no PEM block found")
+	}
+	return nil, fmt.Errorf("no supported PEM block (found %s)", strings.Join(seen, ", "))
+}
+
+func checkRSA(key any, blockType string) (any, error) {
+	var n int
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		n = k.N.BitLen()
+	case *rsa.PrivateKey:
+		n = k.N.BitLen()
+	default:
+		return nil, fmt.Errorf("PEM block %q holds a %T: only RSA keys are supported", blockType, key)
+	}
+	if n < minRSABits {
+		return nil, fmt.Errorf("RSA key of %d bits: at least %d are required", n, minRSABits)
+	}
+	return key, nil
+}
