@@ -1,0 +1,14 @@
+// Package server is the polysse hub: an http.Handler that speaks the
+// publish/subscribe core of the Mercure protocol (draft-07) over
+// Server-Sent Events, keeps a replay log so that a client resuming with its
+// last event id misses nothing, and adds the transports legacy browsers
+// need.
+//
+// Subscribe with GET on the hub's URL (conventionally /.well-known/mercure)
+// and one or more topic parameters; publish with a POST form carrying topic,
+// data and optionally id, type, retry and private. Programs in the same
+// process publish with Hub.Publish, without a token.
+//
+// Data flows one way: publisher → Publish → store.Log → Watch → fan-out →
+// each subscriber's bounded queue → its writer → the network.
+package server

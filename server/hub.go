@@ -1,0 +1,319 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/server/topic"
+	"github.com/polysse/polysse/sse"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultHeartbeat       = 15 * time.Second
+	DefaultRetry           = 3 * time.Second
+	DefaultPollTimeout     = 25 * time.Second
+	DefaultPollRetry       = 10 * time.Millisecond
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultMaxPublishBytes = 1 << 20
+	DefaultMaxEventBytes   = 512 << 10
+	DefaultMaxTopics       = 64
+	DefaultMaxQueueBytes   = 4 << 20
+	DefaultPadding         = 2048
+)
+
+// Config configures a Hub. The zero value is usable: an in-memory log,
+// anonymous subscribers refused and HTTP publishing refused (no keys).
+type Config struct {
+	// Log is the replay log; nil means an in-memory ring with default
+	// bounds, owned and closed by the hub.
+	Log store.Log
+	// PublisherKey verifies publishers' tokens; nil refuses HTTP publishing.
+	PublisherKey *auth.Verifier
+	// SubscriberKey verifies subscribers' tokens; nil ignores them, so only
+	// anonymous subscriptions (if allowed) are possible.
+	SubscriberKey *auth.Verifier
+	// AllowAnonymous lets subscribers without a token receive public updates.
+	AllowAnonymous bool
+	// CORSOrigins lists the origins granted CORS, with credentials; "*"
+	// grants every origin, without credentials.
+	CORSOrigins []string
+	// Heartbeat is the idle time after which a comment keeps a stream alive;
+	// negative disables heartbeats.
+	Heartbeat time.Duration
+	// Retry is the reconnection time sent at the start of every stream.
+	Retry time.Duration
+	// PollTimeout bounds how long a long-poll request waits for an event.
+	PollTimeout time.Duration
+	// PollRetry is the reconnection time that ends a long-poll response.
+	PollRetry time.Duration
+	// WriteTimeout bounds one write to a subscriber; a client that does not
+	// read for that long is cut off.
+	WriteTimeout time.Duration
+	// MaxPublishBytes bounds a publish request's body (413 beyond).
+	MaxPublishBytes int64
+	// MaxEventBytes bounds one event's data, id and type (413 beyond).
+	MaxEventBytes int
+	// MaxTopics bounds the topic parameters of one subscription.
+	MaxTopics int
+	// MaxQueueBytes bounds what may wait for one subscriber; beyond it the
+	// subscriber is cut off and resumes from the replay log.
+	MaxQueueBytes int
+	// Logger receives the hub's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.Heartbeat, DefaultHeartbeat)
+	def(&c.Retry, DefaultRetry)
+	def(&c.PollTimeout, DefaultPollTimeout)
+	def(&c.PollRetry, DefaultPollRetry)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	if c.MaxPublishBytes <= 0 {
+		c.MaxPublishBytes = DefaultMaxPublishBytes
+	}
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if c.MaxTopics <= 0 {
+		c.MaxTopics = DefaultMaxTopics
+	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Hub is the publish/subscribe hub. Create it with New, serve it with
+// ServeHTTP, and stop it with Shutdown then Close.
+type Hub struct {
+	cfg     Config
+	log     store.Log
+	ownLog  bool
+	matcher *topic.Matcher
+	logger  *slog.Logger
+
+	mu   sync.RWMutex
+	subs map[*subscriber]struct{}
+	// last is the newest update the fan-out has seen; a new subscriber's
+	// cursor, so that a stream that drops before its first event resumes
+	// without a gap.
+	last atomic.Pointer[cursor]
+
+	stopWatch func()
+	drain     chan struct{}
+	drainOnce sync.Once
+	streams   sync.WaitGroup
+}
+
+type cursor struct {
+	id  string
+	pos store.Pos
+}
+
+// New returns a hub that serves cfg. It starts watching the log at once, so
+// every update appended after New returns reaches live subscribers.
+func New(ctx context.Context, cfg Config) (*Hub, error) {
+	cfg = cfg.withDefaults()
+	h := &Hub{
+		cfg:     cfg,
+		log:     cfg.Log,
+		matcher: topic.NewMatcher(4096),
+		logger:  cfg.Logger,
+		subs:    make(map[*subscriber]struct{}),
+		drain:   make(chan struct{}),
+	}
+	if h.log == nil {
+		h.log = memstore.New(store.Bounds{})
+		h.ownLog = true
+	}
+	stop, err := h.log.Watch(ctx, h.fanout)
+	if err != nil {
+		return nil, fmt.Errorf("server: watch log: %w", err)
+	}
+	h.stopWatch = stop
+	id, pos, err := h.log.Last(ctx)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("server: read log head: %w", err)
+	}
+	if id != "" {
+		h.advance(&cursor{id: id, pos: pos})
+	}
+	return h, nil
+}
+
+// advance moves the hub's cursor forward, never back: Watch and Last may
+// race at start.
+func (h *Hub) advance(c *cursor) {
+	for {
+		old := h.last.Load()
+		if old != nil && !old.pos.Less(c.pos) {
+			return
+		}
+		if h.last.CompareAndSwap(old, c) {
+			return
+		}
+	}
+}
+
+// fanout encodes u once and queues it for every subscriber that wants it.
+func (h *Hub) fanout(u *store.Update) {
+	frame, err := sse.AppendEvent(make([]byte, 0, len(u.Event.Data)+len(u.Event.ID)+len(u.Event.Type)+32), &u.Event)
+	if err != nil {
+		// Validated at publish; only a foreign writer to a shared log gets here.
+		h.logger.Warn("dropping an update that cannot be encoded", "id", u.Event.ID, "err", err)
+		return
+	}
+	d := delivery{pos: u.Pos, frame: frame}
+	h.mu.RLock()
+	h.advance(&cursor{id: u.Event.ID, pos: u.Pos})
+	for s := range h.subs {
+		if s.wants(h.matcher, u) {
+			s.push(d)
+		}
+	}
+	h.mu.RUnlock()
+}
+
+func (h *Hub) register(s *subscriber) (start *cursor) {
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	start = h.last.Load()
+	h.mu.Unlock()
+	return start
+}
+
+func (h *Hub) unregister(s *subscriber) {
+	h.mu.Lock()
+	delete(h.subs, s)
+	h.mu.Unlock()
+}
+
+// Subscribers returns the number of open subscriptions.
+func (h *Hub) Subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.subs)
+}
+
+// Publish validates u, appends it to the log and returns its event id once
+// the log has stored it. It needs no token: it is for programs that embed
+// the hub. The update reaches subscribers through the log's Watch.
+func (h *Hub) Publish(ctx context.Context, u *store.Update) (string, error) {
+	if err := h.validate(u); err != nil {
+		return "", err
+	}
+	if err := h.log.Append(ctx, u); err != nil {
+		return "", fmt.Errorf("server: publish: %w", err)
+	}
+	return u.Event.ID, nil
+}
+
+// ErrInvalidUpdate wraps every reason Publish refuses an update for.
+var ErrInvalidUpdate = errors.New("invalid update")
+
+// errTooLarge marks an update refused for its size (413 over HTTP).
+var errTooLarge = errors.New("too large")
+
+func (h *Hub) validate(u *store.Update) error {
+	if len(u.Topics) == 0 {
+		return fmt.Errorf("%w: at least one topic is required", ErrInvalidUpdate)
+	}
+	for _, t := range u.Topics {
+		if t == "" {
+			return fmt.Errorf("%w: empty topic", ErrInvalidUpdate)
+		}
+		if len(t) > topic.MaxLength {
+			return fmt.Errorf("%w: topic longer than %d bytes", ErrInvalidUpdate, topic.MaxLength)
+		}
+	}
+	if err := sse.ValidateID(u.Event.ID); err != nil {
+		return fmt.Errorf("%w: id: %w", ErrInvalidUpdate, err)
+	}
+	if u.Event.ID == store.Earliest {
+		return fmt.Errorf("%w: id %q is reserved", ErrInvalidUpdate, store.Earliest)
+	}
+	if err := sse.ValidateType(u.Event.Type); err != nil {
+		return fmt.Errorf("%w: type: %w", ErrInvalidUpdate, err)
+	}
+	if u.Event.Retry < 0 {
+		return fmt.Errorf("%w: retry must not be negative", ErrInvalidUpdate)
+	}
+	if n := len(u.Event.Data) + len(u.Event.ID) + len(u.Event.Type); n > h.cfg.MaxEventBytes {
+		return fmt.Errorf("%w: %w: event of %d bytes exceeds the limit of %d", ErrInvalidUpdate, errTooLarge, n, h.cfg.MaxEventBytes)
+	}
+	return nil
+}
+
+// Ready reports whether the hub can take publishes: its log is ready and it
+// is not draining.
+func (h *Hub) Ready(ctx context.Context) error {
+	select {
+	case <-h.drain:
+		return errors.New("server: draining")
+	default:
+	}
+	return h.log.Ready(ctx)
+}
+
+// Shutdown ends every open stream so that clients reconnect (to another
+// node, or to this one once restarted) and waits for their handlers to
+// return, or for ctx. New subscriptions are refused from then on.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.drainOnce.Do(func() { close(h.drain) })
+	done := make(chan struct{})
+	go func() { h.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("server: shutdown: %w", ctx.Err())
+	}
+}
+
+// Close stops watching the log, and closes it if the hub created it.
+func (h *Hub) Close() error {
+	h.drainOnce.Do(func() { close(h.drain) })
+	h.stopWatch()
+	if h.ownLog {
+		if err := h.log.Close(); err != nil {
+			return fmt.Errorf("server: close log: %w", err)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP serves subscriptions (GET), publishes (POST) and CORS
+// preflights (OPTIONS) on whatever path the hub is mounted at.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.cors(w, r)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.subscribe(w, r)
+	case http.MethodPost:
+		h.publish(w, r)
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}

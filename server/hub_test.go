@@ -1,0 +1,641 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/polysse/polysse/server"
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/sse"
+)
+
+const secret = "test-secret"
+
+type env struct {
+	t   *testing.T
+	hub *server.Hub
+	srv *httptest.Server
+	sig *auth.Signer
+}
+
+func newEnv(t *testing.T, mutate func(*server.Config)) *env {
+	t.Helper()
+	v, err := auth.NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := auth.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{
+		Log:            memstore.New(store.Bounds{}),
+		PublisherKey:   v,
+		SubscriberKey:  v,
+		AllowAnonymous: true,
+		Heartbeat:      -1,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	hub, err := server.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hub)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hub.Shutdown(ctx)
+		srv.Close()
+		_ = hub.Close()
+		_ = cfg.Log.Close()
+	})
+	return &env{t: t, hub: hub, srv: srv, sig: sig}
+}
+
+func (e *env) token(c auth.Claims) string {
+	e.t.Helper()
+	tok, err := e.sig.Sign(c, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// post publishes a form and returns the status and body.
+func (e *env) post(token string, form url.Values) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// publish publishes data to topics with an all-powerful token and returns the id.
+func (e *env) publish(data string, topics ...string) string {
+	e.t.Helper()
+	f := url.Values{"topic": topics, "data": {data}}
+	code, body := e.post(e.token(auth.Claims{Publish: []string{"*"}}), f)
+	if code != http.StatusOK {
+		e.t.Fatalf("publish: %d %s", code, body)
+	}
+	return body
+}
+
+// stream is an open subscription read with the sse package's decoder.
+type stream struct {
+	res *http.Response
+	rd  *sse.Reader
+	ch  chan sse.Event
+}
+
+func (e *env) subscribe(query string, header http.Header) *stream {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"?"+query, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
+	e.t.Cleanup(func() { cancel(); res.Body.Close() })
+	if res.StatusCode != http.StatusOK {
+		return s
+	}
+	go func() {
+		defer close(s.ch)
+		for {
+			ev, err := s.rd.Next()
+			if err != nil {
+				return
+			}
+			s.ch <- ev
+		}
+	}()
+	return s
+}
+
+// next waits for the next event.
+func (s *stream) next(t *testing.T) sse.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-s.ch:
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5s")
+	}
+	return sse.Event{}
+}
+
+// none asserts that no event arrives within d.
+func (s *stream) none(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case ev, ok := <-s.ch:
+		if ok {
+			t.Fatalf("unexpected event %+v", ev)
+		}
+	case <-time.After(d):
+	}
+}
+
+func TestSubscribeHeadersAreSentAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	res, err := http.Get(e.srv.URL + "?topic=a") // returns as soon as headers arrive
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	want := map[string]string{
+		"Content-Type":      "text/event-stream",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no",
+	}
+	for k, v := range want {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil || line != "retry: "+strconv.Itoa(int(server.DefaultRetry/time.Millisecond))+"\n" {
+		t.Errorf("first line %q, %v; want the initial retry", line, err)
+	}
+}
+
+func TestPublishReachesSubscribersOfMatchingTopics(t *testing.T) {
+	e := newEnv(t, nil)
+	exact := e.subscribe("topic=https://example.com/books/1", nil)
+	tmpl := e.subscribe("topic="+url.QueryEscape("https://example.com/books/{id}"), nil)
+	all := e.subscribe("topic=*", nil)
+	other := e.subscribe("topic=https://example.com/authors/1", nil)
+
+	id := e.publish("a book", "https://example.com/books/1")
+	for name, s := range map[string]*stream{"exact": exact, "template": tmpl, "wildcard": all} {
+		ev := s.next(t)
+		if ev.Data != "a book" || ev.ID != id || ev.Type != "message" {
+			t.Errorf("%s got %+v, want data %q id %q", name, ev, "a book", id)
+		}
+	}
+	other.none(t, 100*time.Millisecond)
+}
+
+func TestAlternateTopicsAndEventFields(t *testing.T) {
+	e := newEnv(t, nil)
+	s := e.subscribe("topic=alt", nil)
+	f := url.Values{"topic": {"canonical", "alt"}, "data": {"line1\nline2"}, "id": {"my-id"}, "type": {"update"}, "retry": {"1234"}}
+	code, body := e.post(e.token(auth.Claims{Publish: []string{"*"}}), f)
+	if code != 200 || body != "my-id" {
+		t.Fatalf("publish: %d %q", code, body)
+	}
+	ev := s.next(t)
+	if ev.Data != "line1\nline2" || ev.ID != "my-id" || ev.Type != "update" {
+		t.Errorf("got %+v", ev)
+	}
+	if ms, ok := s.rd.Retry(); !ok || ms != 1234 {
+		t.Errorf("retry = %d, %v; want 1234", ms, ok)
+	}
+}
+
+func TestGeneratedIDsAreUniqueAndSorted(t *testing.T) {
+	e := newEnv(t, nil)
+	var prev string
+	seen := map[string]bool{}
+	for i := range 50 {
+		id := e.publish(strconv.Itoa(i), "t")
+		if seen[id] || id <= prev {
+			t.Fatalf("id %q after %q: not unique and increasing", id, prev)
+		}
+		seen[id], prev = true, id
+	}
+}
+
+func TestResumeForms(t *testing.T) {
+	e := newEnv(t, nil)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, e.publish("e"+strconv.Itoa(i), "t"))
+	}
+	e.publish("other topic", "u")
+	cases := []struct {
+		name   string
+		query  string
+		header http.Header
+		want   []string
+	}{
+		{"header", "topic=t", http.Header{"Last-Event-ID": {ids[1]}}, []string{"e2", "e3", "e4"}},
+		{"lastEventID", "topic=t&lastEventID=" + url.QueryEscape(ids[2]), nil, []string{"e3", "e4"}},
+		{"lastEventId", "topic=t&lastEventId=" + url.QueryEscape(ids[3]), nil, []string{"e4"}},
+		{"earliest", "topic=t", http.Header{"Last-Event-ID": {"earliest"}}, []string{"e0", "e1", "e2", "e3", "e4"}},
+		{"header wins over query", "topic=t&lastEventID=" + url.QueryEscape(ids[0]), http.Header{"Last-Event-ID": {ids[3]}}, []string{"e4"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := e.subscribe(c.query, c.header)
+			for _, want := range c.want {
+				if ev := s.next(t); ev.Data != want {
+					t.Fatalf("got %q, want %q", ev.Data, want)
+				}
+			}
+			s.none(t, 50*time.Millisecond)
+		})
+	}
+}
+
+func TestUnknownLastEventIDReplaysAllWithMissedEvent(t *testing.T) {
+	e := newEnv(t, nil)
+	e.publish("kept", "t")
+	s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {"never-issued"}})
+	if ev := s.next(t); ev.Type != server.MissedEventType || ev.Data != `{"lastEventId":"never-issued"}` {
+		t.Fatalf("first event %+v, want the missed notice", ev)
+	}
+	if ev := s.next(t); ev.Data != "kept" {
+		t.Fatalf("got %+v, want the kept update", ev)
+	}
+}
+
+// TestReplayThenLiveHasNoGapOrDuplicate resumes while publishing goes on,
+// so that updates land before, during and after the replay.
+func TestReplayThenLiveHasNoGapOrDuplicate(t *testing.T) {
+	e := newEnv(t, nil)
+	const total = 400
+	first := e.publish("0", "t")
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 1; i < total; i++ {
+			if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: strconv.Itoa(i)}}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	time.Sleep(time.Millisecond)
+	s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {first}})
+	for i := 1; i < total; i++ {
+		if ev := s.next(t); ev.Data != strconv.Itoa(i) {
+			t.Fatalf("event %d: got %q", i, ev.Data)
+		}
+	}
+	wg.Wait()
+	s.none(t, 50*time.Millisecond)
+}
+
+func TestFreshStreamGetsCursorSoADropLosesNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	e.publish("before", "t")
+	res, err := http.Get(e.srv.URL + "?topic=t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	// The stream opens with retry, then an id alone: a cursor that sets the
+	// client's last event id without dispatching an event.
+	r := bufio.NewReader(res.Body)
+	var cursor string
+	for cursor == "" {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "data:") {
+			t.Fatalf("an event before the cursor: %q", line)
+		}
+		if id, ok := strings.CutPrefix(line, "id: "); ok {
+			cursor = strings.TrimSuffix(id, "\n")
+		}
+	}
+	res.Body.Close() // the stream drops before its first event
+	e.publish("after", "t")
+	s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {cursor}})
+	if ev := s.next(t); ev.Data != "after" {
+		t.Fatalf("resume from the cursor: got %q, want the update published during the drop", ev.Data)
+	}
+	s.none(t, 50*time.Millisecond)
+}
+
+func TestPublishAuthorization(t *testing.T) {
+	e := newEnv(t, nil)
+	other, _ := auth.NewSigner("another-secret")
+	bad, _ := other.Sign(auth.Claims{Publish: []string{"*"}}, time.Hour)
+	cases := []struct {
+		name  string
+		token string
+		form  url.Values
+		want  int
+	}{
+		{"no token", "", url.Values{"topic": {"t"}, "data": {"x"}}, 401},
+		{"wrong key", bad, url.Values{"topic": {"t"}, "data": {"x"}}, 401},
+		{"subscriber token", e.token(auth.Claims{Subscribe: []string{"*"}}), url.Values{"topic": {"t"}, "data": {"x"}}, 403},
+		{"other topic", e.token(auth.Claims{Publish: []string{"books/{id}"}}), url.Values{"topic": {"authors/1"}, "data": {"x"}}, 403},
+		{"one alternate not allowed", e.token(auth.Claims{Publish: []string{"books/{id}"}}), url.Values{"topic": {"books/1", "authors/1"}, "data": {"x"}}, 403},
+		{"allowed by template", e.token(auth.Claims{Publish: []string{"books/{id}"}}), url.Values{"topic": {"books/1"}, "data": {"x"}}, 200},
+		{"missing topic", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"data": {"x"}}, 400},
+		{"id with LF", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "id": {"a\nb"}}, 400},
+		{"id with CR", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "id": {"a\rb"}}, 400},
+		{"id with NUL", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "id": {"a\x00b"}}, 400},
+		{"type with LF", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "type": {"a\nb"}}, 400},
+		{"retry not digits", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "retry": {"-1"}}, 400},
+		{"reserved id", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "id": {"earliest"}}, 400},
+		{"data too large", e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "data": {strings.Repeat("x", server.DefaultMaxEventBytes+1)}}, 413},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := e.post(c.token, c.form)
+			if code != c.want {
+				t.Fatalf("got %d %q, want %d", code, body, c.want)
+			}
+			if code >= 400 && strings.TrimSpace(body) == "" {
+				t.Error("an error without a reason")
+			}
+		})
+	}
+}
+
+func TestPublishBodyLimit(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.MaxPublishBytes = 1024 })
+	code, _ := e.post(e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "data": {strings.Repeat("x", 2000)}})
+	if code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d, want 413", code)
+	}
+}
+
+func TestPrivateUpdatesReachOnlyAuthorizedSubscribers(t *testing.T) {
+	e := newEnv(t, nil)
+	anon := e.subscribe("topic=*", nil)
+	wrong := e.subscribe("topic=*", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"other"}})}})
+	right := e.subscribe("topic=*", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"secret/{x}"}})}})
+	code, body := e.post(e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"secret/1"}, "data": {"private"}, "private": {"on"}})
+	if code != 200 {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	e.publish("public", "public/1")
+	if ev := right.next(t); ev.Data != "private" {
+		t.Fatalf("authorized subscriber got %q", ev.Data)
+	}
+	for name, s := range map[string]*stream{"anonymous": anon, "other claim": wrong} {
+		if ev := s.next(t); ev.Data != "public" {
+			t.Errorf("%s subscriber got %q before the public update", name, ev.Data)
+		}
+	}
+	// Replay is filtered too.
+	replay := e.subscribe("topic=*", http.Header{"Last-Event-ID": {"earliest"}})
+	if ev := replay.next(t); ev.Data != "public" {
+		t.Errorf("anonymous replay got %q, want only the public update", ev.Data)
+	}
+}
+
+func TestSubscriberAuthentication(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.AllowAnonymous = false })
+	cases := []struct {
+		name   string
+		header http.Header
+		query  string
+		want   int
+	}{
+		{"anonymous refused", nil, "topic=t", 401},
+		{"bad token", http.Header{"Authorization": {"Bearer nope"}}, "topic=t", 401},
+		{"header token", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"t"}})}}, "topic=t", 200},
+		{"cookie token", http.Header{"Cookie": {"mercureAuthorization=" + e.token(auth.Claims{Subscribe: []string{"t"}})}}, "topic=t", 200},
+		{"query token", nil, "topic=t&authorization=" + e.token(auth.Claims{Subscribe: []string{"t"}}), 200},
+		{"missing topic", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"t"}})}}, "", 400},
+		{"invalid template", nil, "topic=" + url.QueryEscape("a/{b"), 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := e.subscribe(c.query, c.header)
+			if s.res.StatusCode != c.want {
+				t.Fatalf("got %d, want %d", s.res.StatusCode, c.want)
+			}
+		})
+	}
+}
+
+func TestPrivateStreamEndsWhenTokenExpires(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, err := e.sig.Sign(auth.Claims{Subscribe: []string{"*"}}, 1500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + tok}})
+	select {
+	case _, ok := <-s.ch:
+		if ok {
+			t.Fatal("unexpected event")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream still open after its token expired")
+	}
+}
+
+func TestPollTransport(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.PollTimeout = 300 * time.Millisecond })
+	first := e.publish("a", "t")
+	e.publish("b", "t")
+
+	// Pending events: delivered, then the response ends with a short retry.
+	res, body := get(t, e.srv.URL+"?topic=t&transport=poll&lastEventID="+url.QueryEscape(first))
+	if !strings.Contains(body, "data: b\n") || !strings.HasSuffix(body, "retry: "+strconv.Itoa(int(server.DefaultPollRetry/time.Millisecond))+"\n\n") {
+		t.Fatalf("poll with pending events: %d %q", res.StatusCode, body)
+	}
+	// Nothing pending: the response waits for its bound, then ends.
+	start := time.Now()
+	_, body = get(t, e.srv.URL+"?topic=nothing&transport=poll")
+	if d := time.Since(start); d < 250*time.Millisecond || strings.Contains(body, "data:") {
+		t.Fatalf("empty poll after %v: %q", d, body)
+	}
+	// Waiting: an event published during the poll ends it early.
+	go func() { time.Sleep(100 * time.Millisecond); e.publish("c", "t") }()
+	_, body = get(t, e.srv.URL+"?topic=t&transport=poll")
+	if !strings.Contains(body, "data: c\n") {
+		t.Fatalf("poll while publishing: %q", body)
+	}
+}
+
+func TestPadding(t *testing.T) {
+	e := newEnv(t, nil)
+	res, err := http.Get(e.srv.URL + "?topic=t&padding=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	line, _ := bufio.NewReaderSize(res.Body, 8192).ReadString('\n')
+	if !strings.HasPrefix(line, ":") || len(line) < 2048 {
+		t.Fatalf("first line is %d bytes, want a comment of at least 2048", len(line))
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond })
+	res, err := http.Get(e.srv.URL + "?topic=t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := bufio.NewReader(res.Body)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == ":\n" {
+			return
+		}
+	}
+	t.Fatal("no heartbeat comment")
+}
+
+func TestShutdownEndsStreams(t *testing.T) {
+	e := newEnv(t, nil)
+	s := e.subscribe("topic=t", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := e.hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-s.ch; ok {
+		t.Fatal("event after shutdown")
+	}
+	if res, _ := get(t, e.srv.URL+"?topic=t"); res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("subscribe while draining: %d, want 503", res.StatusCode)
+	}
+}
+
+func TestSlowSubscriberIsCutOffAndResumes(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.MaxQueueBytes = 256 << 10
+		c.WriteTimeout = 500 * time.Millisecond
+	})
+	// A subscriber that never reads: its socket buffers fill, then its queue.
+	conn := rawSubscribe(t, e.srv.URL, "topic=t")
+	defer conn.Close()
+	fast := e.subscribe("topic=t", nil)
+	data := strings.Repeat("x", 1024)
+	// Far more than loopback socket buffers and the queue absorb, in
+	// batches that a reading subscriber keeps up with.
+	const batches, batch = 400, 64
+	for b := range batches {
+		for i := range batch {
+			id := "id-" + strconv.Itoa(b*batch+i)
+			if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: id}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range batch {
+			if ev := fast.next(t); ev.ID != "id-"+strconv.Itoa(b*batch+i) {
+				t.Fatalf("reading subscriber: got %q at %d", ev.ID, b*batch+i)
+			}
+		}
+	}
+	// The slow one was cut off; the hub holds one stream again.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.hub.Subscribers() > 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.hub.Subscribers(); n != 1 {
+		t.Fatalf("%d subscribers, want the slow one cut off", n)
+	}
+	// It resumes from the log with nothing lost.
+	s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {"id-999"}})
+	for i := 1000; i < batches*batch; i++ {
+		if ev := s.next(t); ev.ID != "id-"+strconv.Itoa(i) {
+			t.Fatalf("resume: got %q, want id-%d", ev.ID, i)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example"} })
+	cases := []struct {
+		origin, wantOrigin, wantCreds string
+	}{
+		{"https://app.example", "https://app.example", "true"},
+		{"https://evil.example", "", ""},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(http.MethodOptions, e.srv.URL+"?topic=t", nil)
+		req.Header.Set("Origin", c.origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != c.wantOrigin {
+			t.Errorf("%s: allow-origin %q, want %q", c.origin, got, c.wantOrigin)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != c.wantCreds {
+			t.Errorf("%s: allow-credentials %q, want %q", c.origin, got, c.wantCreds)
+		}
+	}
+}
+
+func TestGoAPIPublishValidates(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{ID: "x\ny"}})
+	if !errors.Is(err, server.ErrInvalidUpdate) {
+		t.Fatalf("got %v, want ErrInvalidUpdate", err)
+	}
+	_, err = e.hub.Publish(context.Background(), &store.Update{Event: sse.Event{Data: "no topic"}})
+	if !errors.Is(err, server.ErrInvalidUpdate) {
+		t.Fatalf("got %v, want ErrInvalidUpdate", err)
+	}
+}
+
+func get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+// rawSubscribe opens a subscription over a bare TCP connection that the
+// test never reads from.
+func rawSubscribe(t *testing.T, base, query string) io.Closer {
+	t.Helper()
+	u, _ := url.Parse(base)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /?%s HTTP/1.1\r\nHost: %s\r\n\r\n", query, u.Host)
+	return conn
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/sse"
+)
+
+// publish serves a Mercure publish: a form with topic (one or more, the
+// first canonical), data, and optionally id, type, retry and private. It
+// answers the event id as text/plain once the log has stored the update.
+func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.PublisherKey == nil {
+		h.unauthorized(w, errors.New("publishing over HTTP is disabled: the hub has no publisher key"))
+		return
+	}
+	tok, err := auth.FromRequest(r)
+	if err == nil && tok == "" {
+		err = errors.New("a publisher token is required")
+	}
+	if err != nil {
+		h.unauthorized(w, err)
+		return
+	}
+	claims, err := h.cfg.PublisherKey.Verify(tok)
+	if err != nil {
+		h.unauthorized(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "publish body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "invalid publish form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	u, err := updateFromForm(r)
+	if err == nil {
+		err = h.validate(u)
+	}
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, errTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	for _, t := range u.Topics {
+		if !h.matcher.MatchAny([]string{t}, claims.Publish) {
+			http.Error(w, "forbidden: the token may not publish to topic "+strconv.Quote(t), http.StatusForbidden)
+			return
+		}
+	}
+	if err := h.log.Append(r.Context(), u); err != nil {
+		h.logger.Error("publish failed: the log did not store the update", "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(u.Event.ID))
+}
+
+// updateFromForm reads the publish form fields. Only the POST body counts:
+// Mercure publishers send a form, and query parameters would let a URL
+// smuggle fields in.
+func updateFromForm(r *http.Request) (*store.Update, error) {
+	f := r.PostForm
+	u := &store.Update{
+		Topics:  f["topic"],
+		Private: isTrue(f, "private"),
+		Event: sse.Event{
+			ID:   f.Get("id"),
+			Type: f.Get("type"),
+			Data: f.Get("data"),
+		},
+	}
+	if v := f.Get("retry"); v != "" {
+		n, err := sse.ParseRetry(v)
+		if err != nil {
+			return nil, errors.Join(ErrInvalidUpdate, err)
+		}
+		u.Event.Retry = n
+	}
+	return u, nil
+}
+
+// isTrue reads a form flag the way Mercure does (present means set), while
+// letting an explicit false, off or 0 mean what it says.
+func isTrue(f map[string][]string, name string) bool {
+	v, ok := f[name]
+	if !ok {
+		return false
+	}
+	if len(v) == 0 {
+		return true
+	}
+	switch strings.ToLower(v[0]) {
+	case "false", "off", "0", "no":
+		return false
+	}
+	return true
+}

@@ -1,0 +1,259 @@
+package memstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/server/store/storetest"
+	"github.com/polysse/polysse/sse"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b store.Bounds) store.Log {
+		return memstore.New(b)
+	})
+}
+
+// clock is a settable clock for WithClock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func appendID(t *testing.T, l store.Log, id string) store.Update {
+	t.Helper()
+	u := store.Update{Topics: []string{"t"}, Event: sse.Event{ID: id, Data: id}}
+	if err := l.Append(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func replayIDs(t *testing.T, l store.Log, after string) ([]string, error) {
+	t.Helper()
+	var got []string
+	err := l.Replay(context.Background(), after, func(u *store.Update) error {
+		got = append(got, u.Event.ID)
+		return nil
+	})
+	return got, err
+}
+
+func TestAgeBoundWithClock(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := memstore.New(store.Bounds{MaxAge: time.Minute}, memstore.WithClock(c.now))
+	defer l.Close()
+	for i := range 4 {
+		appendID(t, l, fmt.Sprint("a", i))
+		c.add(20 * time.Second)
+	}
+	// a0 is now 80s old, a1 60s (still kept: older than, not as old as).
+	tests := []struct {
+		after   string
+		want    []string
+		unknown bool
+	}{
+		{store.Earliest, []string{"a1", "a2", "a3"}, false},
+		{"a0", nil, true},
+		{"a1", []string{"a2", "a3"}, false},
+	}
+	for _, tt := range tests {
+		got, err := replayIDs(t, l, tt.after)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) || errors.Is(err, store.ErrUnknownID) != tt.unknown {
+			t.Errorf("Replay(%q) = %v, %v; want %v (unknown %v)", tt.after, got, err, tt.want, tt.unknown)
+		}
+	}
+	u := appendID(t, l, "b")
+	if !u.Time.Equal(c.now()) {
+		t.Errorf("Time = %v, want the clock's %v", u.Time, c.now())
+	}
+	if id, pos, err := l.Last(context.Background()); err != nil || id != "b" || pos != u.Pos {
+		t.Errorf("Last = %q, %+v, %v; want \"b\", %+v", id, pos, err, u.Pos)
+	}
+	c.add(time.Minute + time.Second)
+	if id, pos, err := l.Last(context.Background()); err != nil || id != "" || !pos.IsZero() {
+		t.Errorf("Last once all expired = %q, %+v, %v; want \"\", zero", id, pos, err)
+	}
+}
+
+// The ring wraps and grows; every window must replay in order.
+func TestRingWraps(t *testing.T) {
+	const keep = 100
+	l := memstore.New(store.Bounds{MaxCount: keep})
+	defer l.Close()
+	var all []string
+	for i := range 1000 {
+		all = append(all, appendID(t, l, fmt.Sprint(i)).Event.ID)
+		if i%37 != 0 {
+			continue
+		}
+		want := all[max(0, len(all)-keep):]
+		got, err := replayIDs(t, l, store.Earliest)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("after %d appends: Replay = %v, %v; want %v", i+1, got, err, want)
+		}
+		if len(want) > 10 {
+			got, _ = replayIDs(t, l, want[len(want)-11])
+			if fmt.Sprint(got) != fmt.Sprint(want[len(want)-10:]) {
+				t.Fatalf("after %d appends: Replay(after) = %v", i+1, got)
+			}
+		}
+	}
+}
+
+// Updates evicted while a slow replay runs are skipped, not replayed wrong.
+func TestReplayWhileEvicting(t *testing.T) {
+	l := memstore.New(store.Bounds{MaxCount: 1000})
+	defer l.Close()
+	for i := range 1000 {
+		appendID(t, l, fmt.Sprint(i))
+	}
+	var last uint64
+	calls := 0
+	err := l.Replay(context.Background(), store.Earliest, func(u *store.Update) error {
+		if u.Pos.Lo <= last {
+			t.Fatalf("Pos %d after %d", u.Pos.Lo, last)
+		}
+		last = u.Pos.Lo
+		if calls++; calls == 10 {
+			for i := range 600 {
+				appendID(t, l, fmt.Sprint("new", i))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != 1000 {
+		t.Fatalf("replay ended at Pos %d, want 1000 (the end when it started)", last)
+	}
+}
+
+func benchUpdate() store.Update {
+	return store.Update{
+		Topics: []string{"https://example.com/books/1"},
+		Event:  sse.Event{Type: "update", Data: `{"id":1,"title":"a book","price":12.5}`},
+	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		l := memstore.New(store.Bounds{})
+		defer l.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			u := benchUpdate()
+			if err := l.Append(ctx, &u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		l := memstore.New(store.Bounds{})
+		defer l.Close()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				u := benchUpdate()
+				if err := l.Append(ctx, &u); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkReplay10k(b *testing.B) {
+	ctx := context.Background()
+	l := memstore.New(store.Bounds{})
+	defer l.Close()
+	var first string
+	for i := range 10_001 {
+		u := benchUpdate()
+		if err := l.Append(ctx, &u); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			first = u.Event.ID
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		err := l.Replay(ctx, first, func(*store.Update) error { n++; return nil })
+		if err != nil || n != 10_000 {
+			b.Fatalf("Replay = %d, %v", n, err)
+		}
+	}
+}
+
+// Each Watch's goroutine ends with its watch: at stop, at ctx's end or at
+// Close.
+func TestWatchGoroutines(t *testing.T) {
+	l := memstore.New(store.Bounds{})
+	base := runtime.NumGoroutine()
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if stop, err := l.Watch(canceled, func(*store.Update) {}); stop != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Watch with a canceled context = (stop %v), %v; want nil, context.Canceled", stop != nil, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stops []func()
+	for i := range 30 {
+		c := context.Background()
+		if i%3 == 1 {
+			c = ctx
+		}
+		stop, err := l.Watch(c, func(*store.Update) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			stops = append(stops, stop)
+		}
+	}
+	if n := runtime.NumGoroutine(); n < base+30 {
+		t.Fatalf("%d goroutines, want one per Watch over %d", n, base)
+	}
+	for _, stop := range stops {
+		stop()
+	}
+	cancel()
+	waitGoroutines(t, "after stop and cancel", base+10)
+	l.Close()
+	waitGoroutines(t, "after Close", base)
+}
+
+// waitGoroutines waits for the goroutines to be at most n.
+func waitGoroutines(t *testing.T, what string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines, want at most %d", what, runtime.NumGoroutine(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,395 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/topic"
+	"github.com/polysse/polysse/sse"
+)
+
+// MissedEventType is the type of the in-band event a subscriber receives
+// when the last event id it resumed from is not in the log (trimmed away,
+// or never issued by it): the hub then replays every update it keeps, and
+// this event, sent first, tells the client it may have missed others.
+// EventSource cannot read response headers, hence an event. Its data is a
+// JSON object: {"lastEventId": the id the client sent}.
+const MissedEventType = "polysse-missed"
+
+// delivery is one encoded event queued for a subscriber. frame is shared
+// by every subscriber that receives it and must not be modified.
+type delivery struct {
+	pos   store.Pos
+	frame []byte
+}
+
+// subscriber is one open subscription. The fan-out pushes into queue; the
+// subscription's handler drains it.
+type subscriber struct {
+	selectors []string
+	// claims are the mercure.subscribe selectors of the subscriber's token;
+	// nil for an anonymous subscriber, who never receives private updates.
+	claims   []string
+	maxQueue int
+
+	mu     sync.Mutex
+	queue  []delivery
+	queued int
+	cut    bool // the queue overflowed: the subscriber must resume from the log
+	signal chan struct{}
+}
+
+func (s *subscriber) wants(m *topic.Matcher, u *store.Update) bool {
+	if !m.MatchAny(u.Topics, s.selectors) {
+		return false
+	}
+	return !u.Private || m.MatchAny(u.Topics, s.claims)
+}
+
+// push queues d without blocking: the fan-out must never wait on one slow
+// client, so a subscriber whose queue is full is cut off instead.
+func (s *subscriber) push(d delivery) {
+	s.mu.Lock()
+	if s.cut {
+		s.mu.Unlock()
+		return
+	}
+	if s.queued+len(d.frame) > s.maxQueue {
+		s.cut, s.queue, s.queued = true, nil, 0
+	} else {
+		s.queue = append(s.queue, d)
+		s.queued += len(d.frame)
+	}
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take hands the handler what is queued, reusing spare as the next queue.
+func (s *subscriber) take(spare []delivery) (batch []delivery, cut bool) {
+	s.mu.Lock()
+	batch, cut = s.queue, s.cut
+	s.queue, s.queued = spare[:0], 0
+	s.mu.Unlock()
+	return batch, cut
+}
+
+// transport is how a subscription is answered.
+type transport int
+
+const (
+	transportStream transport = iota
+	transportPoll
+)
+
+func (t transport) String() string {
+	if t == transportPoll {
+		return "poll"
+	}
+	return "stream"
+}
+
+// lastEventID reads the resume cursor: the Last-Event-ID header, which
+// native EventSource sends, else the query parameters that clients use when
+// a header would cost a CORS preflight (Mercure's lastEventID, and the
+// lastEventId of the widespread polyfills).
+func lastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	q := r.URL.Query()
+	if id := q.Get("lastEventID"); id != "" {
+		return id
+	}
+	return q.Get("lastEventId")
+}
+
+func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-h.drain:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	q := r.URL.Query()
+	selectors := q["topic"]
+	if len(selectors) == 0 {
+		http.Error(w, "missing topic parameter", http.StatusBadRequest)
+		return
+	}
+	if len(selectors) > h.cfg.MaxTopics {
+		http.Error(w, "too many topic parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
+		return
+	}
+	for _, sel := range selectors {
+		if err := topic.Validate(sel); err != nil {
+			http.Error(w, "invalid topic selector: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	claims, expires, err := h.subscriberClaims(r)
+	if err != nil {
+		h.unauthorized(w, err)
+		return
+	}
+	tr := transportStream
+	if q.Get("transport") == "poll" {
+		tr = transportPoll
+	}
+	padding := q.Get("padding") == "true" || q.Get("padding") == "1"
+
+	s := &subscriber{
+		selectors: selectors,
+		claims:    claims,
+		maxQueue:  h.cfg.MaxQueueBytes,
+		signal:    make(chan struct{}, 1),
+	}
+	h.streams.Add(1)
+	defer h.streams.Done()
+	start := h.register(s)
+	defer h.unregister(s)
+
+	st := &stream{h: h, w: w, rc: http.NewResponseController(w), s: s, tr: tr}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if padding {
+		st.buf = append(st.buf, ':')
+		st.buf = append(st.buf, bytes.Repeat([]byte{' '}, DefaultPadding)...)
+		st.buf = append(st.buf, '\n', '\n')
+	}
+	st.buf = sse.AppendRetry(st.buf, int(h.cfg.Retry/time.Millisecond))
+	if err := st.flush(); err != nil {
+		return
+	}
+	ctx := r.Context()
+	sent, err := st.resume(ctx, lastEventID(r), start)
+	if err != nil {
+		h.logger.Debug("replay ended the stream", "err", err)
+		return
+	}
+	st.serve(ctx, sent, expires)
+}
+
+// subscriberClaims authenticates a subscriber: it returns the token's
+// subscribe selectors (nil when anonymous) and its expiry.
+func (h *Hub) subscriberClaims(r *http.Request) ([]string, time.Time, error) {
+	tok, err := auth.FromRequest(r)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if tok == "" || h.cfg.SubscriberKey == nil {
+		if !h.cfg.AllowAnonymous {
+			return nil, time.Time{}, errors.New("a subscriber token is required")
+		}
+		return nil, time.Time{}, nil
+	}
+	c, err := h.cfg.SubscriberKey.Verify(tok)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	claims := c.Subscribe
+	if claims == nil {
+		claims = []string{}
+	}
+	return claims, c.Expires, nil
+}
+
+func (h *Hub) unauthorized(w http.ResponseWriter, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="polysse"`)
+	http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+}
+
+// stream writes one subscription's response.
+type stream struct {
+	h   *Hub
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	s   *subscriber
+	tr  transport
+	buf []byte
+	// after is the position up to which the log has been replayed: live
+	// deliveries at or before it were already sent (or filtered out).
+	after store.Pos
+}
+
+func (st *stream) flush() error {
+	if len(st.buf) == 0 {
+		return nil
+	}
+	// A deadline cuts off a client that stopped reading without holding
+	// this goroutine forever; not every ResponseWriter supports one.
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.h.cfg.WriteTimeout))
+	_, err := st.w.Write(st.buf)
+	st.buf = st.buf[:0]
+	if err == nil {
+		err = st.rc.Flush()
+	}
+	return err
+}
+
+// resume replays what the client missed after lastID and gives it a cursor
+// to come back with. It reports how many events it sent.
+func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int, error) {
+	if lastID == "" {
+		// A fresh subscription: nothing to replay, but the client gets the
+		// hub's cursor so that a drop before its first event loses nothing.
+		c := store.Earliest
+		if start != nil {
+			c = start.id
+			st.after = start.pos
+		}
+		st.buf = appendCursor(st.buf, c)
+		return 0, st.flush()
+	}
+	sent, scannedID := 0, ""
+	replay := func(u *store.Update) error {
+		st.after, scannedID = u.Pos, u.Event.ID
+		if !st.s.wants(st.h.matcher, u) {
+			return nil
+		}
+		var err error
+		if st.buf, err = sse.AppendEvent(st.buf, &u.Event); err != nil {
+			return nil // an update no subscriber can receive; see fanout
+		}
+		sent++
+		if len(st.buf) >= 32<<10 {
+			return st.flush()
+		}
+		return nil
+	}
+	err := st.h.log.Replay(ctx, lastID, replay)
+	if errors.Is(err, store.ErrUnknownID) {
+		missed := sse.Event{Type: MissedEventType, Data: `{"lastEventId":` + strconv.Quote(lastID) + `}`}
+		st.buf, _ = sse.AppendEvent(st.buf, &missed)
+		scannedID = store.Earliest
+		err = st.h.log.Replay(ctx, store.Earliest, replay)
+	}
+	if err != nil {
+		return sent, err
+	}
+	if scannedID != "" {
+		// The last update scanned may not have been for this client; its id
+		// still moves the client's cursor past what was filtered out.
+		st.buf = appendCursor(st.buf, scannedID)
+	}
+	return sent, st.flush()
+}
+
+// appendCursor writes an id field alone: it sets the client's last event
+// id without dispatching an event.
+func appendCursor(dst []byte, id string) []byte {
+	if strings.ContainsAny(id, "\r\n\x00") {
+		return dst
+	}
+	dst = append(dst, "id: "...)
+	dst = append(dst, id...)
+	return append(dst, '\n', '\n')
+}
+
+// serve delivers live updates until the client goes, the hub drains, the
+// subscriber's token expires or (long-poll) a response is complete.
+func (st *stream) serve(ctx context.Context, sent int, expires time.Time) {
+	h := st.h
+	var heartbeat <-chan time.Time
+	var hb *time.Timer
+	if h.cfg.Heartbeat > 0 && st.tr == transportStream {
+		hb = time.NewTimer(h.cfg.Heartbeat)
+		defer hb.Stop()
+		heartbeat = hb.C
+	}
+	var expiry <-chan time.Time
+	if !expires.IsZero() {
+		t := time.NewTimer(time.Until(expires))
+		defer t.Stop()
+		expiry = t.C
+	}
+	var pollEnd <-chan time.Time
+	if st.tr == transportPoll {
+		if sent > 0 {
+			st.endPoll()
+			return
+		}
+		t := time.NewTimer(h.cfg.PollTimeout)
+		defer t.Stop()
+		pollEnd = t.C
+	}
+	var spare []delivery
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.drain:
+			// Ending the response is what makes clients reconnect, to
+			// another node or to this one restarted.
+			st.buf = sse.AppendComment(st.buf, "hub restarting: reconnect")
+			_ = st.flush()
+			return
+		case <-expiry:
+			st.buf = sse.AppendComment(st.buf, "token expired")
+			_ = st.flush()
+			return
+		case <-pollEnd:
+			st.endPoll()
+			return
+		case <-heartbeat:
+			st.buf = append(st.buf, ":\n"...)
+			if st.flush() != nil {
+				return
+			}
+			hb.Reset(h.cfg.Heartbeat)
+		case <-st.s.signal:
+			batch, cut := st.s.take(spare)
+			if cut {
+				h.logger.Info("subscriber cut off: its queue overflowed", "limit", h.cfg.MaxQueueBytes)
+				return
+			}
+			n := 0
+			for _, d := range batch {
+				if !st.after.Less(d.pos) {
+					continue // replayed already
+				}
+				st.buf = append(st.buf, d.frame...)
+				n++
+			}
+			clear(batch) // drop references to shared frames
+			spare = batch
+			if n == 0 {
+				continue
+			}
+			if st.flush() != nil {
+				return
+			}
+			if st.tr == transportPoll {
+				st.endPoll()
+				return
+			}
+			if hb != nil {
+				hb.Reset(h.cfg.Heartbeat)
+			}
+		}
+	}
+}
+
+// endPoll ends a long-poll response with a short reconnection time, so the
+// client's next request is the next poll.
+func (st *stream) endPoll() {
+	st.buf = sse.AppendRetry(st.buf, int(st.h.cfg.PollRetry/time.Millisecond))
+	_ = st.flush()
+}
