@@ -1,0 +1,228 @@
+// Command polysse runs the polysse hub: Mercure-compatible Server-Sent
+// Events with a replay log, the EventSource polyfill at /polyfill/, and the
+// demo pages at /.
+//
+// Every flag can also be set from the environment as POLYSSE_ followed by
+// the flag's name in capitals with dashes as underscores (-cors-origins is
+// POLYSSE_CORS_ORIGINS); a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/polysse/polysse/server"
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/store/boltstore"
+	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "polysse:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// options are the binary's settings, from flags and the environment.
+type options struct {
+	addr            string
+	store           string
+	publisherKey    string
+	subscriberKey   string
+	allowAnonymous  bool
+	corsOrigins     string
+	heartbeat       time.Duration
+	demo            bool
+	shutdownTimeout time.Duration
+	maxCount        int
+	maxAge          time.Duration
+	logLevel        string
+}
+
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("polysse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&o.store, "store", "bolt:polysse.db", "replay log: bolt:PATH (a file that survives restarts) or memory")
+	fs.StringVar(&o.publisherKey, "publisher-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies publishers' tokens (no key: HTTP publishing refused)")
+	fs.StringVar(&o.subscriberKey, "subscriber-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies subscribers' tokens")
+	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
+	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
+	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
+	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, and enable the demo publish form")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
+	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
+	fs.DurationVar(&o.maxAge, "log-max-age", store.DefaultMaxAge, "age after which the replay log drops an update")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "POLYSSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s: %w", env, err)
+			}
+		}
+	})
+	return o, envErr
+}
+
+func openStore(spec string, b store.Bounds) (store.Log, error) {
+	switch {
+	case spec == "memory":
+		return memstore.New(b), nil
+	case strings.HasPrefix(spec, "bolt:"):
+		path := strings.TrimPrefix(spec, "bolt:")
+		if path == "" {
+			return nil, errors.New("-store bolt: needs a path, as in bolt:polysse.db")
+		}
+		return boltstore.Open(path, b)
+	}
+	return nil, fmt.Errorf("unknown -store %q: want bolt:PATH or memory", spec)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	o, err := parseOptions(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := server.Config{
+		AllowAnonymous: o.allowAnonymous,
+		Heartbeat:      o.heartbeat,
+		Logger:         logger,
+	}
+	if o.corsOrigins != "" {
+		for _, origin := range strings.Split(o.corsOrigins, ",") {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, strings.TrimSpace(origin))
+		}
+	}
+	if o.publisherKey != "" {
+		if cfg.PublisherKey, err = auth.NewVerifier(o.publisherKey); err != nil {
+			return fmt.Errorf("-publisher-jwt-key: %w", err)
+		}
+	}
+	if o.subscriberKey != "" {
+		if cfg.SubscriberKey, err = auth.NewVerifier(o.subscriberKey); err != nil {
+			return fmt.Errorf("-subscriber-jwt-key: %w", err)
+		}
+	}
+	log, err := openStore(o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := log.Close(); err != nil {
+			logger.Error("closing the replay log", "err", err)
+		}
+	}()
+	cfg.Log = log
+	hub, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           routes(hub, o.demo, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("polysse listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "store", o.store, "demo", o.demo)
+
+	if o.demo {
+		go demoPublisher(ctx, hub, logger)
+	}
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("draining")
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	// Streams first: http.Server.Shutdown waits for handlers, and a stream's
+	// handler returns only when the hub ends it.
+	if err := hub.Shutdown(sctx); err != nil {
+		logger.Warn("streams still open at the shutdown bound", "err", err)
+	}
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("server shutdown", "err", err)
+		_ = srv.Close()
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// displayAddr turns a wildcard listen address into one a person can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
+}
+
+func routes(hub *server.Hub, demo bool, logger *slog.Logger) http.Handler {
+	r := mux.NewRouter()
+	r.Handle("/.well-known/mercure", hub)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := hub.Ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	r.PathPrefix("/polyfill/").Handler(http.StripPrefix("/polyfill", assetHandler(web.Dist())))
+	if demo {
+		r.Handle("/demo/publish", demoPublishHandler(hub, logger)).Methods(http.MethodPost)
+	}
+	r.PathPrefix("/").Handler(http.FileServerFS(web.Demo()))
+	return r
+}

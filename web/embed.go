@@ -1,0 +1,33 @@
+// Package web embeds what the polysse binary serves to browsers: the built
+// polyfill (dist/, produced by `make build`) and the demo pages (demo/).
+package web
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed all:dist
+var dist embed.FS
+
+//go:embed demo
+var demo embed.FS
+
+// Dist returns the built polyfill: eventsource.js, the content-hashed
+// engine, its Go glue, and a .br and .gz beside each.
+func Dist() fs.FS {
+	sub, err := fs.Sub(dist, "dist")
+	if err != nil {
+		panic(err) // the embed directive guarantees the folder
+	}
+	return sub
+}
+
+// Demo returns the demo pages.
+func Demo() fs.FS {
+	sub, err := fs.Sub(demo, "demo")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
