@@ -258,7 +258,7 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		st.buf = appendCursor(st.buf, c)
 		return 0, st.flush()
 	}
-	sent, scannedID := 0, ""
+	sent, scannedID, sentID := 0, "", ""
 	replay := func(u *store.Update) error {
 		st.after, scannedID = u.Pos, u.Event.ID
 		if !st.s.wants(st.h.matcher, u) {
@@ -268,7 +268,7 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		if st.buf, err = sse.AppendEvent(st.buf, &u.Event); err != nil {
 			return nil // an update no subscriber can receive; see fanout
 		}
-		sent++
+		sent, sentID = sent+1, u.Event.ID
 		if len(st.buf) >= 32<<10 {
 			return st.flush()
 		}
@@ -284,9 +284,9 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 	if err != nil {
 		return sent, err
 	}
-	if scannedID != "" {
-		// The last update scanned may not have been for this client; its id
-		// still moves the client's cursor past what was filtered out.
+	if scannedID != sentID {
+		// The last update scanned was not for this client; its id still
+		// moves the client's cursor past what was filtered out.
 		st.buf = appendCursor(st.buf, scannedID)
 	}
 	return sent, st.flush()
