@@ -104,11 +104,12 @@ func (c Config) withDefaults() Config {
 // Hub is the publish/subscribe hub. Create it with New, serve it with
 // ServeHTTP, and stop it with Shutdown then Close.
 type Hub struct {
-	cfg     Config
-	log     store.Log
-	ownLog  bool
-	matcher *topic.Matcher
-	logger  *slog.Logger
+	cfg      Config
+	log      store.Log
+	ownLog   bool
+	matcher  *topic.Matcher
+	logger   *slog.Logger
+	counters *counters
 
 	mu   sync.RWMutex
 	subs map[*subscriber]struct{}
@@ -133,12 +134,13 @@ type cursor struct {
 func New(ctx context.Context, cfg Config) (*Hub, error) {
 	cfg = cfg.withDefaults()
 	h := &Hub{
-		cfg:     cfg,
-		log:     cfg.Log,
-		matcher: topic.NewMatcher(4096),
-		logger:  cfg.Logger,
-		subs:    make(map[*subscriber]struct{}),
-		drain:   make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Log,
+		matcher:  topic.NewMatcher(4096),
+		logger:   cfg.Logger,
+		counters: newCounters(),
+		subs:     make(map[*subscriber]struct{}),
+		drain:    make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = memstore.New(store.Bounds{})
@@ -183,6 +185,7 @@ func (h *Hub) fanout(u *store.Update) {
 		return
 	}
 	d := delivery{pos: u.Pos, frame: frame}
+	h.counters.published.Add(1)
 	h.mu.RLock()
 	h.advance(&cursor{id: u.Event.ID, pos: u.Pos})
 	for s := range h.subs {
@@ -221,10 +224,21 @@ func (h *Hub) Publish(ctx context.Context, u *store.Update) (string, error) {
 	if err := h.validate(u); err != nil {
 		return "", err
 	}
-	if err := h.log.Append(ctx, u); err != nil {
+	if err := h.store(ctx, u); err != nil {
 		return "", fmt.Errorf("server: publish: %w", err)
 	}
 	return u.Event.ID, nil
+}
+
+// store appends a validated update to the log, timing and counting it.
+func (h *Hub) store(ctx context.Context, u *store.Update) error {
+	start := time.Now()
+	if err := h.log.Append(ctx, u); err != nil {
+		h.counters.publishFailures.Add(1)
+		return err
+	}
+	h.counters.observePublish(start)
+	return nil
 }
 
 // ErrInvalidUpdate wraps every reason Publish refuses an update for.

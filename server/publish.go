@@ -60,7 +60,7 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.log.Append(r.Context(), u); err != nil {
+	if err := h.store(r.Context(), u); err != nil {
 		h.logger.Error("publish failed: the log did not store the update", "err", err)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)

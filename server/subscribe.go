@@ -157,6 +157,9 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	h.streams.Add(1)
 	defer h.streams.Done()
+	open := &h.counters.streams[tr][engineIndex(q.Get("_engine"))]
+	open.Add(1)
+	defer open.Add(-1)
 	start := h.register(s)
 	defer h.unregister(s)
 
@@ -275,7 +278,11 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		return nil
 	}
 	err := st.h.log.Replay(ctx, lastID, replay)
+	if err == nil {
+		st.h.counters.replayHits.Add(1)
+	}
 	if errors.Is(err, store.ErrUnknownID) {
+		st.h.counters.replayMiss.Add(1)
 		missed := sse.Event{Type: MissedEventType, Data: `{"lastEventId":` + strconv.Quote(lastID) + `}`}
 		st.buf, _ = sse.AppendEvent(st.buf, &missed)
 		scannedID = store.Earliest
@@ -284,6 +291,7 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 	if err != nil {
 		return sent, err
 	}
+	st.h.counters.delivered.Add(uint64(sent))
 	if scannedID != sentID {
 		// The last update scanned was not for this client; its id still
 		// moves the client's cursor past what was filtered out.
@@ -357,6 +365,7 @@ func (st *stream) serve(ctx context.Context, sent int, expires time.Time) {
 		case <-st.s.signal:
 			batch, cut := st.s.take(spare)
 			if cut {
+				h.counters.cutOff.Add(1)
 				h.logger.Info("subscriber cut off: its queue overflowed", "limit", h.cfg.MaxQueueBytes)
 				return
 			}
@@ -373,6 +382,7 @@ func (st *stream) serve(ctx context.Context, sent int, expires time.Time) {
 			if n == 0 {
 				continue
 			}
+			h.counters.delivered.Add(uint64(n))
 			if st.flush() != nil {
 				return
 			}

@@ -23,6 +23,9 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
@@ -207,6 +210,9 @@ func displayAddr(a net.Addr) string {
 func routes(hub *server.Hub, demo bool, logger *slog.Logger) http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/.well-known/mercure", hub)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(hub, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
