@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -61,8 +62,12 @@ func demoPublishHandler(hub *server.Hub, logger *slog.Logger) http.Handler {
 		}
 		id, err := hub.Publish(r.Context(), u)
 		if err != nil {
+			status := http.StatusServiceUnavailable
+			if errors.Is(err, server.ErrInvalidUpdate) {
+				status = http.StatusBadRequest
+			}
 			logger.Debug("demo form publish refused", "err", err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, err.Error(), status)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

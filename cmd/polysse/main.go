@@ -1,6 +1,10 @@
-// Command polysse runs the polysse hub: Mercure-compatible Server-Sent
-// Events with a replay log, the EventSource polyfill at /polyfill/, and the
-// demo pages at /.
+// Command polysse runs the polysse hub (Mercure-compatible Server-Sent
+// Events with a replay log, the EventSource polyfill at /polyfill/ and the
+// demo pages at /), publishes to a hub, and mints development tokens.
+//
+//	polysse [serve] [flags]     run the hub (the default command)
+//	polysse publish [flags]     publish one update to a hub
+//	polysse token [flags]       mint a publisher or subscriber JWT
 //
 // Every flag can also be set from the environment as POLYSSE_ followed by
 // the flag's name in capitals with dashes as underscores (-cors-origins is
@@ -38,12 +42,95 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+	if err := dispatch(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "polysse:", err)
 		}
 		os.Exit(2)
 	}
+}
+
+// errUsage marks an error the flag package has already reported, with the
+// usage, so main does not print it twice.
+var errUsage = errors.New("usage")
+
+const overview = `polysse — Server-Sent Events for every browser, Mercure-compatible.
+
+Usage:
+  polysse [serve] [flags]   run the hub (the default command)
+  polysse publish [flags]   publish one update to a hub
+  polysse token [flags]     mint a publisher or subscriber JWT for development
+
+Run 'polysse COMMAND -h' for a command's flags. Every flag can also be set
+from the environment: POLYSSE_ and the flag name in capitals, dashes as
+underscores (POLYSSE_PUBLISHER_JWT_KEY).
+`
+
+// dispatch runs the command that args name.
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, overview)
+		return nil
+	}
+	switch cmd {
+	case "serve":
+		return run(ctx, args, getenv, stderr)
+	case "publish":
+		return publishCmd(ctx, args, getenv, stdout, stderr)
+	case "token":
+		return tokenCmd(args, getenv, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, overview)
+		return nil
+	}
+	fmt.Fprintf(stderr, "polysse: unknown command %q\n\n%s", cmd, overview)
+	return errUsage
+}
+
+// newFlagSet returns a flag set that reports its own errors with a usage
+// line for the command.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("polysse "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: polysse %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, then fills the flags not given from POLYSSE_*
+// environment variables.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "POLYSSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s: %w", env, err)
+			}
+		}
+	})
+	return envErr
 }
 
 // options are the binary's settings, from flags and the environment.
@@ -64,8 +151,7 @@ type options struct {
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{}
-	fs := flag.NewFlagSet("polysse", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", "Runs the hub: subscriptions and publishes at /.well-known/mercure, the polyfill at\n/polyfill/, demo pages at /, /healthz, /readyz and /metrics.", stderr)
 	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&o.store, "store", "bolt:polysse.db", "replay log: bolt:PATH (a file that survives restarts) or memory")
 	fs.StringVar(&o.publisherKey, "publisher-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies publishers' tokens (no key: HTTP publishing refused)")
@@ -78,24 +164,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
 	fs.DurationVar(&o.maxAge, "log-max-age", store.DefaultMaxAge, "age after which the replay log drops an update")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "POLYSSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !set[f.Name] && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s: %w", env, err)
-			}
-		}
-	})
-	return o, envErr
+	return o, nil
 }
 
 func openStore(spec string, b store.Bounds) (store.Log, error) {

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/polysse/polysse/server"
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+)
+
+func noEnv(string) string { return "" }
+
+func TestDispatchUsage(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr error
+		out     string // in stdout
+		errOut  string // in stderr
+	}{
+		{"overview", []string{"-h"}, nil, "polysse publish [flags]", ""},
+		{"help command", []string{"help"}, nil, "polysse token [flags]", ""},
+		{"unknown command", []string{"frobnicate"}, errUsage, "", `unknown command "frobnicate"`},
+		{"wrong serve flag", []string{"-bogus"}, errUsage, "", "flag provided but not defined: -bogus"},
+		{"wrong publish flag", []string{"publish", "-nope"}, errUsage, "", "Usage: polysse publish"},
+		{"publish without topic", []string{"publish", "-data", "x"}, errUsage, "", "at least one -topic"},
+		{"token without selectors", []string{"token", "-publisher-jwt-key", "k"}, errUsage, "", "at least one -publish or -subscribe"},
+		{"serve help", []string{"serve", "-h"}, flag.ErrHelp, "", "-publisher-jwt-key"},
+		{"stray argument", []string{"serve", "extra"}, errUsage, "", `unexpected argument "extra"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := dispatch(context.Background(), c.args, noEnv, &out, &errOut)
+			if !errors.Is(err, c.wantErr) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if !strings.Contains(out.String(), c.out) || !strings.Contains(errOut.String(), c.errOut) {
+				t.Errorf("stdout %q, stderr %q; want %q and %q", out.String(), errOut.String(), c.out, c.errOut)
+			}
+		})
+	}
+}
+
+func TestEnvironmentFillsFlagsNotGiven(t *testing.T) {
+	env := map[string]string{"POLYSSE_ADDR": "127.0.0.1:1", "POLYSSE_HEARTBEAT": "3s", "POLYSSE_ALLOW_ANONYMOUS": "true"}
+	o, err := parseOptions([]string{"-addr", "127.0.0.1:2"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.addr != "127.0.0.1:2" || o.heartbeat != 3*time.Second || !o.allowAnonymous {
+		t.Errorf("got addr %q heartbeat %v anonymous %v", o.addr, o.heartbeat, o.allowAnonymous)
+	}
+	_, err = parseOptions(nil, func(k string) string {
+		if k == "POLYSSE_HEARTBEAT" {
+			return "soon"
+		}
+		return ""
+	}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "POLYSSE_HEARTBEAT") {
+		t.Errorf("a bad environment value: %v, want an error naming the variable", err)
+	}
+}
+
+func TestTokenAndPublishAgainstAHub(t *testing.T) {
+	const key = "cli-test-key"
+	v, _ := auth.NewVerifier(key)
+	hub, err := server.New(context.Background(), server.Config{PublisherKey: v, AllowAnonymous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+
+	var tok, errOut bytes.Buffer
+	if err := dispatch(context.Background(), []string{"token", "-publish", "books/{id}"}, func(k string) string {
+		if k == "POLYSSE_PUBLISHER_JWT_KEY" {
+			return key
+		}
+		return ""
+	}, &tok, &errOut); err != nil {
+		t.Fatalf("token: %v %s", err, errOut.String())
+	}
+	claims, err := v.Verify(strings.TrimSpace(tok.String()))
+	if err != nil || len(claims.Publish) != 1 || claims.Publish[0] != "books/{id}" || claims.Expires.IsZero() {
+		t.Fatalf("minted token: %+v, %v", claims, err)
+	}
+
+	cases := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"with the minted token", []string{"-topic", "books/1", "-data", "x", "-token", strings.TrimSpace(tok.String())}, true},
+		{"minting from the key", []string{"-topic", "authors/1", "-data", "y", "-publisher-jwt-key", key, "-id", "my-id"}, true},
+		{"token not covering the topic", []string{"-topic", "authors/1", "-data", "x", "-token", strings.TrimSpace(tok.String())}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := dispatch(context.Background(), append([]string{"publish", "-hub", srv.URL}, c.args...), noEnv, &out, &errOut)
+			if c.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, c.ok)
+			}
+			if c.ok && !strings.HasPrefix(out.String(), store.IDPrefix) && out.String() != "my-id\n" {
+				t.Errorf("printed %q, want the event id", out.String())
+			}
+			if !c.ok && !strings.Contains(err.Error(), "403") {
+				t.Errorf("error %q does not give the hub's answer", err)
+			}
+		})
+	}
+}
