@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEngineFetchedOnlyWhenNeeded checks the script's loading contract: a
+// browser with a native EventSource never downloads the WebAssembly engine,
+// and one without downloads it once per page, however many EventSources
+// the page opens.
+func TestEngineFetchedOnlyWhenNeeded(t *testing.T) {
+	t.Parallel()
+	polyfill := Polyfill(t)
+	page := `<!doctype html><meta charset="utf-8">
+<script src="/polyfill/eventsource.js"></script>
+<script>
+window.opened = 0;
+for (var i = 0; i < 3; i++) {
+  new EventSource("/sse?n=" + i).onopen = function () { window.opened++; };
+}
+</script>`
+	for _, tc := range []struct {
+		profile   Profile
+		wasmFetch int
+	}{
+		{Modern, 0},
+		{Nativeless, 1},
+	} {
+		t.Run(tc.profile.Name, func(t *testing.T) {
+			t.Parallel()
+			cs := newCaseServer(t, func(s *stream) {
+				s.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				s.send(page)
+			}, events("data: x\n\n"), polyfill)
+			pg := RunPage(t, tc.profile, cs.self.URL+"/", RecordRequests())
+			pg.WaitFor(`window.opened === 3`, caseTimeout, `window.opened`)
+
+			n := 0
+			for _, r := range pg.Requests() {
+				if strings.HasSuffix(strings.SplitN(r.URL, "?", 2)[0], ".wasm") {
+					n++
+				}
+			}
+			if n != tc.wasmFetch {
+				t.Errorf("the engine was fetched %d times, want %d; requests:\n%s", n, tc.wasmFetch, requestList(pg.Requests()))
+			}
+		})
+	}
+}
+
+func requestList(rs []Request) string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString("  " + r.Method + " " + r.URL + " (" + r.Type + ")\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,295 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// HubPackage is the import path of the polysse binary that StartHub builds.
+const HubPackage = "github.com/polysse/polysse/cmd/polysse"
+
+// Bounds of the hub helpers.
+const (
+	// hubBuildTimeout bounds `go build` of the binary; a cold build cache
+	// on two cores is the slow case.
+	hubBuildTimeout = 5 * time.Minute
+	// HubStartTimeout bounds the wait for /healthz after starting.
+	HubStartTimeout = 10 * time.Second
+	// hubStopTimeout is how long a SIGTERMed hub gets to drain before it is
+	// killed: longer than any graceful shutdown the tests rely on.
+	hubStopTimeout = 5 * time.Second
+	// PublishTimeout bounds one publish request.
+	PublishTimeout = 5 * time.Second
+)
+
+// hubBinary is the polysse binary, built once per test binary.
+var hubBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// HubBinary returns the path of the polysse binary, building it on first
+// use. A build failure fails the test: the binary is part of this repository,
+// so there is nothing to skip.
+func HubBinary(t testing.TB) string {
+	t.Helper()
+	hubBinary.once.Do(buildHub)
+	if hubBinary.err != nil {
+		t.Fatalf("e2e: %v", hubBinary.err)
+	}
+	return hubBinary.path
+}
+
+func buildHub() {
+	dir, err := os.MkdirTemp("", "polysse-e2e-bin-")
+	if err != nil {
+		hubBinary.err = err
+		return
+	}
+	hubBinary.dir = dir
+	hubBinary.path = filepath.Join(dir, "polysse")
+	ctx, cancel := context.WithTimeout(context.Background(), hubBuildTimeout)
+	defer cancel()
+	// `go test` puts its own GOROOT/bin first on PATH, so this is the go
+	// that builds the tests. The package path works from any folder of the
+	// module.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", hubBinary.path, HubPackage)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		hubBinary.err = fmt.Errorf("go build %s: %v\n%s", HubPackage, err, out)
+	}
+}
+
+func removeHubBinary() {
+	if hubBinary.dir != "" {
+		os.RemoveAll(hubBinary.dir)
+	}
+}
+
+// A Hub is a running polysse binary, stopped when the test ends.
+type Hub struct {
+	// URL is the hub's base URL, http://127.0.0.1:PORT, without a slash.
+	URL string
+	// Key is the HS256 secret the hub verifies publisher JWTs with.
+	Key string
+
+	t      testing.TB
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	stderr *syncBuffer
+}
+
+// StartHub builds (once) and starts the polysse binary on a free loopback
+// port, with an in-memory store, a random publisher key and anonymous
+// subscribers allowed; extra flags are appended. It returns once GET /healthz
+// answers 200. The hub gets SIGTERM when the test ends, and its stderr goes
+// into the test log if the test failed.
+func StartHub(t testing.TB, extra ...string) *Hub {
+	t.Helper()
+	bin := HubBinary(t)
+	key := "e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	// A free port found by listening and closing can be taken by another
+	// process before the hub binds it; try a few.
+	var lastErr error
+	for range 3 {
+		addr, err := freeAddr()
+		if err != nil {
+			t.Fatalf("e2e: finding a free port: %v", err)
+		}
+		h := &Hub{URL: "http://" + addr, Key: key, t: t, exited: make(chan struct{}), stderr: &syncBuffer{}}
+		args := append([]string{
+			"-addr", addr,
+			"-store", "memory",
+			"-publisher-jwt-key", key,
+			"-allow-anonymous",
+		}, extra...)
+		h.cmd = exec.Command(bin, args...)
+		h.cmd.Stdout = h.stderr
+		h.cmd.Stderr = h.stderr
+		if err := h.cmd.Start(); err != nil {
+			t.Fatalf("e2e: starting %s: %v", bin, err)
+		}
+		go func() { h.cmd.Wait(); close(h.exited) }()
+		t.Cleanup(h.stop)
+		if lastErr = h.waitHealthy(); lastErr == nil {
+			return h
+		}
+		if !strings.Contains(h.stderr.String(), "address already in use") {
+			break
+		}
+	}
+	t.Fatalf("e2e: polysse did not become healthy: %v", lastErr)
+	return nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func (h *Hub) waitHealthy() error {
+	ctx, cancel := context.WithTimeout(context.Background(), HubStartTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.URL+"/healthz", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET /healthz: %s", resp.Status)
+		}
+		select {
+		case <-h.exited:
+			return fmt.Errorf("exited (%v) before answering /healthz; output:\n%s", h.cmd.ProcessState, h.stderr)
+		case <-ctx.Done():
+			return fmt.Errorf("%v after %v; output:\n%s", err, HubStartTimeout, h.stderr)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends SIGTERM, kills after a bound, and logs the output of a hub
+// whose test failed.
+func (h *Hub) stop() {
+	select {
+	case <-h.exited:
+	default:
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-h.exited:
+		case <-time.After(hubStopTimeout):
+			h.t.Errorf("e2e: polysse ignored SIGTERM for %v; killing it", hubStopTimeout)
+			h.cmd.Process.Kill()
+			<-h.exited
+		}
+	}
+	if h.t.Failed() {
+		h.t.Logf("e2e: polysse output (%s):\n%s", h.URL, h.stderr)
+	}
+}
+
+// Output returns what the hub wrote to stdout and stderr so far.
+func (h *Hub) Output() string { return h.stderr.String() }
+
+// An Update is one publication, as the form fields of the Mercure publish
+// request.
+type Update struct {
+	Topics  []string // at least one
+	Data    string
+	ID      string // empty: the hub assigns one
+	Type    string // empty: "message"
+	Retry   int    // 0: not sent
+	Private bool
+}
+
+// PublisherJWT returns an HS256 token allowed to publish to every topic.
+func PublisherJWT(key string) string {
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"mercure": map[string]any{"publish": []string{"*"}},
+	}).SignedString([]byte(key))
+	if err != nil {
+		// HS256 with a []byte key cannot fail.
+		panic(err)
+	}
+	return tok
+}
+
+// PublishContext posts u to the hub and returns the id the hub answered.
+func (h *Hub) PublishContext(ctx context.Context, u Update) (string, error) {
+	form := url.Values{}
+	for _, topic := range u.Topics {
+		form.Add("topic", topic)
+	}
+	form.Set("data", u.Data)
+	if u.ID != "" {
+		form.Set("id", u.ID)
+	}
+	if u.Type != "" {
+		form.Set("type", u.Type)
+	}
+	if u.Retry > 0 {
+		form.Set("retry", strconv.Itoa(u.Retry))
+	}
+	if u.Private {
+		form.Set("private", "on")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL+"/.well-known/mercure",
+		strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+PublisherJWT(h.Key))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("publish: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	return strings.TrimSpace(string(body)), nil
+}
+
+// Publish is PublishContext bounded by PublishTimeout that fails the test on
+// error.
+func (h *Hub) Publish(u Update) string {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
+	defer cancel()
+	id, err := h.PublishContext(ctx, u)
+	if err != nil {
+		h.t.Fatalf("e2e: %v", err)
+	}
+	return id
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writers and the
+// test's readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
