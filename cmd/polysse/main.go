@@ -30,12 +30,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
 	"github.com/polysse/polysse/server/store"
 	"github.com/polysse/polysse/server/store/boltstore"
 	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/server/store/redisstore"
 	"github.com/polysse/polysse/web"
 )
 
@@ -153,7 +155,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	o := &options{}
 	fs := newFlagSet("serve", "Runs the hub: subscriptions and publishes at /.well-known/mercure, the polyfill at\n/polyfill/, demo pages at /, /healthz, /readyz and /metrics.", stderr)
 	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on")
-	fs.StringVar(&o.store, "store", "bolt:polysse.db", "replay log: bolt:PATH (a file that survives restarts) or memory")
+	fs.StringVar(&o.store, "store", "bolt:polysse.db", "replay log: bolt:PATH (a file that survives restarts), memory, or redis://host:port/db\n(also rediss://, redis-sentinel://h1,h2/master, redis-cluster://h1,h2) to share one history across nodes")
 	fs.StringVar(&o.publisherKey, "publisher-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies publishers' tokens (no key: HTTP publishing refused)")
 	fs.StringVar(&o.subscriberKey, "subscriber-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies subscribers' tokens")
 	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
@@ -170,10 +172,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	return o, nil
 }
 
-func openStore(spec string, b store.Bounds) (store.Log, error) {
+func openStore(ctx context.Context, spec string, b store.Bounds, logger *slog.Logger) (store.Log, error) {
 	switch {
 	case spec == "memory":
 		return memstore.New(b), nil
+	case isRedisURL(spec):
+		return redisstore.Open(ctx, spec, b, redisstore.WithLogger(logger))
 	case strings.HasPrefix(spec, "bolt:"):
 		path := strings.TrimPrefix(spec, "bolt:")
 		if path == "" {
@@ -181,7 +185,16 @@ func openStore(spec string, b store.Bounds) (store.Log, error) {
 		}
 		return boltstore.Open(path, b)
 	}
-	return nil, fmt.Errorf("unknown -store %q: want bolt:PATH or memory", spec)
+	return nil, fmt.Errorf("unknown -store %q: want bolt:PATH, memory, or a redis:// URL", spec)
+}
+
+func isRedisURL(spec string) bool {
+	for _, scheme := range []string{"redis://", "rediss://", "redis-sentinel://", "rediss-sentinel://", "redis-cluster://", "rediss-cluster://", "unix://"} {
+		if strings.HasPrefix(spec, scheme) {
+			return true
+		}
+	}
+	return false
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -215,7 +228,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return fmt.Errorf("-subscriber-jwt-key: %w", err)
 		}
 	}
-	log, err := openStore(o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge})
+	// go-redis logs every failed dial to stderr process-wide; routed through
+	// slog at debug, an outage is logged once, by the store.
+	redis.SetLogger(redisstore.DriverLogger(logger, slog.LevelDebug))
+	log, err := openStore(ctx, o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge}, logger)
 	if err != nil {
 		return err
 	}
