@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -149,6 +150,9 @@ type options struct {
 	maxCount        int
 	maxAge          time.Duration
 	logLevel        string
+	tlsCert, tlsKey string
+	headerTimeout   time.Duration
+	maxHeaderBytes  int
 }
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -166,8 +170,15 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
 	fs.DurationVar(&o.maxAge, "log-max-age", store.DefaultMaxAge, "age after which the replay log drops an update")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS, with HTTP/2 so a page's streams share one connection")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file for -tls-cert")
+	fs.DurationVar(&o.headerTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request headers (slow-header clients are cut off)")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block accepted (431 beyond)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return nil, err
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return nil, errors.New("-tls-cert and -tls-key go together")
 	}
 	return o, nil
 }
@@ -253,14 +264,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	srv := &http.Server{
 		Handler:           routes(hub, o.demo, logger),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: o.headerTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	scheme := "http"
+	if o.tlsCert != "" {
+		scheme = "https"
+		// ServeTLS negotiates HTTP/2 by ALPN: a page's streams then share
+		// one connection instead of HTTP/1.1's six per host.
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("polysse listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "store", o.store, "demo", o.demo)
+	go func() {
+		if o.tlsCert != "" {
+			serveErr <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
+	logger.Info("polysse listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr()), "store", o.store, "demo", o.demo)
 
 	if o.demo {
 		go demoPublisher(ctx, hub, logger)

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/polysse/polysse/client"
+	"github.com/polysse/polysse/sse"
+)
+
+// serve runs the binary's serve command in-process on a free loopback port
+// until the test ends, and returns its address.
+func serve(t *testing.T, client *http.Client, scheme string, args ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	args = append([]string{"-addr", addr, "-store", "memory", "-allow-anonymous", "-publisher-jwt-key", "k", "-log-level", "error"}, args...)
+	go func() { done <- run(ctx, args, noEnv, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop within 10s")
+		}
+	})
+	base := scheme + "://" + addr
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		res, err := client.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub not healthy: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "polysse test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestTLSServesHTTP2StreamsOnOneConnection opens more streams than
+// HTTP/1.1's six per host, and sees them share one HTTP/2 connection.
+func TestTLSServesHTTP2StreamsOnOneConnection(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	var dials atomic.Int32
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pool},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
+	hc := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	addr := serve(t, hc, "https", "-tls-cert", certFile, "-tls-key", keyFile)
+	base := "https://" + addr
+	dials.Store(0)
+
+	const streams = 10
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var opened, got sync.WaitGroup
+	opened.Add(streams)
+	got.Add(streams)
+	c := &client.Client{HTTPClient: hc, OnOpen: func(res *http.Response) {
+		if res.ProtoMajor != 2 {
+			t.Errorf("stream over %s, want HTTP/2", res.Proto)
+		}
+		opened.Done()
+	}}
+	for range streams {
+		go func() {
+			_ = c.Subscribe(ctx, base+"/.well-known/mercure?topic=t", "", func(ev sse.Event) error {
+				if ev.Data == "over h2" {
+					got.Done()
+					return context.Canceled
+				}
+				return nil
+			})
+		}()
+	}
+	if !waitGroup(&opened, 5*time.Second) {
+		t.Fatal("streams did not all open")
+	}
+	if _, err := client.Publish(ctx, hc, base+"/.well-known/mercure", mint(t), client.Update{Topics: []string{"t"}, Data: "over h2"}); err != nil {
+		t.Fatal(err)
+	}
+	if !waitGroup(&got, 5*time.Second) {
+		t.Fatal("not every stream got the event")
+	}
+	// The health check's connection stays open and is reused: at most one
+	// more may have been dialled.
+	if n := dials.Load(); n > 1 {
+		t.Errorf("%d new TCP connections for %d streams and a publish, want them to share one", n, streams)
+	}
+}
+
+func TestHeaderLimits(t *testing.T) {
+	addr := serve(t, http.DefaultClient, "http", "-read-header-timeout", "300ms", "-max-header-bytes", "4096")
+	t.Run("slow headers are cut off", func(t *testing.T) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err = io.ReadAll(conn)
+		if d := time.Since(start); err != nil || d > 3*time.Second {
+			t.Fatalf("connection with unfinished headers still open after %v (%v)", d, err)
+		}
+	})
+	t.Run("oversize headers are refused", func(t *testing.T) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		req := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 16<<10) + "\r\n\r\n"
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		status, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil || !strings.Contains(status, "431") {
+			t.Fatalf("status line %q, %v; want 431", status, err)
+		}
+	})
+}
+
+func mint(t *testing.T) string {
+	t.Helper()
+	var out strings.Builder
+	if err := tokenCmd([]string{"-publish", "*", "-publisher-jwt-key", "k"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
