@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/polysse/polysse/client"
+	"github.com/polysse/polysse/sse"
+)
+
+// TestKill9KeepsEveryAcknowledgedEvent kills the hub with SIGKILL during a
+// publish burst on the bolt store, restarts it on the same file, and
+// replays: every id a publisher got a 200 for must be there, once.
+func TestKill9KeepsEveryAcknowledgedEvent(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "events.db")
+	h := StartHub(t, "-store", "bolt:"+db)
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	for p := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				id, err := client.Publish(ctx, hc, h.URL+"/.well-known/mercure", PublisherJWT(h.Key), client.Update{
+					Topics: []string{"burst"}, Data: strconv.Itoa(p) + "/" + strconv.Itoa(i),
+				})
+				if err != nil {
+					return // the hub is gone: this publish was never acknowledged
+				}
+				mu.Lock()
+				acked[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	// Kill once the burst is well under way.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 300 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d publishes acknowledged in 5s", n)
+		}
+	}
+	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-h.exited
+	wg.Wait()
+	t.Logf("%d publishes acknowledged before SIGKILL", len(acked))
+
+	h2 := StartHub(t, "-store", "bolt:"+db)
+	seen := map[string]int{}
+	missing := len(acked)
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	err := (&client.Client{}).Subscribe(rctx, h2.URL+"/.well-known/mercure?topic=burst", "earliest", func(ev sse.Event) error {
+		seen[ev.ID]++
+		if seen[ev.ID] == 1 && acked[ev.ID] {
+			missing--
+		}
+		if missing == 0 {
+			return io.EOF
+		}
+		return nil
+	})
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("replay after restart: %v; %d acknowledged ids missing of %d", err, missing, len(acked))
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("id %s replayed %d times", id, n)
+		}
+	}
+}
+
+// TestSIGTERMDrainsUnderLoad sends SIGTERM while streams are open and
+// events flow: the hub must exit within its bound, and every stream must
+// end (which is what tells a client to reconnect) rather than hang.
+func TestSIGTERMDrainsUnderLoad(t *testing.T) {
+	h := StartHub(t, "-shutdown-timeout", "5s")
+	const streams = 200
+	ended := make(chan error, streams)
+	opened := make(chan struct{}, streams)
+	for range streams {
+		go func() {
+			res, err := http.Get(h.URL + "/.well-known/mercure?topic=load")
+			if err != nil {
+				ended <- err
+				return
+			}
+			defer res.Body.Close()
+			opened <- struct{}{}
+			_, err = io.Copy(io.Discard, res.Body)
+			ended <- err
+		}()
+	}
+	for range streams {
+		select {
+		case <-opened:
+		case <-time.After(10 * time.Second):
+			t.Fatal("streams did not open")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			_, _ = h.PublishContext(ctx, Update{Topics: []string{"load"}, Data: strconv.Itoa(i)})
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.exited:
+	case <-time.After(8 * time.Second):
+		t.Fatal("the hub did not exit within its 5s shutdown bound (+3s)")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start))
+	for i := range streams {
+		select {
+		case err := <-ended:
+			if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Logf("stream %d ended with %v", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%d streams still open after the hub exited", streams-i)
+		}
+	}
+	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+}
