@@ -337,6 +337,7 @@ func routes(hub *server.Hub, demo bool, logger *slog.Logger) http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	r.Handle("/status/events", statusHandler(hub, time.Second))
 	r.PathPrefix("/polyfill/").Handler(http.StripPrefix("/polyfill", assetHandler(web.Dist())))
 	if demo {
 		r.Handle("/demo/publish", demoPublishHandler(hub, logger)).Methods(http.MethodPost)
