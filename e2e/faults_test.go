@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -149,4 +153,103 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
+}
+
+// cuttingProxy forwards TCP connections to target and cuts each one after
+// a random number of bytes from the server, so streams end anywhere: in
+// the middle of a line, of an event, or between events.
+type cuttingProxy struct {
+	ln   net.Listener
+	cuts atomic.Int64
+}
+
+func startCuttingProxy(t *testing.T, target string, minBytes, maxBytes int) *cuttingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttingProxy{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			budget := int64(minBytes + rng.IntN(maxBytes-minBytes))
+			mu.Unlock()
+			go p.serve(c, target, budget)
+		}
+	}()
+	return p
+}
+
+func (p *cuttingProxy) serve(c net.Conn, target string, budget int64) {
+	defer c.Close()
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go func() { _, _ = io.Copy(up, c) }()
+	n, _ := io.CopyN(c, up, budget)
+	if n == budget {
+		p.cuts.Add(1)
+	}
+}
+
+// TestCutConnectionsLoseNothing subscribes through a proxy that cuts every
+// connection after a random few hundred bytes — mid-line, mid-event, or
+// between events — while events are published: every client still gets
+// every event exactly once, in order, by resuming with its last id.
+func TestCutConnectionsLoseNothing(t *testing.T) {
+	h := StartHub(t, "-retry", "5ms")
+	proxy := startCuttingProxy(t, strings.TrimPrefix(h.URL, "http://"), 200, 1500)
+	const clients, events = 8, 300
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	var opened sync.WaitGroup
+	opened.Add(clients)
+	results := make(chan []string, clients)
+	for range clients {
+		go func() {
+			var got []string
+			once := sync.Once{}
+			c := &client.Client{OnOpen: func(*http.Response) { once.Do(opened.Done) }}
+			_ = c.Subscribe(ctx, "http://"+proxy.ln.Addr().String()+"/.well-known/mercure?topic=cut", "", func(ev sse.Event) error {
+				got = append(got, ev.Data)
+				if len(got) == events {
+					return io.EOF
+				}
+				return nil
+			})
+			results <- got
+		}()
+	}
+	opened.Wait()
+	for i := range events {
+		if _, err := h.PublishContext(ctx, Update{Topics: []string{"cut"}, Data: "event " + strconv.Itoa(i) + " " + strings.Repeat("·", i%40)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range clients {
+		got := <-results
+		if len(got) != events {
+			t.Fatalf("a client got %d of %d events before the deadline", len(got), events)
+		}
+		for i, d := range got {
+			if want := "event " + strconv.Itoa(i) + " "; !strings.HasPrefix(d, want) {
+				t.Fatalf("event %d is %q: lost, repeated or out of order", i, d)
+			}
+		}
+	}
+	if proxy.cuts.Load() < clients {
+		t.Fatalf("only %d connections were cut: the test did not exercise resumption", proxy.cuts.Load())
+	}
+	t.Logf("%d connections cut mid-stream", proxy.cuts.Load())
 }

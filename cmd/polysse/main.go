@@ -145,6 +145,7 @@ type options struct {
 	allowAnonymous  bool
 	corsOrigins     string
 	heartbeat       time.Duration
+	retry           time.Duration
 	demo            bool
 	shutdownTimeout time.Duration
 	maxCount        int
@@ -165,6 +166,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
+	fs.DurationVar(&o.retry, "retry", server.DefaultRetry, "reconnection time sent to clients at the start of every stream")
 	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, and enable the demo publish form")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
@@ -222,6 +224,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	cfg := server.Config{
 		AllowAnonymous: o.allowAnonymous,
 		Heartbeat:      o.heartbeat,
+		Retry:          o.retry,
 		Logger:         logger,
 	}
 	if o.corsOrigins != "" {
