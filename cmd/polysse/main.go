@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -201,6 +202,26 @@ func openStore(ctx context.Context, spec string, b store.Bounds, logger *slog.Lo
 	return nil, fmt.Errorf("unknown -store %q: want bolt:PATH, memory, or a redis:// URL", spec)
 }
 
+// redactStore hides a password in a store URL, so that logging the
+// configuration does not leak it.
+func redactStore(spec string) string {
+	if !isRedisURL(spec) {
+		return spec
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		return "redis URL (unparsable, not shown)"
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sentinel_password"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.Redacted()
+}
+
 func isRedisURL(spec string) bool {
 	for _, scheme := range []string{"redis://", "rediss://", "redis-sentinel://", "rediss-sentinel://", "redis-cluster://", "rediss-cluster://", "unix://"} {
 		if strings.HasPrefix(spec, scheme) {
@@ -287,7 +308,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		serveErr <- srv.Serve(ln)
 	}()
-	logger.Info("polysse listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr()), "store", o.store, "demo", o.demo)
+	logger.Info("polysse listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr()), "store", redactStore(o.store), "demo", o.demo)
 
 	if o.demo {
 		go demoPublisher(ctx, hub, logger)

@@ -119,3 +119,19 @@ func TestTokenAndPublishAgainstAHub(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactStore(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"bolt:polysse.db", "bolt:polysse.db"},
+		{"memory", "memory"},
+		{"redis://:s3cret@redis:6379/0", "redis://:xxxxx@redis:6379/0"},
+		{"redis://user:s3cret@redis:6379/0", "redis://user:xxxxx@redis:6379/0"},
+		{"redis-sentinel://h1,h2/m?sentinel_password=s3cret", "redis-sentinel://h1,h2/m?sentinel_password=xxxxx"},
+		{"redis://redis:6379/0?password=s3cret", "redis://redis:6379/0?password=xxxxx"},
+	}
+	for _, c := range cases {
+		if got := redactStore(c.in); got != c.want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactStore(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -217,4 +217,3 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 		return false
 	}
 }
-

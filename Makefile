@@ -1,0 +1,68 @@
+# polysse — every command a newcomer needs. `make demo` and `make test` work
+# on a fresh machine with Go, Node/npm and apt-get: they install the rest.
+
+GO        ?= go
+ADDR      ?= :8080
+DEMO_KEY  ?= polysse-demo-key
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+# Go test packages that need no browser, no Redis.
+UNIT_PKGS  = ./sse/... ./server/... ./client/... ./cmd/... ./wasm/...
+
+.PHONY: all deps build web go-build demo test test-go test-web lint bench fuzz clean
+
+all: build
+
+## deps: install Chromium, redis-server, wabt and nginx from Debian when missing.
+deps:
+	@bash scripts/deps.sh
+
+## build: the polyfill into web/dist/ (wasm engine, shim), then bin/polysse embedding it.
+build: web go-build
+
+web:
+	@bash web/build.sh
+
+go-build:
+	$(GO) build -trimpath -o bin/polysse ./cmd/polysse
+
+## demo: the hub with its embedded bolt store, the demo publisher and the demo pages.
+demo: build
+	@echo
+	@echo "polysse demo: open http://localhost$(ADDR)/"
+	@echo "publish from a shell:"
+	@echo "  curl -d topic=demo/chat -d data=hello -H 'Authorization: Bearer $$(cat docs/demo-token.txt)' http://localhost$(ADDR)/.well-known/mercure"
+	@echo
+	./bin/polysse -addr $(ADDR) -store bolt:polysse-demo.db -demo -allow-anonymous \
+		-publisher-jwt-key $(DEMO_KEY) -subscriber-jwt-key $(DEMO_KEY)
+
+## test: every test — formatting, vet, Go unit and fuzz seeds, the web build checks, the browser e2e.
+test: deps build lint test-web test-go
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./sse/...
+
+test-web:
+	cd web && npm test
+
+test-go:
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+	$(GO) test -count=1 -timeout 15m ./e2e/...
+
+## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sse/ ./server/...
+	$(GO) test -run '^$$' -bench Cluster ./e2e/
+
+## fuzz: each fuzz target for FUZZTIME (default 30s).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf bin web/dist/eventsource* web/dist/wasm_exec*
