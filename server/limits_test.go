@@ -1,0 +1,89 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/polysse/polysse/server"
+	"github.com/polysse/polysse/server/auth"
+)
+
+func TestTopicsPerSubscriptionLimit(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.MaxTopics = 3 })
+	cases := []struct {
+		n    int
+		want int
+	}{{3, 200}, {4, 400}}
+	for _, c := range cases {
+		q := url.Values{}
+		for i := range c.n {
+			q.Add("topic", "t"+string(rune('a'+i)))
+		}
+		s := e.subscribe(q.Encode(), nil)
+		if s.res.StatusCode != c.want {
+			t.Errorf("%d topics: %d, want %d", c.n, s.res.StatusCode, c.want)
+		}
+	}
+}
+
+func TestCORSCredentialsOnlyForListedOrigins(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example", "*"} })
+	cases := []struct {
+		origin, wantOrigin, wantCreds string
+	}{
+		{"https://app.example", "https://app.example", "true"},
+		{"https://other.example", "*", ""}, // the wildcard grants, never with credentials
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"?topic=t", nil)
+		req.Header.Set("Origin", c.origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != c.wantOrigin {
+			t.Errorf("%s: allow-origin %q, want %q", c.origin, got, c.wantOrigin)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != c.wantCreds {
+			t.Errorf("%s: allow-credentials %q, want %q", c.origin, got, c.wantCreds)
+		}
+	}
+}
+
+func TestTokenNegatives(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.AllowAnonymous = false })
+	expired, _ := e.sig.Sign(auth.Claims{Publish: []string{"*"}, Subscribe: []string{"*"}}, -time.Minute)
+	notYet, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"nbf":     jwt.NewNumericDate(time.Now().Add(time.Hour)),
+		"mercure": map[string]any{"publish": []string{"*"}, "subscribe": []string{"*"}},
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alg none: a header and claims with an empty signature.
+	none := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJtZXJjdXJlIjp7InB1Ymxpc2giOlsiKiJdLCJzdWJzY3JpYmUiOlsiKiJdfX0."
+	cases := []struct{ name, token string }{
+		{"expired", expired},
+		{"not yet valid", notYet},
+		{"alg none", none},
+		{"garbage", "not.a.token"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := e.post(c.token, url.Values{"topic": {"t"}, "data": {"x"}})
+			if code != http.StatusUnauthorized || strings.TrimSpace(body) == "" {
+				t.Errorf("publish: %d %q, want 401 with a reason", code, body)
+			}
+			s := e.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + c.token}})
+			if s.res.StatusCode != http.StatusUnauthorized {
+				t.Errorf("subscribe: %d, want 401", s.res.StatusCode)
+			}
+		})
+	}
+}
