@@ -65,4 +65,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin web/dist/eventsource* web/dist/wasm_exec*
+	rm -rf bin web/dist/eventsource* web/dist/wasm_exec* web/dist/manifest.json

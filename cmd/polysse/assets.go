@@ -63,7 +63,10 @@ func assetHandler(fsys fs.FS) http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", a.ctype)
 		h.Set("Vary", "Accept-Encoding")
+		// The shim fetches the engine from its own folder, which is
+		// cross-origin when a page loads the script from the hub.
 		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 		h.Set("X-Content-Type-Options", "nosniff")
 		if a.immutable {
 			h.Set("Cache-Control", "public, max-age=31536000, immutable")
