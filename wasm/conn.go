@@ -1,0 +1,406 @@
+package main
+
+import "github.com/polysse/polysse/sse"
+
+// readyState is EventSource.readyState.
+type readyState int
+
+const (
+	connecting readyState = iota
+	open
+	closed
+)
+
+// timerKind names a conn's two timers.
+type timerKind int
+
+const (
+	reconnectTimer timerKind = iota // waiting to reconnect
+	watchdogTimer                   // inactivity watchdog of the attempt in flight
+)
+
+// What the page's 401/403 hook asks for, besides a wait in milliseconds (≥ 0).
+const (
+	authFail  = -1 // fail the connection, as without a hook
+	authRetry = -2 // reconnect after the retry policy's wait
+	authWait  = -3 // reconnect when the shim calls resume (the hook returned a promise)
+)
+
+// host is the world a conn acts on: the transports, the timers and the page.
+// The js/wasm build implements it with syscall/js; tests implement it with
+// recorders. Every method is called synchronously from a conn method, and
+// the page's listeners run inside opened, events and failed, so any of them
+// may call back into the conn (close, in particular): a conn re-checks its
+// state after each of them.
+type host interface {
+	// request starts an attempt; the transport reports back through
+	// response, body and end, with req.attempt.
+	request(c *conn, req *request)
+	// abort stops the attempt in flight; nothing more is reported for it.
+	abort(c *conn)
+	setTimer(c *conn, k timerKind, ms int)
+	clearTimer(c *conn, k timerKind)
+	now() float64    // milliseconds, monotonic
+	random() float64 // in [0, 1)
+	headers(c *conn) []header
+	authError(c *conn, status int) int // authFail, authRetry, authWait or a wait in ms
+
+	// opened announces the connection: readyState OPEN and an open event.
+	// url is the response's URL, after redirects.
+	opened(c *conn, url string)
+	// events dispatches the n events encoded in buf (see batch).
+	events(c *conn, buf []byte, n int)
+	// failed fires an error event with readyState CONNECTING when
+	// reconnecting, else CLOSED; the conn is finished in that case.
+	failed(c *conn, reconnecting bool)
+}
+
+// config is a conn's share of the page's options.
+type config struct {
+	withCredentials  bool
+	sameOrigin       bool      // the URL is the page's origin: headers cannot cause a preflight
+	lastEventIDParam string    // when set, the last event ID goes in this query parameter, not a header
+	watchdogMS       int       // inactivity watchdog; 0 is none
+	retryMS          int       // initial reconnection time; 0 is the default
+	transport        transport //
+	policy           policy    //
+	userHeaders      bool      // the page gave headers: ask the host at every attempt
+	authHook         bool      // the page gave a 401/403 hook
+	limits           sse.Limits
+}
+
+// conn is the state machine of one EventSource.
+type conn struct {
+	id  int
+	url string
+	cfg config
+	h   host
+
+	state    readyState
+	attempt  int    // number of the latest attempt; callbacks of older ones are ignored
+	inFlight bool   // attempt has a request that has not ended
+	waiting  bool   // a 401/403 hook's promise is pending
+	retryMS  int    // the reconnection time
+	failures int    // consecutive attempts that failed
+	received bool   // the attempt in flight got body bytes
+	bytes    int    // body bytes of the attempt in flight
+	tail     []byte // the last bytes of the attempt's body, up to 4
+	recycled bool   // the attempt in flight replaces an XHR that had grown too big
+	lastSeen float64
+
+	dec   *sse.Decoder
+	batch batch
+}
+
+func newConn(id int, url string, cfg config, h host) *conn {
+	c := &conn{id: id, url: url, cfg: cfg, h: h, retryMS: cfg.retryMS}
+	if c.retryMS <= 0 {
+		c.retryMS = defaultRetryMS
+	}
+	c.dec = sse.NewDecoder(cfg.limits, c.batch.add, c.setRetry)
+	return c
+}
+
+func (c *conn) setRetry(ms int) { c.retryMS = ms }
+
+// current reports whether callbacks of attempt still matter.
+func (c *conn) current(attempt int) bool {
+	return c.state != closed && c.inFlight && attempt == c.attempt
+}
+
+// connect starts a new attempt.
+func (c *conn) connect() {
+	c.attempt++
+	c.received, c.bytes, c.tail = false, 0, c.tail[:0]
+	c.dec.Reset()
+	req := &request{
+		attempt:         c.attempt,
+		url:             c.url,
+		withCredentials: c.cfg.withCredentials,
+		transport:       c.cfg.transport,
+	}
+	hs := []header{{"Accept", "text/event-stream"}}
+	// Cache-Control is not a CORS-safelisted header: cross-origin it would
+	// cost a preflight that native EventSource never makes, so there the
+	// fetch transport asks for an uncached response through its cache mode
+	// instead, which makes the browser add the header itself.
+	if c.cfg.sameOrigin {
+		hs = append(hs, header{"Cache-Control", "no-cache"})
+	}
+	if c.cfg.userHeaders {
+		for _, uh := range c.h.headers(c) {
+			hs = setHeader(hs, uh.name, uh.value)
+		}
+		if c.state == closed { // the page's header function closed it
+			return
+		}
+	}
+	if id := c.dec.LastEventID(); id != "" {
+		if c.cfg.lastEventIDParam != "" {
+			req.url = setQuery(req.url, c.cfg.lastEventIDParam, id)
+		} else {
+			hs = setHeader(hs, "Last-Event-ID", byteString(id))
+		}
+	}
+	req.headers = hs
+	c.inFlight = true
+	if c.cfg.watchdogMS > 0 {
+		c.lastSeen = c.h.now()
+		c.h.setTimer(c, watchdogTimer, c.cfg.watchdogMS)
+	}
+	c.h.request(c, req)
+}
+
+// start makes the first attempt.
+func (c *conn) start() {
+	if c.state == connecting && !c.inFlight && c.attempt == 0 {
+		c.connect()
+	}
+}
+
+// response handles the status and Content-Type of attempt and reports
+// whether its body is to be read.
+func (c *conn) response(attempt, status int, contentType, url string) bool {
+	if !c.current(attempt) {
+		return false
+	}
+	if c.cfg.watchdogMS > 0 {
+		c.lastSeen = c.h.now()
+	}
+	if status == 200 && isEventStream(contentType) {
+		if c.recycled {
+			// The page saw no break: no second open event.
+			c.recycled = false
+			return true
+		}
+		c.state = open
+		if url == "" {
+			url = c.url
+		}
+		c.h.opened(c, url)
+		return c.current(attempt)
+	}
+	c.recycled = false
+	c.stop()
+	if (status == 401 || status == 403) && c.cfg.authHook {
+		c.failures++
+		switch d := c.h.authError(c, status); {
+		case c.state == closed:
+		case d == authFail:
+			c.fail()
+		case d == authWait:
+			c.waiting = true
+			c.state = connecting
+			c.h.failed(c, true)
+		case d == authRetry:
+			c.reestablish(c.cfg.policy.delay(c.retryMS, c.failures, c.h.random()))
+		default:
+			c.reestablish(clampTimer(d))
+		}
+		return false
+	}
+	// 204 asks the client to stop; any other status or type is a failure
+	// the standard does not retry.
+	c.fail()
+	return false
+}
+
+// body decodes a chunk of attempt's body, dispatches the events it
+// completes and reports whether to keep reading.
+func (c *conn) body(attempt int, p []byte) bool {
+	if !c.current(attempt) || c.state != open {
+		return false
+	}
+	if len(p) == 0 {
+		return true
+	}
+	c.received = true
+	c.bytes += len(p)
+	if c.cfg.transport == transportXHR {
+		c.tail = appendTail(c.tail, p)
+	}
+	if c.cfg.watchdogMS > 0 {
+		c.lastSeen = c.h.now()
+	}
+	_, err := c.dec.Write(p)
+	if c.batch.n > 0 {
+		c.h.events(c, c.batch.buf, c.batch.n)
+		c.batch.reset()
+		if !c.current(attempt) {
+			return false
+		}
+	}
+	if err != nil {
+		// Beyond the limits the stream is hostile or broken, and the same
+		// request would get the same answer: fail rather than reconnect.
+		c.stop()
+		c.fail()
+		return false
+	}
+	if c.cfg.transport == transportXHR && c.bytes >= xhrRecycleBytes && endsEvent(c.tail) {
+		// responseText only grows: past the budget, and between two events,
+		// the XHR is replaced by a fresh one that resumes from the last
+		// event ID, with nothing for the page to see.
+		c.stop()
+		c.recycled = true
+		c.connect()
+		return false
+	}
+	return true
+}
+
+// xhrRecycleBytes is how much an XHR may hold in responseText before it is
+// replaced.
+const xhrRecycleBytes = 4 << 20
+
+// appendTail returns the last 4 bytes of tail followed by p.
+func appendTail(tail, p []byte) []byte {
+	if len(p) >= 4 {
+		return append(tail[:0], p[len(p)-4:]...)
+	}
+	tail = append(tail, p...)
+	if n := len(tail); n > 4 {
+		tail = append(tail[:0], tail[n-4:]...)
+	}
+	return tail
+}
+
+// endsEvent reports whether p ends with a blank line, after which the
+// decoder holds nothing of a partial event that a new connection would lose.
+func endsEvent(p []byte) bool {
+	n := len(p)
+	return n >= 2 && (p[n-1] == '\n' && (p[n-2] == '\n' || n >= 4 && p[n-2] == '\r' && p[n-3] == '\n' && p[n-4] == '\r') ||
+		p[n-1] == '\r' && p[n-2] == '\r')
+}
+
+// end handles the end of attempt's response: a clean end of the body or a
+// network error, before or after the response arrived. Both reconnect.
+func (c *conn) end(attempt int) {
+	if !c.current(attempt) {
+		return
+	}
+	c.inFlight = false
+	c.clearWatchdog()
+	c.ended()
+}
+
+// ended counts the attempt just over and schedules the next.
+func (c *conn) ended() {
+	// A connection that opened and carried bytes was a success. One that
+	// ended without a byte counts as a failure, so that a server that
+	// accepts and hangs up at once is backed off like one that refuses.
+	c.recycled = false
+	if c.state == open && c.received {
+		c.failures = 0
+	} else {
+		c.failures++
+	}
+	c.reestablish(c.cfg.policy.delay(c.retryMS, c.failures, c.h.random()))
+}
+
+// retransport abandons attempt without counting it, for a transport that
+// found it cannot stream and switched conn to another; the new attempt
+// starts at once.
+func (c *conn) retransport(attempt int, t transport) {
+	if !c.current(attempt) {
+		return
+	}
+	c.stop()
+	c.cfg.transport = t
+	c.connect()
+}
+
+// timer handles the expiry of a conn timer.
+func (c *conn) timer(k timerKind) {
+	if c.state == closed {
+		return
+	}
+	switch k {
+	case reconnectTimer:
+		if c.state == connecting && !c.inFlight && !c.waiting {
+			c.connect()
+		}
+	case watchdogTimer:
+		if !c.inFlight || c.cfg.watchdogMS <= 0 {
+			return
+		}
+		idle := c.h.now() - c.lastSeen
+		if left := float64(c.cfg.watchdogMS) - idle; left > watchdogSlackMS {
+			c.h.setTimer(c, watchdogTimer, int(left)+1)
+			return
+		}
+		// Nothing came in for the whole period, not even a comment: the
+		// connection is presumed dead though no error reached us, and is
+		// replaced as a dropped one would be.
+		c.stop()
+		c.ended()
+	}
+}
+
+// resume reconnects after ms, once the promise a 401/403 hook returned has
+// resolved.
+func (c *conn) resume(ms int) {
+	if c.state != connecting || !c.waiting {
+		return
+	}
+	c.waiting = false
+	c.h.setTimer(c, reconnectTimer, clampTimer(ms))
+}
+
+// authFailed fails the connection once the promise a 401/403 hook returned
+// has rejected.
+func (c *conn) authFailed() {
+	if c.state != connecting || !c.waiting {
+		return
+	}
+	c.waiting = false
+	c.fail()
+}
+
+// close is EventSource.close: no more requests, no more events.
+func (c *conn) close() {
+	if c.state == closed {
+		return
+	}
+	c.state = closed
+	if c.inFlight {
+		c.inFlight = false
+		c.h.abort(c)
+	}
+	c.clearWatchdog()
+	c.h.clearTimer(c, reconnectTimer)
+}
+
+// stop ends the attempt in flight from our side.
+func (c *conn) stop() {
+	if c.inFlight {
+		c.inFlight = false
+		c.h.abort(c)
+	}
+	c.clearWatchdog()
+}
+
+func (c *conn) clearWatchdog() {
+	if c.cfg.watchdogMS > 0 {
+		c.h.clearTimer(c, watchdogTimer)
+	}
+}
+
+// reestablish is the standard's "reestablish the connection": readyState
+// CONNECTING, an error event, and a new attempt after ms.
+func (c *conn) reestablish(ms int) {
+	c.state = connecting
+	c.h.failed(c, true)
+	if c.state == closed { // an error listener closed it
+		return
+	}
+	c.h.setTimer(c, reconnectTimer, ms)
+}
+
+// fail is the standard's "fail the connection": readyState CLOSED and an
+// error event; nothing follows.
+func (c *conn) fail() {
+	c.state = closed
+	c.h.clearTimer(c, reconnectTimer)
+	c.h.failed(c, false)
+}

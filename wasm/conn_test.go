@@ -1,0 +1,424 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// fakeHost records what a conn asks of the world, as one line per call.
+type fakeHost struct {
+	log     []string
+	t       float64 // now, ms
+	reqs    []*request
+	timers  map[timerKind]int
+	user    []header
+	auth    int
+	onEvent func(c *conn) // called from events, as a page listener would be
+	onError func(c *conn)
+	batches []string
+}
+
+func newFakeHost() *fakeHost { return &fakeHost{timers: map[timerKind]int{}, auth: authFail} }
+
+func (h *fakeHost) logf(format string, args ...any) {
+	h.log = append(h.log, fmt.Sprintf(format, args...))
+}
+
+func (h *fakeHost) request(c *conn, r *request) {
+	h.reqs = append(h.reqs, r)
+	h.logf("request %d", r.attempt)
+}
+func (h *fakeHost) abort(c *conn) { h.logf("abort") }
+func (h *fakeHost) setTimer(c *conn, k timerKind, ms int) {
+	h.timers[k] = ms
+	h.logf("timer %d %d", k, ms)
+}
+func (h *fakeHost) clearTimer(c *conn, k timerKind) { delete(h.timers, k) }
+func (h *fakeHost) now() float64                    { return h.t }
+func (h *fakeHost) random() float64                 { return 0.5 }
+func (h *fakeHost) headers(c *conn) []header        { return h.user }
+func (h *fakeHost) authError(c *conn, status int) int {
+	h.logf("auth %d", status)
+	return h.auth
+}
+func (h *fakeHost) opened(c *conn, url string) { h.logf("open %s", url) }
+func (h *fakeHost) events(c *conn, buf []byte, n int) {
+	h.batches = append(h.batches, string(buf))
+	h.logf("events %d", n)
+	if h.onEvent != nil {
+		h.onEvent(c)
+	}
+}
+func (h *fakeHost) failed(c *conn, reconnecting bool) {
+	h.logf("error %v", reconnecting)
+	if h.onError != nil {
+		h.onError(c)
+	}
+}
+
+func (h *fakeHost) last() *request { return h.reqs[len(h.reqs)-1] }
+
+func (h *fakeHost) take() string {
+	s := strings.Join(h.log, "; ")
+	h.log = nil
+	return s
+}
+
+func headerValue(r *request, name string) (string, bool) {
+	for _, h := range r.headers {
+		if equalFoldASCII(h.name, name) {
+			return h.value, true
+		}
+	}
+	return "", false
+}
+
+func testConn(cfg config) (*conn, *fakeHost) {
+	h := newFakeHost()
+	if cfg.policy == (policy{}) {
+		cfg.policy = policy{max: 30000, factor: 1}
+	}
+	c := newConn(1, "http://example.com/events", cfg, h)
+	c.start()
+	return c, h
+}
+
+func TestOpenEventsAndReconnect(t *testing.T) {
+	c, h := testConn(config{sameOrigin: true})
+	if got := h.take(); got != "request 1" {
+		t.Fatalf("start: %s", got)
+	}
+	r := h.last()
+	if v, _ := headerValue(r, "Accept"); v != "text/event-stream" {
+		t.Errorf("Accept = %q", v)
+	}
+	if v, _ := headerValue(r, "Cache-Control"); v != "no-cache" {
+		t.Errorf("Cache-Control = %q", v)
+	}
+	if _, ok := headerValue(r, "Last-Event-ID"); ok {
+		t.Error("Last-Event-ID on the first request")
+	}
+	if !c.response(1, 200, "text/event-stream; charset=utf-8", "http://example.com/final") {
+		t.Fatal("200 text/event-stream refused")
+	}
+	if c.state != open {
+		t.Fatalf("state %d after open", c.state)
+	}
+	c.body(1, []byte("retry: 1500\nid: 7\ndata: a\n\nevent: x\ndata: b\ndata: c\n\n: comment\n"))
+	if got := h.take(); got != "open http://example.com/final; events 2" {
+		t.Fatalf("got %s", got)
+	}
+	if want := "message\ra\r7\rx\rb\nc\r7\r"; h.batches[0] != want {
+		t.Errorf("batch %q, want %q", h.batches[0], want)
+	}
+	c.end(1)
+	if got := h.take(); got != "error true; timer 0 1500" {
+		t.Fatalf("end: %s", got)
+	}
+	if c.state != connecting {
+		t.Fatalf("state %d after end", c.state)
+	}
+	c.timer(reconnectTimer)
+	if got := h.take(); got != "request 2" {
+		t.Fatalf("reconnect: %s", got)
+	}
+	if v, _ := headerValue(h.last(), "Last-Event-ID"); v != "7" {
+		t.Errorf("Last-Event-ID = %q", v)
+	}
+	// A late callback of the first attempt changes nothing.
+	if c.body(1, []byte("data: late\n\n")) || len(h.log) != 0 {
+		t.Errorf("stale attempt delivered: %v", h.log)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		ct     string
+	}{
+		{204, "text/event-stream"},
+		{500, "text/event-stream"},
+		{301, "text/event-stream"},
+		{200, "text/plain"},
+		{200, ""},
+		{200, "text/event-streams"},
+	} {
+		c, h := testConn(config{})
+		h.take()
+		if c.response(1, tc.status, tc.ct, "") {
+			t.Errorf("%d %q accepted", tc.status, tc.ct)
+		}
+		if got := h.take(); got != "abort; error false" {
+			t.Errorf("%d %q: %s", tc.status, tc.ct, got)
+		}
+		if c.state != closed {
+			t.Errorf("%d %q: state %d", tc.status, tc.ct, c.state)
+		}
+		c.timer(reconnectTimer)
+		if len(h.log) != 0 {
+			t.Errorf("activity after failing: %v", h.log)
+		}
+	}
+}
+
+func TestNetworkErrorBackoff(t *testing.T) {
+	c, h := testConn(config{retryMS: 100, policy: policy{max: 1000, factor: 2, jitter: 0}})
+	h.take()
+	var waits []int
+	for i := 1; i <= 6; i++ {
+		c.end(i) // refused before any response
+		waits = append(waits, h.timers[reconnectTimer])
+		c.timer(reconnectTimer)
+	}
+	if got := fmt.Sprint(waits); got != "[100 200 400 800 1000 1000]" {
+		t.Errorf("waits %s", got)
+	}
+	// A connection that carries bytes resets the count.
+	c.response(7, 200, "text/event-stream", "")
+	c.body(7, []byte(": hi\n"))
+	c.end(7)
+	if w := h.timers[reconnectTimer]; w != 100 {
+		t.Errorf("wait after a success %d", w)
+	}
+	// An empty 200 counts as a failure.
+	c.timer(reconnectTimer)
+	c.response(8, 200, "text/event-stream", "")
+	c.end(8)
+	c.timer(reconnectTimer)
+	c.response(9, 200, "text/event-stream", "")
+	c.end(9)
+	if w := h.timers[reconnectTimer]; w != 200 {
+		t.Errorf("wait after two empty responses %d", w)
+	}
+}
+
+func TestCloseFromListener(t *testing.T) {
+	c, h := testConn(config{})
+	c.response(1, 200, "text/event-stream", "")
+	h.onEvent = func(c *conn) { c.close() }
+	h.take()
+	if c.body(1, []byte("data: 1\n\ndata: 2\n\n")) {
+		t.Error("body wants more after close")
+	}
+	if got := h.take(); got != "events 2; abort" {
+		t.Errorf("got %s", got)
+	}
+	c.end(1)
+	c.timer(reconnectTimer)
+	if len(h.log) != 0 {
+		t.Errorf("activity after close: %v", h.log)
+	}
+}
+
+func TestCloseFromErrorListener(t *testing.T) {
+	c, h := testConn(config{})
+	h.onError = func(c *conn) { c.close() }
+	h.take()
+	c.end(1)
+	if got := h.take(); got != "error true" {
+		t.Errorf("got %s", got)
+	}
+	if c.state != closed {
+		t.Errorf("state %d", c.state)
+	}
+}
+
+func TestLastEventIDQuery(t *testing.T) {
+	c, h := testConn(config{lastEventIDParam: "lastEventId"})
+	c.response(1, 200, "text/event-stream", "")
+	c.body(1, []byte("id: a b/é\ndata: x\n\n"))
+	c.end(1)
+	c.timer(reconnectTimer)
+	r := h.last()
+	if want := "http://example.com/events?lastEventId=a%20b%2F%C3%A9"; r.url != want {
+		t.Errorf("url %s, want %s", r.url, want)
+	}
+	if _, ok := headerValue(r, "Last-Event-ID"); ok {
+		t.Error("Last-Event-ID header sent too")
+	}
+	if _, ok := headerValue(r, "Cache-Control"); ok {
+		t.Error("Cache-Control sent cross-origin")
+	}
+}
+
+func TestLastEventIDHeaderBytes(t *testing.T) {
+	c, h := testConn(config{})
+	c.response(1, 200, "text/event-stream", "")
+	c.body(1, []byte("id: é\ndata: x\n\n"))
+	c.end(1)
+	c.timer(reconnectTimer)
+	// Each UTF-8 byte of the id as one character, which fetch and XHR send
+	// as that byte.
+	if v, _ := headerValue(h.last(), "Last-Event-ID"); v != "\u00c3\u00a9" {
+		t.Errorf("Last-Event-ID %q", v)
+	}
+}
+
+func TestUserHeaders(t *testing.T) {
+	h := newFakeHost()
+	h.user = []header{{"Authorization", "Bearer 1"}, {"accept", "text/event-stream, */*"}}
+	c := newConn(1, "http://example.com/", config{userHeaders: true, policy: defaultPolicy()}, h)
+	c.start()
+	r := h.last()
+	if v, _ := headerValue(r, "authorization"); v != "Bearer 1" {
+		t.Errorf("Authorization %q", v)
+	}
+	if v, _ := headerValue(r, "Accept"); v != "text/event-stream, */*" {
+		t.Errorf("Accept %q", v)
+	}
+	if len(r.headers) != 2 {
+		t.Errorf("headers %v", r.headers)
+	}
+	// Asked again at every attempt.
+	h.user = []header{{"Authorization", "Bearer 2"}}
+	c.end(1)
+	c.timer(reconnectTimer)
+	if v, _ := headerValue(h.last(), "Authorization"); v != "Bearer 2" {
+		t.Errorf("Authorization on reconnect %q", v)
+	}
+}
+
+func TestAuthHook(t *testing.T) {
+	for _, tc := range []struct {
+		decision int
+		want     string
+	}{
+		{authFail, "abort; auth 401; error false"},
+		{authRetry, "abort; auth 401; error true; timer 0 100"},
+		{250, "abort; auth 401; error true; timer 0 250"},
+		{authWait, "abort; auth 401; error true"},
+	} {
+		c, h := testConn(config{authHook: true, retryMS: 100})
+		h.auth = tc.decision
+		h.take()
+		c.response(1, 401, "text/plain", "")
+		if got := h.take(); got != tc.want {
+			t.Errorf("decision %d: %s, want %s", tc.decision, got, tc.want)
+		}
+		if tc.decision == authWait {
+			c.timer(reconnectTimer) // no timer is armed while waiting
+			if len(h.log) != 0 {
+				t.Errorf("reconnected while waiting: %v", h.log)
+			}
+			c.resume(0)
+			c.timer(reconnectTimer)
+			if got := h.take(); got != "timer 0 0; request 2" {
+				t.Errorf("resume: %s", got)
+			}
+		}
+	}
+	// Without a hook, 401 fails as any other status.
+	c, h := testConn(config{})
+	h.take()
+	c.response(1, 403, "text/plain", "")
+	if got := h.take(); got != "abort; error false" {
+		t.Errorf("no hook: %s", got)
+	}
+	_ = c
+}
+
+func TestWatchdog(t *testing.T) {
+	c, h := testConn(config{watchdogMS: 1000})
+	if h.timers[watchdogTimer] != 1000 {
+		t.Fatalf("watchdog not armed: %v", h.timers)
+	}
+	h.t = 400
+	c.response(1, 200, "text/event-stream", "")
+	h.t = 900
+	c.body(1, []byte(": ping\n"))
+	h.take()
+	h.t = 1000 // fires; the last byte came 100 ms ago
+	c.timer(watchdogTimer)
+	if got := h.take(); got != "timer 1 901" {
+		t.Fatalf("re-arm: %s", got)
+	}
+	h.t = 1901
+	c.timer(watchdogTimer)
+	if got := h.take(); got != "abort; error true; timer 0 3000" {
+		t.Fatalf("trip: %s", got)
+	}
+	if c.state != connecting {
+		t.Errorf("state %d", c.state)
+	}
+}
+
+func TestDecoderLimitFails(t *testing.T) {
+	h := newFakeHost()
+	c := newConn(1, "http://example.com/", config{limits: limits(16), policy: defaultPolicy()}, h)
+	c.start()
+	c.response(1, 200, "text/event-stream", "")
+	h.take()
+	if c.body(1, []byte("data: ok\n\ndata: this line is far too long\n")) {
+		t.Error("body wants more past the limit")
+	}
+	if got := h.take(); got != "events 1; abort; error false" {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestRetransport(t *testing.T) {
+	c, h := testConn(config{transport: transportFetch})
+	h.take()
+	c.retransport(1, transportXHR)
+	if got := h.take(); got != "abort; request 2" {
+		t.Errorf("got %s", got)
+	}
+	if h.last().transport != transportXHR {
+		t.Error("transport not switched")
+	}
+	if c.failures != 0 {
+		t.Error("switching transports counted as a failure")
+	}
+}
+
+func TestXHRRecycling(t *testing.T) {
+	c, h := testConn(config{transport: transportXHR})
+	c.response(1, 200, "text/event-stream", "")
+	h.take()
+	chunk := []byte(strings.Repeat(": "+strings.Repeat("x", 1000)+"\n", 1000))
+	for c.bytes < xhrRecycleBytes {
+		if !c.body(1, chunk) {
+			t.Fatal("stopped early")
+		}
+	}
+	// Past the budget but inside an event: keep going.
+	if !c.body(1, []byte("id: 9\ndata: a\n")) {
+		t.Fatal("recycled in the middle of an event")
+	}
+	// At the end of the event: replaced, silently.
+	if c.body(1, []byte("\n")) {
+		t.Fatal("not recycled at the end of an event")
+	}
+	if got := h.take(); got != "events 1; abort; request 2" {
+		t.Fatalf("recycle: %s", got)
+	}
+	if v, _ := headerValue(h.last(), "Last-Event-ID"); v != "9" {
+		t.Errorf("Last-Event-ID %q", v)
+	}
+	if !c.response(2, 200, "text/event-stream", "") || len(h.log) != 0 {
+		t.Errorf("second open announced: %v", h.log)
+	}
+	if c.state != open {
+		t.Errorf("state %d", c.state)
+	}
+	// The fetch transport never recycles.
+	c2, h2 := testConn(config{transport: transportFetch})
+	c2.response(1, 200, "text/event-stream", "")
+	big := []byte(strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", xhrRecycleBytes/1000) + "\n")
+	if !c2.body(1, big) {
+		t.Error("fetch recycled")
+	}
+	_ = h2
+}
+
+func TestEndsEvent(t *testing.T) {
+	for s, want := range map[string]bool{
+		"data: x\n\n": true, "data: x\r\r": true, "data: x\r\n\r\n": true,
+		"data: x\n": false, "\n": false, "data: x\r\n": false, "x\n\r\n": false,
+	} {
+		if got := endsEvent([]byte(s)); got != want {
+			t.Errorf("endsEvent(%q) = %v", s, got)
+		}
+	}
+}

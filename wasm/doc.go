@@ -1,0 +1,56 @@
+// Command wasm is polysse's EventSource engine, built with GOOS=js
+// GOARCH=wasm into web/dist/eventsource.<hash>.wasm and started by the
+// polyfill's ES5 shim (web/src) in pages whose browser has no EventSource.
+//
+// One Go runtime serves every EventSource of a page. Each is a conn: the
+// connection state machine of the WHATWG HTML standard's server-sent events
+// section (CONNECTING, OPEN, CLOSED; reconnection after the reconnection
+// time with Last-Event-ID; failure on 204, on any other status but 200 and
+// on any type but text/event-stream), with the stream interpreted by the sse
+// package's Decoder and nothing else. On top of the standard a conn has the
+// polyfill's extensions: a retry policy (policy.go), the last event ID in a
+// query parameter, an inactivity watchdog, a hook for 401 and 403, and the
+// replacement of an XMLHttpRequest whose responseText has grown too big.
+//
+// The state machine (conn.go, policy.go, request.go, batch.go) is plain Go
+// that acts on the world only through the host interface, so that go test
+// runs it anywhere. main_js.go implements host with syscall/js.
+//
+// # The bridge
+//
+// Every crossing between Go and JavaScript costs more than decoding an event
+// does, so the bridge is two functions and a buffer, on the __polysse object
+// of what Go's glue takes for the global object (the shim gives the glue a
+// scope object of its own, so nothing of Go's reaches the page's window):
+//
+//   - __polysse.engine(op, id, …), registered by main, is every call from
+//     the shim: open and close an EventSource, and what the transports
+//     report (the head of a response, a chunk of its body, its end) and the
+//     timers.
+//   - __polysse.host(op, id, …), provided by the shim, is every call to it:
+//     start or abort a request, arm a timer, ask the page's headers and
+//     401/403 hook, and announce the connection, events and errors.
+//   - __polysse.buf is a Uint8Array owned by the shim. All events decoded
+//     from one chunk are appended to one Go buffer as type CR data CR id CR
+//     (the decoder never leaves a CR in any of the three), copied into buf at
+//     once and announced with one host call; the shim decodes the lot with
+//     one TextDecoder call and splits it on CR. A chunk of any number of
+//     events costs one call into Go and two out of it.
+//
+// The transports themselves (fetch with a streaming body, else
+// XMLHttpRequest reading what responseText gained at each progress) are
+// small JavaScript functions in the shim's engine script that only move
+// bytes: which transport, which URL and headers, what a status means, when
+// to abort and when to reconnect are decided here. Written with syscall/js
+// they cost some 25 KB of brotli more, in a module whose size is its first
+// cost.
+//
+// # Size
+//
+// web/build.sh compiles the runtime without inlining (-gcflags=runtime=-l),
+// which takes some 25 KB of brotli off the module for a cost in the runtime's
+// hot paths that the throughput benchmarks do not show, and replaces the
+// byte-at-a-time memmove and memset that lowering to WebAssembly MVP brings
+// with faster ones (web/tools/memops.mjs). Imports are kept to what sse needs
+// and syscall/js: no fmt, no reflection, no Unicode tables of our own.
+package main

@@ -1,0 +1,221 @@
+//go:build js && wasm
+
+package main
+
+import "syscall/js"
+
+// Calls from the engine to the shim: the first argument of __polysse.host.
+// The numbers are the bridge contract with web/src/engines/wasm.js.
+const (
+	hostRequest = 1  // (id, attempt, xhr, url, headers, withCredentials): start an attempt
+	hostAbort   = 2  // (id): abort the attempt in flight
+	hostTimer   = 3  // (id, kind, ms): arm a timer, ms < 0 clears it
+	hostNow     = 4  // (): performance.now()
+	hostRandom  = 5  // (): Math.random()
+	hostHeaders = 6  // (id): the page's headers as [name, value, …]
+	hostAuth    = 7  // (id, status): the page's 401/403 hook's decision
+	hostOpen    = 8  // (id, url): announce the connection
+	hostEvents  = 9  // (id, length): dispatch the events in __polysse.buf
+	hostError   = 10 // (id, reconnecting): error event; CLOSED when not reconnecting
+)
+
+// Calls from the shim to the engine: the first argument of __polysse.engine.
+const (
+	engineOpen   = 1 // (id, url, flags, watchdog, retry, max, factor, jitter, transport, param)
+	engineClose  = 2 // (id)
+	engineResume = 3 // (id, ms): the 401/403 hook's promise resolved
+	engineFail   = 4 // (id): the 401/403 hook's promise rejected
+	engineHead   = 5 // (id, attempt, status, contentType, url, streams) → read on?
+	engineChunk  = 6 // (id, attempt, Uint8Array) → read on?
+	engineEnd    = 7 // (id, attempt): end of body or network error
+	engineTimer  = 8 // (id, kind)
+)
+
+// Bits of engineOpen's flags.
+const (
+	flagCredentials = 1 << iota
+	flagSameOrigin
+	flagHeaders
+	flagAuthHook
+)
+
+func main() {
+	e := &engine{bridge: js.Global().Get("__polysse")}
+	e.host = e.bridge.Get("host")
+	e.bytes = e.bridge.Get("Uint8Array")
+	e.bridge.Set("engine", js.FuncOf(e.call))
+	// From now on everything happens in calls from JavaScript; the runtime
+	// hands control back to the page while main waits here.
+	select {}
+}
+
+// engine holds the page's conns. Only the js.Func registered in main
+// reaches it: the one piece of lasting state syscall/js forces on a program
+// that JavaScript calls into.
+type engine struct {
+	bridge, host, bytes js.Value
+	conns               []*jsConn // few per page: a scan beats a map's code size
+
+	buf    js.Value // the shim's Uint8Array that batches are copied into
+	bufLen int
+	chunk  []byte // the latest chunk, copied out of JavaScript
+}
+
+// call dispatches a call from the shim.
+func (e *engine) call(_ js.Value, args []js.Value) any {
+	id := args[1].Int()
+	if args[0].Int() == engineOpen {
+		e.open(id, args[2:])
+		return nil
+	}
+	var jc *jsConn
+	for _, x := range e.conns {
+		if x.c.id == id {
+			jc = x
+		}
+	}
+	if jc == nil {
+		return false
+	}
+	c := jc.c
+	switch args[0].Int() {
+	case engineClose:
+		e.remove(id)
+		c.close()
+	case engineResume:
+		c.resume(args[2].Int())
+	case engineFail:
+		c.authFailed()
+	case engineHead:
+		attempt, status := args[2].Int(), args[3].Int()
+		ct, url := str(args[4]), str(args[5])
+		if !args[6].Truthy() && c.current(attempt) && status == 200 && isEventStream(ct) {
+			// A fetch without a streaming body (EdgeHTML's) would hold the
+			// whole endless stream before handing over a byte.
+			c.retransport(attempt, transportXHR)
+			return false
+		}
+		return c.response(attempt, status, ct, url)
+	case engineChunk:
+		attempt := args[2].Int()
+		if !c.current(attempt) {
+			return false
+		}
+		v := args[3]
+		n := v.Length()
+		if cap(e.chunk) < n {
+			e.chunk = make([]byte, n)
+		}
+		p := e.chunk[:n]
+		js.CopyBytesToGo(p, v)
+		return c.body(attempt, p)
+	case engineEnd:
+		c.end(args[2].Int())
+	case engineTimer:
+		c.timer(timerKind(args[2].Int()))
+	}
+	return nil
+}
+
+// open starts a conn with the shim's normalised options.
+func (e *engine) open(id int, a []js.Value) {
+	flags := a[1].Int()
+	cfg := config{
+		withCredentials:  flags&flagCredentials != 0,
+		sameOrigin:       flags&flagSameOrigin != 0,
+		userHeaders:      flags&flagHeaders != 0,
+		authHook:         flags&flagAuthHook != 0,
+		watchdogMS:       a[2].Int(),
+		retryMS:          a[3].Int(),
+		policy:           policy{max: a[4].Int(), factor: a[5].Float(), jitter: a[6].Float()},
+		transport:        transport(a[7].Int()),
+		lastEventIDParam: str(a[8]),
+	}
+	jc := &jsConn{e: e}
+	jc.c = newConn(id, a[0].String(), cfg, jc)
+	e.conns = append(e.conns, jc)
+	jc.c.start()
+}
+
+func (e *engine) remove(id int) {
+	for i, x := range e.conns {
+		if x.c.id == id {
+			last := len(e.conns) - 1
+			e.conns[i] = e.conns[last]
+			e.conns[last] = nil
+			e.conns = e.conns[:last]
+			return
+		}
+	}
+}
+
+// jsConn is a conn's host: every method is one call to the shim.
+type jsConn struct {
+	e *engine
+	c *conn
+}
+
+func (jc *jsConn) request(c *conn, r *request) {
+	hs := make([]any, 0, 2*len(r.headers))
+	for _, h := range r.headers {
+		hs = append(hs, h.name, h.value)
+	}
+	jc.e.host.Invoke(hostRequest, c.id, r.attempt, r.transport == transportXHR, r.url, hs, r.withCredentials)
+}
+
+func (jc *jsConn) abort(c *conn) { jc.e.host.Invoke(hostAbort, c.id) }
+
+func (jc *jsConn) setTimer(c *conn, k timerKind, ms int) {
+	jc.e.host.Invoke(hostTimer, c.id, int(k), ms)
+}
+
+func (jc *jsConn) clearTimer(c *conn, k timerKind) {
+	jc.e.host.Invoke(hostTimer, c.id, int(k), -1)
+}
+
+func (jc *jsConn) now() float64    { return jc.e.host.Invoke(hostNow).Float() }
+func (jc *jsConn) random() float64 { return jc.e.host.Invoke(hostRandom).Float() }
+
+func (jc *jsConn) headers(c *conn) []header {
+	a := jc.e.host.Invoke(hostHeaders, c.id)
+	n := a.Length()
+	hs := make([]header, 0, n/2)
+	for i := 0; i+1 < n; i += 2 {
+		hs = append(hs, header{a.Index(i).String(), a.Index(i + 1).String()})
+	}
+	return hs
+}
+
+func (jc *jsConn) authError(c *conn, status int) int {
+	return jc.e.host.Invoke(hostAuth, c.id, status).Int()
+}
+
+func (jc *jsConn) opened(c *conn, url string) { jc.e.host.Invoke(hostOpen, c.id, url) }
+
+func (jc *jsConn) events(c *conn, buf []byte, _ int) {
+	e := jc.e
+	if len(buf) > e.bufLen {
+		n := 64 << 10
+		for n < len(buf) {
+			n *= 2
+		}
+		e.buf, e.bufLen = e.bytes.New(n), n
+		e.bridge.Set("buf", e.buf)
+	}
+	js.CopyBytesToJS(e.buf, buf)
+	e.host.Invoke(hostEvents, c.id, len(buf))
+}
+
+func (jc *jsConn) failed(c *conn, reconnecting bool) {
+	if !reconnecting {
+		jc.e.remove(c.id)
+	}
+	jc.e.host.Invoke(hostError, c.id, reconnecting)
+}
+
+func str(v js.Value) string {
+	if v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the polyfill into web/dist/: the WebAssembly engine (Go, lowered to
+# WebAssembly MVP), Go's glue, the ES5 shim, and a .gz and .br beside each.
+# `make build` runs it before building the Go binary, which embeds dist/.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+GO=${GO:-go}
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The engine. Go's inliner is turned off for the runtime only: that keeps
+# some 25 KB of brotli out of a module whose size is its first cost, at a
+# price in the engine's hot paths that the benchmarks bear (see wasm/doc.go).
+echo "== go build (js/wasm)"
+GOOS=js GOARCH=wasm "$GO" build -trimpath -ldflags='-s -w' -gcflags='runtime=-l' -o "$tmp/engine.wasm" ../wasm
+
+# Go's output uses post-MVP opcodes unconditionally (bulk memory,
+# sign extension, saturating float-to-int) that EdgeHTML cannot load: lower
+# them; replace the byte-at-a-time memmove and memset the lowering brings
+# with fast ones (tools/memops.mjs); then shrink with every post-MVP feature
+# disabled, so that the optimiser cannot bring any back. wasm-opt is slow,
+# so the result is kept by input hash.
+opt=node_modules/.bin/wasm-opt
+cache=node_modules/.cache/polysse
+mkdir -p "$cache"
+key=$( (sha256sum < "$tmp/engine.wasm"; "$opt" --version; sha256sum build.sh tools/memops.mjs) | sha256sum | cut -c1-32)
+if [ -f "$cache/$key.wasm" ]; then
+  echo "== wasm-opt: unchanged input, reusing $cache/$key.wasm"
+else
+  echo "== wasm-opt: lowering to MVP, -Oz"
+  "$opt" "$tmp/engine.wasm" \
+    --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+    --llvm-memory-copy-fill-lowering --signext-lowering --llvm-nontrapping-fptoint-lowering \
+    -o "$tmp/lowered.wasm"
+  node tools/memops.mjs "$tmp/engine.wasm" "$tmp/lowered.wasm" "$tmp/memops.wasm"
+  "$opt" "$tmp/memops.wasm" --mvp-features -Oz --strip-debug --strip-producers -o "$tmp/opt.wasm"
+  find "$cache" -type f -mtime +7 -delete 2>/dev/null || true
+  mv "$tmp/opt.wasm" "$cache/$key.wasm"
+fi
+
+# Hashing, Go's glue, the shim, compression and the size report.
+node tools/assets.mjs --wasm "$cache/$key.wasm" --glue "$("$GO" env GOROOT)/lib/wasm/wasm_exec.js" --out dist --cache "$cache"

@@ -1,0 +1,326 @@
+// The WebAssembly engine's JavaScript half, bundled with Go's glue into
+// wasm_exec.<hash>.js, which only browsers that run the engine load: the
+// bridge between the shim's EventSources and Go's connection state machines
+// (wasm/), the transports, and the TextEncoder/TextDecoder the glue needs.
+//
+// Go's glue (wasm_exec.js) runs inside runGlue, with the scope object below
+// as what it takes for the global object: the fs, process, path and Go
+// globals it would otherwise define never reach the page, and it finds
+// TextEncoder and TextDecoder where the browser has none.
+//
+// The bridge (see wasm/main_js.go): Go calls bridge.host(op, id, …) and the
+// shim calls bridge.engine(op, id, …); op numbers below match the Go
+// constants. Events arrive in batches: Go copies them into bridge.buf as
+// "type\rdata\rid\r" triples and calls host(EVENTS, id, length).
+
+import { root, isFunction, report, schedule } from '../env.js';
+import { headerList } from '../options.js';
+import { fetchStream, xhrStream, streamingFetch } from '../transports.js';
+import { TextEncoder_, TextDecoder_ } from '../textcodec.js';
+import { runGlue } from 'go:wasm_exec';
+
+// host ops (Go → shim)
+var H_REQUEST = 1;
+var H_ABORT = 2;
+var H_TIMER = 3;
+var H_NOW = 4;
+var H_RANDOM = 5;
+var H_HEADERS = 6;
+var H_AUTH = 7;
+var H_OPEN = 8;
+var H_EVENTS = 9;
+var H_ERROR = 10;
+// engine ops (shim → Go)
+var E_OPEN = 1;
+var E_CLOSE = 2;
+var E_RESUME = 3;
+var E_FAIL = 4;
+var E_HEAD = 5;
+var E_CHUNK = 6;
+var E_END = 7;
+var E_TIMER = 8;
+
+var running = false;
+var onBroken = null;
+var conns = {};
+var nextId = 1;
+var encoder = new TextEncoder_('utf-8');
+var decoder = new TextDecoder_('utf-8');
+
+var perf = root.performance;
+var now = perf && isFunction(perf.now) ? function () { return perf.now(); } : function () { return +new Date(); };
+
+var bridge = { host: host, buf: null, Uint8Array: root.Uint8Array };
+
+// scope is what Go's glue takes for the global object.
+var scope = {
+  Object: Object,
+  Array: Array,
+  console: root.console || { log: function () {}, warn: function () {}, error: function () {} },
+  crypto: root.crypto || root.msCrypto || {
+    // Go seeds its map hashes from here; nothing secret depends on it.
+    getRandomValues: function (a) {
+      for (var i = 0; i < a.length; i++) a[i] = Math.floor(Math.random() * 256);
+      return a;
+    }
+  },
+  performance: perf && isFunction(perf.now) ? perf : { now: now },
+  TextEncoder: TextEncoder_,
+  TextDecoder: TextDecoder_,
+  __polysse: bridge
+};
+// Where Go's runtime prints (a panic's message, say): the console.
+var pending = '';
+scope.fs = {
+  writeSync: function (fd, buf) {
+    pending += decoder.decode(buf);
+    var nl = pending.lastIndexOf('\n');
+    if (nl >= 0) {
+      scope.console.log(pending.substring(0, nl));
+      pending = pending.substring(nl + 1);
+    }
+    return buf.length;
+  }
+};
+
+var engine = {
+  connect: function (url, opts, sink) {
+    var c = { id: nextId++, url: url, opts: opts, sink: sink, closed: false, started: false, tr: null, timers: [null, null] };
+    if (!running) {
+      schedule(function () { if (!c.closed) sink.error(false); });
+    } else {
+      conns[c.id] = c;
+      start(c);
+    }
+    return { close: function () { close(c); } };
+  }
+};
+
+// boot starts Go and resolves to the engine once Go's main has registered
+// bridge.engine. module is the compiled engine (a promise the shim started
+// while this file loaded) or null; url is where the engine is; broken(err)
+// is called should the engine ever stop.
+export function boot(module, url, broken) {
+  onBroken = broken;
+  runGlue(scope, scope.fs, scope.crypto, scope.performance, scope.TextEncoder, scope.TextDecoder);
+  var go = new scope.Go();
+  go.importObject.polysse = { copy: copy, fill: fill };
+  return instantiate(root.WebAssembly, module, url, go.importObject).then(function (instance) {
+    memory = instance.exports.mem;
+    // run executes Go's main up to the point where it waits for calls.
+    go.run(instance);
+    if (!isFunction(bridge.engine)) throw new Error('the engine did not start');
+    running = true;
+    return engine;
+  });
+}
+
+// The engine's memmove and memset for long runs (see tools/memops.mjs): the
+// browser's own beat any loop in WebAssembly MVP.
+var memory = null;
+var bytes = null;
+
+function heap() {
+  if (!bytes || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  return bytes;
+}
+
+function copy(dst, src, n) {
+  src >>>= 0;
+  heap().copyWithin(dst >>> 0, src, src + (n >>> 0));
+}
+
+function fill(dst, value, n) {
+  dst >>>= 0;
+  heap().fill(value, dst, dst + (n >>> 0));
+}
+
+// call is a call into Go. Should Go ever fail (a panic ends its program),
+// every connection fails instead of hanging.
+function call(op, id, a, b, c, d, e) {
+  if (!running) return false;
+  try {
+    return bridge.engine(op, id, a, b, c, d, e);
+  } catch (err) {
+    broken(err);
+    return false;
+  }
+}
+
+function start(c) {
+  if (c.closed) return;
+  c.started = true;
+  var o = c.opts;
+  var r = o.retry;
+  var flags = (o.withCredentials ? 1 : 0) | (o.sameOrigin ? 2 : 0) | (o.headers ? 4 : 0) | (r.onAuthError ? 8 : 0);
+  var transport = o.transport === 'fetch' ? 1 : o.transport === 'xhr' ? 2 : streamingFetch() ? 1 : 2;
+  try {
+    bridge.engine(E_OPEN, c.id, c.url, flags, o.heartbeatTimeout, r.initial, r.max, r.factor, r.jitter,
+      transport, o.lastEventIdQueryParameterName);
+  } catch (err) {
+    broken(err);
+  }
+}
+
+function close(c) {
+  if (c.closed) return;
+  c.closed = true;
+  if (c.started) call(E_CLOSE, c.id);
+  release(c);
+}
+
+// release lets go of what a finished conn holds, whatever Go did.
+function release(c) {
+  c.closed = true;
+  if (c.tr) {
+    c.tr.abort();
+    c.tr = null;
+  }
+  for (var k = 0; k < 2; k++) {
+    if (c.timers[k] !== null) {
+      root.clearTimeout(c.timers[k]);
+      c.timers[k] = null;
+    }
+  }
+  delete conns[c.id];
+}
+
+// host answers Go. It must never throw: an exception would panic Go.
+function host(op, id, a, b, c, d, e) {
+  try {
+    if (op === H_NOW) return now();
+    if (op === H_RANDOM) return Math.random();
+    var conn = conns[id];
+    if (!conn) return op === H_HEADERS ? [] : op === H_AUTH ? -1 : undefined;
+    switch (op) {
+      case H_REQUEST: request(conn, a, b, c, d, e); break;
+      case H_ABORT:
+        if (conn.tr) {
+          var tr = conn.tr;
+          conn.tr = null;
+          tr.abort();
+        }
+        break;
+      case H_TIMER: timer(conn, a, b); break;
+      case H_HEADERS: return headerList(conn.opts);
+      case H_AUTH: return auth(conn, a);
+      case H_OPEN: conn.sink.open(a); break;
+      case H_EVENTS: conn.sink.messages(decoder.decode(bridge.buf.subarray(0, a)).split('\r')); break;
+      case H_ERROR:
+        if (!a) release(conn);
+        conn.sink.error(!!a);
+        break;
+    }
+  } catch (err) {
+    report(err);
+    if (op === H_HEADERS) return [];
+    if (op === H_AUTH) return -1;
+  }
+  return undefined;
+}
+
+function request(conn, attempt, xhr, url, headers, withCredentials) {
+  var id = conn.id;
+  var h = {
+    head: function (code, type, url, streams) {
+      return !!call(E_HEAD, id, attempt, code, type, url, streams);
+    },
+    chunk: function (bytes) {
+      return !!call(E_CHUNK, id, attempt, bytes);
+    },
+    text: function (text) {
+      return !!call(E_CHUNK, id, attempt, encoder.encode(text));
+    },
+    end: function () {
+      call(E_END, id, attempt);
+    }
+  };
+  try {
+    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h);
+  } catch (err) {
+    // A header the browser refuses, say: a request that never went out is
+    // a network error, reported on a later task as one would be.
+    report(err);
+    schedule(h.end);
+  }
+}
+
+function timer(conn, kind, ms) {
+  if (conn.timers[kind] !== null) {
+    root.clearTimeout(conn.timers[kind]);
+    conn.timers[kind] = null;
+  }
+  if (ms >= 0) {
+    conn.timers[kind] = root.setTimeout(function () {
+      conn.timers[kind] = null;
+      call(E_TIMER, conn.id, kind);
+    }, ms);
+  }
+}
+
+// auth asks the page's onAuthError hook what to do after a 401 or 403:
+// true for the retry policy's wait, a number of milliseconds, a promise
+// (reconnect when it resolves, fail when it rejects), anything else to fail.
+function auth(conn, code) {
+  var r;
+  try {
+    r = conn.opts.retry.onAuthError.call(null, code, conn.sink.target);
+  } catch (err) {
+    report(err);
+    return -1;
+  }
+  if (r && isFunction(r.then)) {
+    r.then(function (ms) {
+      if (!conn.closed) call(E_RESUME, conn.id, typeof ms === 'number' && ms >= 0 ? Math.min(ms, 2147483647) : 0);
+    }, function () {
+      if (!conn.closed) call(E_FAIL, conn.id);
+    });
+    return -3;
+  }
+  if (r === true) return -2;
+  if (typeof r === 'number' && r >= 0) return Math.min(Math.floor(r), 2147483647);
+  return -1;
+}
+
+function broken(err) {
+  running = false;
+  var all = [];
+  for (var id in conns) {
+    if (Object.prototype.hasOwnProperty.call(conns, id)) all.push(conns[id]);
+  }
+  for (var i = 0; i < all.length; i++) {
+    release(all[i]);
+    all[i].sink.error(false);
+  }
+  if (onBroken) onBroken(err);
+}
+
+function instantiate(W, module, url, imports) {
+  // A server that does not say application/wasm makes compileStreaming
+  // refuse: the bytes are fetched again (from cache) and compiled whole.
+  var compiled = module ? module.then(null, refetch) : refetch();
+  function refetch() {
+    return fetchBytes(url).then(function (bytes) { return W.compile(bytes); });
+  }
+  return compiled.then(function (m) { return W.instantiate(m, imports); });
+}
+
+function fetchBytes(url) {
+  if (isFunction(root.fetch)) {
+    return root.fetch(url, { credentials: 'same-origin' }).then(function (res) {
+      if (!res.ok) throw new Error(url + ': HTTP ' + res.status);
+      return res.arrayBuffer();
+    });
+  }
+  return new root.Promise(function (resolve, reject) {
+    var x = new root.XMLHttpRequest();
+    x.open('GET', url, true);
+    x.responseType = 'arraybuffer';
+    x.onload = function () {
+      if (x.status === 200) resolve(x.response);
+      else reject(new Error(url + ': HTTP ' + x.status));
+    };
+    x.onerror = function () { reject(new Error(url + ': network error')); };
+    x.send();
+  });
+}

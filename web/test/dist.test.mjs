@@ -1,0 +1,76 @@
+// Checks on the built files in web/dist: what IE may load parses as ES5,
+// the engine is WebAssembly MVP, the sizes stay within budget, and the
+// precompressed copies match.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { gunzipSync, brotliDecompressSync, gzipSync } from 'node:zlib';
+import * as acorn from 'acorn';
+import { dist } from './lib/server.mjs'; // throws when web/dist is not built
+
+const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
+const read = (f) => readFileSync(join(dist, f));
+
+// Every script the IE path can load: the shim, and nothing else (the engine
+// script is fetched only where there is WebAssembly; nowasm.test.mjs checks
+// that it is not fetched without).
+const IE_SCRIPTS = ['eventsource.js'];
+
+test('every script the IE path loads parses as ES5', () => {
+  for (const f of IE_SCRIPTS) {
+    assert.doesNotThrow(() => acorn.parse(read(f).toString('utf8'), { ecmaVersion: 5, sourceType: 'script' }), f);
+  }
+});
+
+test('the shim is one IIFE that names the hashed engine files', () => {
+  const src = read('eventsource.js').toString('utf8');
+  const ast = acorn.parse(src, { ecmaVersion: 5 });
+  assert.equal(ast.body.length, 1, 'one statement');
+  assert.equal(ast.body[0].type, 'ExpressionStatement');
+  assert.match(manifest.wasm, /^eventsource\.[0-9a-f]{12}\.wasm$/);
+  assert.match(manifest.glue, /^wasm_exec\.[0-9a-f]{12}\.js$/);
+  assert.ok(src.includes(JSON.stringify(manifest.wasm)), 'engine name written in');
+  assert.ok(src.includes(JSON.stringify(manifest.glue)), 'glue name written in');
+});
+
+test('the engine script parses (ES2017, for the browsers that load it)', () => {
+  assert.doesNotThrow(() => acorn.parse(read(manifest.glue).toString('utf8'), { ecmaVersion: 2017 }));
+});
+
+test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature disabled', (t) => {
+  const wasmValidate = '/usr/bin/wasm-validate';
+  if (!existsSync(wasmValidate)) {
+    if (process.env.CI) assert.fail('wasm-validate (Debian package wabt) is missing');
+    t.skip('wasm-validate (wabt) not installed');
+    return;
+  }
+  execFileSync(wasmValidate, [
+    '--disable-bulk-memory', '--disable-sign-extension', '--disable-saturating-float-to-int',
+    '--disable-mutable-globals', '--disable-multi-value', '--disable-reference-types',
+    join(dist, manifest.wasm),
+  ], { stdio: 'pipe' });
+  // And a validator that does know the features finds the module valid too.
+  assert.ok(WebAssembly.validate(read(manifest.wasm)));
+});
+
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 6 KB minified + gzip', () => {
+  const engineBr = read(manifest.wasm + '.br').length;
+  assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
+  const shimGz = read('eventsource.js.gz').length;
+  assert.ok(shimGz <= 6_000, `shim is ${shimGz} bytes gzip`);
+  // The shipped .gz is gzip -9; a fresh compression agrees within noise.
+  assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
+});
+
+test('every asset has a matching .gz and .br', () => {
+  const files = readdirSync(dist).filter((f) => /^(eventsource|wasm_exec)\..*(js|wasm)$/.test(f));
+  assert.deepEqual(files.sort(), [manifest.wasm, manifest.glue, 'eventsource.js'].sort());
+  for (const f of files) {
+    const raw = read(f);
+    assert.ok(gunzipSync(read(f + '.gz')).equals(raw), f + '.gz');
+    assert.ok(brotliDecompressSync(read(f + '.br')).equals(raw), f + '.br');
+  }
+});

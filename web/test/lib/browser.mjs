@@ -1,0 +1,97 @@
+// Makes this Node process look like the page a browser would give the
+// polyfill: window, document (whose <script> elements load for real, from
+// the test server), location; then runs web/dist/eventsource.js as a page's
+// script tag would. Options remove features to emulate older browsers.
+
+import vm from 'node:vm';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dist } from './server.mjs';
+import { FakeXHR } from './xhr.mjs';
+
+// run evaluates a page script. Without globalThis (EdgeHTML) the name is
+// shadowed for the page's scripts only: Node's own fetch needs the real one.
+let hideGlobalThis = false;
+function run(code, filename) {
+  if (hideGlobalThis) code = '(function (globalThis) {' + code + '\n})();';
+  vm.runInThisContext(code, { filename });
+}
+
+export function installBrowser(origin, { remove = [], xhr = true, noGlobalThis = false } = {}) {
+  const g = globalThis;
+  hideGlobalThis = noGlobalThis;
+  g.window = g;
+  g.self = g;
+  g.location = { href: origin + '/page.html', origin };
+  const loaded = [];
+  g.document = {
+    baseURI: origin + '/page.html',
+    currentScript: { src: origin + '/dist/eventsource.js' },
+    createElement(tag) {
+      return { tagName: tag.toUpperCase(), src: '', onload: null, onerror: null };
+    },
+    getElementsByTagName() { return []; },
+    head: {
+      appendChild(el) {
+        loaded.push(el.src);
+        fetch(el.src).then((r) => {
+          if (!r.ok) throw new Error('HTTP ' + r.status);
+          return r.text();
+        }).then((code) => {
+          run(code, el.src);
+          if (el.onload) el.onload();
+        }).catch((err) => {
+          if (el.onerror) el.onerror(err);
+        });
+      },
+    },
+  };
+  if (xhr) g.XMLHttpRequest = FakeXHR;
+  for (const name of remove) delete g[name];
+  return { loaded };
+}
+
+export function loadShim() {
+  const file = join(dist, 'eventsource.js');
+  run(readFileSync(file, 'utf8'), file);
+}
+
+// events collects what an EventSource fires, and waits for it.
+export function recorder(es, types = ['open', 'message', 'error']) {
+  const log = [];
+  const waiters = [];
+  const push = (e) => {
+    log.push({ type: e.type, data: e.data, lastEventId: e.lastEventId, origin: e.origin, readyState: es.readyState, time: performance.now(), event: e });
+    for (const w of waiters.slice()) w();
+  };
+  for (const t of types) es.addEventListener(t, push);
+  return {
+    log,
+    listen(type) { es.addEventListener(type, push); },
+    // until resolves once pred(log) holds.
+    until(pred, ms = 5000, what = 'condition') {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pred(log)) {
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(check), 1);
+            resolve(log);
+            return true;
+          }
+          return false;
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(check), 1);
+          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(log.map(({ event, ...r }) => r))}`));
+        }, ms);
+        waiters.push(check);
+        check();
+      });
+    },
+    count(type) { return log.filter((e) => e.type === type).length; },
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { http };

@@ -1,0 +1,81 @@
+// A small XMLHttpRequest over node:http, enough for the streaming transport:
+// readyState 2 with the head, 3 and progress for each chunk with
+// responseText growing, 4 at the end; status 0 for a network error;
+// synchronous readystatechange on abort, as browsers do. Text is decoded as
+// UTF-8 incrementally, as a browser decodes responseText.
+
+import http from 'node:http';
+
+export class FakeXHR {
+  constructor() {
+    this.readyState = 0;
+    this.status = 0;
+    this.responseText = '';
+    this.responseURL = '';
+    this.withCredentials = false;
+    this.onreadystatechange = null;
+    this.onprogress = null;
+    this._headers = {};
+    this._res = null;
+    FakeXHR.instances.push(this);
+  }
+  open(method, url) {
+    this._method = method;
+    this._url = url;
+    this._set(1);
+  }
+  setRequestHeader(name, value) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new SyntaxError('invalid header name ' + name);
+    const k = name.toLowerCase();
+    this._headers[k] = k in this._headers ? this._headers[k] + ', ' + value : value;
+  }
+  overrideMimeType(t) { this._mime = t; }
+  getResponseHeader(name) {
+    if (!this._res) return null;
+    const v = this._res.headers[name.toLowerCase()];
+    return v === undefined ? null : String(v);
+  }
+  send() {
+    const decoder = new TextDecoder('utf-8');
+    this._req = http.get(this._url, { headers: this._headers }, (res) => {
+      if (this._aborted) return;
+      this._res = res;
+      this.status = res.statusCode;
+      this.responseURL = this._url;
+      this._set(2);
+      res.on('data', (chunk) => {
+        if (this._aborted) return;
+        this.responseText += decoder.decode(chunk, { stream: true });
+        this._set(3);
+        if (this.onprogress) this.onprogress({ type: 'progress' });
+      });
+      res.on('end', () => {
+        if (this._aborted) return;
+        this.responseText += decoder.decode();
+        this._set(4);
+      });
+      res.on('error', () => this._fail());
+      res.on('aborted', () => this._fail());
+    });
+    this._req.on('error', () => this._fail());
+  }
+  _fail() {
+    if (this._aborted || this.readyState === 4) return;
+    this.status = 0;
+    this._set(4);
+  }
+  abort() {
+    this._aborted = true;
+    if (this._req) this._req.destroy();
+    if (this.readyState > 1 && this.readyState < 4) {
+      this.status = 0;
+      this._set(4);
+    }
+    this.readyState = 0;
+  }
+  _set(state) {
+    this.readyState = state;
+    if (this.onreadystatechange) this.onreadystatechange({ type: 'readystatechange' });
+  }
+}
+FakeXHR.instances = [];

@@ -1,0 +1,126 @@
+// Writes web/dist from the optimised engine: content-hashed engine and glue,
+// the minified ES5 shim that knows their names, and .gz/.br beside each.
+// Called by build.sh; run from web/.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, readdirSync, unlinkSync, mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+
+const { values: args } = parseArgs({
+  options: { wasm: { type: 'string' }, glue: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' } },
+});
+
+const hash = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 12);
+
+// The engine's script: src/wasm/ (the bridge, the transports, the text
+// codecs) with Go's glue as the module "go:wasm_exec", whose body runs inside
+// runGlue(globalThis, fs, crypto, performance, TextEncoder, TextDecoder) so
+// that those names, global or bare in the glue, are the bridge's scope
+// object. ES2017, the glue's own syntax: it is never loaded where there is no
+// WebAssembly (IE).
+async function engineScript(gluePath) {
+  const src = readFileSync(gluePath, 'utf8');
+  for (const must of ['globalThis.Go = class', 'fs.writeSync(', 'new TextEncoder(', 'crypto.getRandomValues(', 'performance.now()']) {
+    if (!src.includes(must)) throw new Error(`${gluePath}: no "${must}"; tools/assets.mjs needs a look`);
+  }
+  const glue = {
+    name: 'go-glue',
+    setup(b) {
+      b.onResolve({ filter: /^go:wasm_exec$/ }, () => ({ path: gluePath, namespace: 'go-glue' }));
+      b.onLoad({ filter: /.*/, namespace: 'go-glue' }, () => ({
+        contents: 'export function runGlue(globalThis, fs, crypto, performance, TextEncoder, TextDecoder) {\n' + src + '\n}\n',
+        loader: 'js',
+      }));
+    },
+  };
+  const out = await esbuild.build({
+    entryPoints: ['src/wasm/entry.js'],
+    bundle: true,
+    format: 'iife',
+    target: 'es2017',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    plugins: [glue],
+    banner: { js: '/* polysse engine glue; includes Go wasm_exec.js, Copyright 2018 The Go Authors, BSD-style license */' },
+  });
+  return out.outputFiles[0].text;
+}
+
+async function shim(defines) {
+  const out = await esbuild.build({
+    entryPoints: ['src/index.js'],
+    bundle: true,
+    format: 'iife',
+    target: 'es5',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    define: Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, JSON.stringify(v)])),
+    banner: { js: '/* polysse EventSource polyfill */' },
+  });
+  return out.outputFiles[0].text;
+}
+
+// compress returns buf gzipped (-9) and brotli-compressed (quality 11);
+// the engine's, slow to make, are kept in the cache folder by content hash.
+function compress(buf) {
+  if (args.cache && buf.length > 100_000) {
+    const base = join(args.cache, hash(buf));
+    if (existsSync(base + '.gz') && existsSync(base + '.br')) {
+      return { gz: readFileSync(base + '.gz'), br: readFileSync(base + '.br') };
+    }
+    const out = compressNow(buf);
+    writeFileSync(base + '.gz', out.gz);
+    writeFileSync(base + '.br', out.br);
+    return out;
+  }
+  return compressNow(buf);
+}
+
+function compressNow(buf) {
+  return {
+    gz: gzipSync(buf, { level: 9 }),
+    br: brotliCompressSync(buf, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 11,
+        [constants.BROTLI_PARAM_LGWIN]: 24,
+        [constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+      },
+    }),
+  };
+}
+
+const out = args.out;
+mkdir(out);
+function mkdir(d) { mkdirSync(d, { recursive: true }); }
+
+const wasm = readFileSync(args.wasm);
+const wasmName = `eventsource.${hash(wasm)}.wasm`;
+const glueCode = Buffer.from(await engineScript(args.glue));
+const glueName = `wasm_exec.${hash(glueCode)}.js`;
+const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_GLUE__: glueName }));
+
+const files = { [wasmName]: wasm, [glueName]: glueCode, 'eventsource.js': shimCode };
+
+// Only this build's files stay: older hashed names go.
+for (const f of readdirSync(out)) {
+  if (/^(eventsource|wasm_exec)[.]/.test(f)) unlinkSync(join(out, f));
+}
+const rows = [];
+for (const [name, buf] of Object.entries(files)) {
+  const { gz, br } = compress(buf);
+  writeFileSync(join(out, name), buf);
+  writeFileSync(join(out, name + '.gz'), gz);
+  writeFileSync(join(out, name + '.br'), br);
+  rows.push([name, buf.length, gz.length, br.length]);
+}
+writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, shim: 'eventsource.js' }, null, 2) + '\n');
+
+const kb = (n) => (n / 1000).toFixed(1).padStart(8) + ' KB';
+console.log('== web/dist');
+console.log('file'.padEnd(34) + 'raw'.padStart(11) + 'gzip'.padStart(11) + 'brotli'.padStart(11));
+for (const [name, raw, gz, br] of rows) console.log(name.padEnd(34) + kb(raw) + kb(gz) + kb(br));
