@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Errors for values the encoder refuses to write. The errors returned by
@@ -61,6 +62,18 @@ func validateField(s string, kind error) error {
 			return &valueError{kind, "contains a carriage return (CR)", i}
 		case 0:
 			return &valueError{kind, "contains a NUL byte", i}
+		}
+	}
+	// A browser decodes the stream as UTF-8: an id with invalid bytes would
+	// come back as U+FFFD, a cursor no log holds, and a type would never
+	// match a listener's name.
+	if !utf8.ValidString(s) {
+		for i := 0; ; {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				return &valueError{kind, "is not valid UTF-8", i}
+			}
+			i += n
 		}
 	}
 	return nil

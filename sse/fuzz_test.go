@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The seed corpora live in testdata/fuzz and run with every go test.
@@ -113,7 +114,8 @@ func FuzzRoundTrip(f *testing.F) {
 		retry := int(retry64)
 		ev := Event{ID: id, Type: typ, Data: data, Retry: retry}
 		frame, err := AppendEvent([]byte("x"), &ev)
-		refused := strings.ContainsAny(id, "\r\n\x00") || strings.ContainsAny(typ, "\r\n\x00") || retry > maxRetry
+		refused := strings.ContainsAny(id, "\r\n\x00") || strings.ContainsAny(typ, "\r\n\x00") || retry > maxRetry ||
+			!utf8.ValidString(id) || !utf8.ValidString(typ)
 		if refused != (err != nil) {
 			t.Fatalf("AppendEvent(%+v) error %v", ev, err)
 		}
