@@ -52,7 +52,7 @@ test-go:
 	$(GO) test -count=1 -timeout 15m ./e2e/...
 
 ## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis).
-bench: build
+bench: build bench-server
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sse/ ./server/...
 	$(GO) test -run '^$$' -bench Cluster ./e2e/
 
@@ -66,3 +66,14 @@ fuzz:
 
 clean:
 	rm -rf bin web/dist/eventsource* web/dist/wasm_exec* web/dist/manifest.json
+
+## bench-server: the hub against r3labs/sse, go-sse and Mercure under load, each server in its own
+## process, on loopback (about 12 minutes; QUICK=1 for a 3-minute run whose pictures stay in loadtest/bin).
+.PHONY: bench-server
+bench-server:
+	cd loadtest && for s in polysse r3labs gosse mercure loadtest; do \
+		dir=servers/$$s; [ $$s = loadtest ] && dir=cmd/loadtest; \
+		$(GO) build -trimpath -o bin/$$s ./$$dir || exit 1; \
+	done
+	cd loadtest && ./bin/loadtest -bin bin -logs bin/logs -json bin/results.json -md bin/results.md \
+		-img $(if $(QUICK),bin/img,../docs/img) $(if $(QUICK),-quick)

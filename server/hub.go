@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,15 @@ type Config struct {
 	MaxQueueBytes int
 	// Logger receives the hub's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// DisableHijack keeps every stream on the ordinary handler path, one
+	// goroutine per stream. By default an HTTP/1.1 stream's connection is
+	// taken over once the request is accepted and served by a few shared
+	// writers (see hijack.go), which is what lets one process hold tens of
+	// thousands of idle streams in a few kilobytes each.
+	DisableHijack bool
+	// Writers is the number of writer goroutines of the hijacked path;
+	// zero means GOMAXPROCS.
+	Writers int
 }
 
 func (c Config) withDefaults() Config {
@@ -118,9 +128,13 @@ type Hub struct {
 	// without a gap.
 	last atomic.Pointer[cursor]
 
+	// hj serves the hijacked HTTP/1.1 streams.
+	hj *hijacked
+
 	stopWatch func()
 	drain     chan struct{}
 	drainOnce sync.Once
+	closeOnce sync.Once
 	streams   sync.WaitGroup
 }
 
@@ -159,6 +173,11 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if id != "" {
 		h.advance(&cursor{id: id, pos: pos})
 	}
+	writers := cfg.Writers
+	if writers <= 0 {
+		writers = runtime.GOMAXPROCS(0)
+	}
+	h.hj = newHijacked(h, writers)
 	return h, nil
 }
 
@@ -293,6 +312,7 @@ func (h *Hub) Ready(ctx context.Context) error {
 // return, or for ctx. New subscriptions are refused from then on.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.drainOnce.Do(func() { close(h.drain) })
+	h.hj.drain()
 	done := make(chan struct{})
 	go func() { h.streams.Wait(); close(done) }()
 	select {
@@ -307,6 +327,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 func (h *Hub) Close() error {
 	h.drainOnce.Do(func() { close(h.drain) })
 	h.stopWatch()
+	h.closeOnce.Do(h.hj.stop)
 	if h.ownLog {
 		if err := h.log.Close(); err != nil {
 			return fmt.Errorf("server: close log: %w", err)

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/polysse/polysse/server/auth"
 	"github.com/polysse/polysse/server/store"
@@ -31,8 +33,10 @@ type delivery struct {
 	frame []byte
 }
 
-// subscriber is one open subscription. The fan-out pushes into queue; the
-// subscription's handler drains it.
+// subscriber is one open subscription. The fan-out pushes into queue; what
+// drains it depends on the path the stream took: the subscription's own
+// handler goroutine (woken through signal), or, for a hijacked HTTP/1.1
+// stream, the hub's writer pool (woken through hs; see hijack.go).
 type subscriber struct {
 	selectors []string
 	// claims are the mercure.subscribe selectors of the subscriber's token;
@@ -43,8 +47,9 @@ type subscriber struct {
 	mu     sync.Mutex
 	queue  []delivery
 	queued int
-	cut    bool // the queue overflowed: the subscriber must resume from the log
-	signal chan struct{}
+	cut    bool          // the queue overflowed: the subscriber must resume from the log
+	signal chan struct{} // the handler path's wake-up; nil on the hijacked path
+	hs     *hstream      // the hijacked path's stream, once handed to the writers
 }
 
 func (s *subscriber) wants(m *topic.Matcher, u *store.Update) bool {
@@ -68,10 +73,18 @@ func (s *subscriber) push(d delivery) {
 		s.queue = append(s.queue, d)
 		s.queued += len(d.frame)
 	}
+	hs, signal := s.hs, s.signal
+	wake := hs != nil && hs.wakeLocked()
 	s.mu.Unlock()
-	select {
-	case s.signal <- struct{}{}:
-	default:
+	if wake {
+		hs.w.enqueue(hs)
+		return
+	}
+	if signal != nil {
+		select {
+		case signal <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -138,6 +151,12 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	for i, sel := range selectors {
+		// Interned: the parsed query points into the request line, which
+		// a long-lived stream would otherwise keep whole; and thousands of
+		// streams on one topic then share one copy of its name.
+		selectors[i] = unique.Make(sel).Value()
+	}
 	claims, expires, err := h.subscriberClaims(r)
 	if err != nil {
 		h.unauthorized(w, err)
@@ -153,31 +172,55 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		selectors: selectors,
 		claims:    claims,
 		maxQueue:  h.cfg.MaxQueueBytes,
-		signal:    make(chan struct{}, 1),
+	}
+	hijack := h.hijackable(w, r, tr)
+	if !hijack {
+		s.signal = make(chan struct{}, 1)
 	}
 	h.streams.Add(1)
-	defer h.streams.Done()
 	open := &h.counters.streams[tr][engineIndex(q.Get("_engine"))]
 	open.Add(1)
-	defer open.Add(-1)
 	start := h.register(s)
-	defer h.unregister(s)
+	// release undoes the three lines above, once: when the handler returns
+	// on the ordinary path, when the connection closes on the hijacked one.
+	release := func() { h.release(s, open) }
 
-	st := &stream{h: h, w: w, rc: http.NewResponseController(w), s: s, tr: tr}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	if hijack {
+		if h.serveHijacked(w, r, s, start, expires, padding, open) {
+			return
+		}
+		// Hijack refused after all: the ordinary path serves the stream.
+		s.mu.Lock()
+		s.signal = make(chan struct{}, 1)
+		pending := len(s.queue) > 0 || s.cut
+		s.mu.Unlock()
+		if pending {
+			s.signal <- struct{}{}
+		}
+	}
+	defer release()
+
+	rc := http.NewResponseController(w)
+	st := &stream{h: h, s: s, tr: tr, out: func(p []byte) error {
+		// A deadline cuts off a client that stopped reading without
+		// holding this goroutine forever; not every ResponseWriter
+		// supports one.
+		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+		_, err := w.Write(p)
+		if err == nil {
+			err = rc.Flush()
+		}
+		return err
+	}}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
-	if padding {
-		st.buf = append(st.buf, ':')
-		st.buf = append(st.buf, bytes.Repeat([]byte{' '}, DefaultPadding)...)
-		st.buf = append(st.buf, '\n', '\n')
-	}
-	st.buf = sse.AppendRetry(st.buf, int(h.cfg.Retry/time.Millisecond))
+	st.begin(padding)
 	if err := st.flush(); err != nil {
 		return
 	}
@@ -188,6 +231,25 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.serve(ctx, sent, expires)
+}
+
+// begin appends what every stream starts with: the padding legacy XHR
+// needs when asked for, and the reconnection time.
+func (st *stream) begin(padding bool) {
+	if padding {
+		st.buf = append(st.buf, ':')
+		st.buf = append(st.buf, bytes.Repeat([]byte{' '}, DefaultPadding)...)
+		st.buf = append(st.buf, '\n', '\n')
+	}
+	st.buf = sse.AppendRetry(st.buf, int(st.h.cfg.Retry/time.Millisecond))
+}
+
+// release ends a subscription's registration: it undoes what subscribe
+// did before serving it.
+func (h *Hub) release(s *subscriber, open *atomic.Int64) {
+	h.unregister(s)
+	open.Add(-1)
+	h.streams.Done()
 }
 
 // subscriberClaims authenticates a subscriber: it returns the token's
@@ -219,13 +281,16 @@ func (h *Hub) unauthorized(w http.ResponseWriter, err error) {
 	http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
 }
 
-// stream writes one subscription's response.
+// stream writes one subscription's response from its handler goroutine:
+// the whole response on the ordinary path, the start of it (retry, cursor,
+// replay) on the hijacked path.
 type stream struct {
-	h   *Hub
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	s   *subscriber
-	tr  transport
+	h  *Hub
+	s  *subscriber
+	tr transport
+	// out writes p to the client, bounded by the write timeout, and
+	// flushes it.
+	out func(p []byte) error
 	buf []byte
 	// after is the position up to which the log has been replayed: live
 	// deliveries at or before it were already sent (or filtered out).
@@ -236,14 +301,8 @@ func (st *stream) flush() error {
 	if len(st.buf) == 0 {
 		return nil
 	}
-	// A deadline cuts off a client that stopped reading without holding
-	// this goroutine forever; not every ResponseWriter supports one.
-	_ = st.rc.SetWriteDeadline(time.Now().Add(st.h.cfg.WriteTimeout))
-	_, err := st.w.Write(st.buf)
+	err := st.out(st.buf)
 	st.buf = st.buf[:0]
-	if err == nil {
-		err = st.rc.Flush()
-	}
 	return err
 }
 

@@ -1,0 +1,4 @@
+package server
+
+// HijackedStreams returns the number of streams on the hijacked path.
+func HijackedStreams(h *Hub) int { return h.hj.open() }

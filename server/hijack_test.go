@@ -1,0 +1,415 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/polysse/polysse/server"
+	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/sse"
+)
+
+// The hub serves HTTP/1.1 streams on the hijacked path and everything else
+// on the ordinary one; these tests run the behaviours that differ between
+// the two on both, and on HTTP/2.
+
+func TestHijackedPathIsTakenForHTTP11Streams(t *testing.T) {
+	e := newEnv(t, nil)
+	s := e.subscribe("topic=t", nil)
+	waitFor(t, func() bool { return server.HijackedStreams(e.hub) == 1 })
+	id := e.publish("hello", "t")
+	if ev := s.next(t); ev.Data != "hello" || ev.ID != id {
+		t.Fatalf("got %+v", ev)
+	}
+	// Long-poll keeps the ordinary path.
+	go e.publish("polled", "t")
+	_, body := get(t, e.srv.URL+"?topic=t&transport=poll&lastEventID="+url.QueryEscape(id))
+	if !strings.Contains(body, "data: polled\n") {
+		t.Fatalf("poll: %q", body)
+	}
+	if n := server.HijackedStreams(e.hub); n != 1 {
+		t.Fatalf("%d hijacked streams, want 1", n)
+	}
+}
+
+func TestDisableHijackKeepsTheHandlerPath(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.DisableHijack = true })
+	s := e.subscribe("topic=t", nil)
+	e.publish("hello", "t")
+	if ev := s.next(t); ev.Data != "hello" {
+		t.Fatalf("got %+v", ev)
+	}
+	if n := server.HijackedStreams(e.hub); n != 0 {
+		t.Fatalf("%d hijacked streams, want none", n)
+	}
+}
+
+// TestHijackedResponseHead reads the response head as bytes: the same
+// headers as the ordinary path, CORS included, a chunked body and
+// Connection: close, and a chunked terminator when the hub drains.
+func TestHijackedResponseHead(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example"} })
+	u, _ := url.Parse(e.srv.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /?topic=t HTTP/1.1\r\nHost: %s\r\nOrigin: https://app.example\r\n\r\n", u.Host)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"Content-Type":                     "text/event-stream",
+		"Cache-Control":                    "no-cache",
+		"X-Accel-Buffering":                "no",
+		"Access-Control-Allow-Origin":      "https://app.example",
+		"Access-Control-Allow-Credentials": "true",
+		"Vary":                             "Origin",
+	}
+	for k, v := range want {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if len(res.TransferEncoding) != 1 || res.TransferEncoding[0] != "chunked" || !res.Close {
+		t.Errorf("transfer encoding %v, close %v; want chunked and close", res.TransferEncoding, res.Close)
+	}
+	if res.Header.Get("Date") == "" {
+		t.Error("no Date header")
+	}
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(res.Body); done <- b }()
+	waitFor(t, func() bool { return server.HijackedStreams(e.hub) == 1 })
+	e.publish("x", "t")
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := e.hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-done:
+		// ReadAll returns without error only if the chunked body ended
+		// with its terminator.
+		if !strings.Contains(string(b), "data: x\n") || !strings.HasSuffix(string(b), ": hub restarting: reconnect\n") {
+			t.Fatalf("body %q", b)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the response did not end at shutdown")
+	}
+}
+
+// TestHijackedDeadClientIsDropped: nobody reads a hijacked connection, so
+// a client that leaves is found by the liveness check at heartbeat time.
+func TestHijackedDeadClientIsDropped(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond })
+	u, _ := url.Parse(e.srv.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /?topic=t HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+	waitFor(t, func() bool { return e.hub.Subscribers() == 1 && server.HijackedStreams(e.hub) == 1 })
+	conn.Close()
+	waitFor(t, func() bool { return e.hub.Subscribers() == 0 })
+}
+
+// TestStreamPathsBehaveAlike runs the stream behaviours on the hijacked
+// path, the ordinary HTTP/1.1 path and HTTP/2.
+func TestStreamPathsBehaveAlike(t *testing.T) {
+	for _, mode := range []string{"hijacked", "handler", "http2"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Run("replay then live, no gap or duplicate", func(t *testing.T) {
+				p := newPathEnv(t, mode, nil)
+				first := p.publish("0")
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 1; i < 300; i++ {
+						p.publish(strconv.Itoa(i))
+					}
+				}()
+				time.Sleep(time.Millisecond)
+				s := p.subscribe("topic=t", http.Header{"Last-Event-ID": {first}})
+				for i := 1; i < 300; i++ {
+					if ev := s.next(t); ev.Data != strconv.Itoa(i) {
+						t.Fatalf("event %d: got %q", i, ev.Data)
+					}
+				}
+				wg.Wait()
+				s.none(t, 50*time.Millisecond)
+			})
+			t.Run("heartbeat", func(t *testing.T) {
+				p := newPathEnv(t, mode, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond })
+				res := p.get("topic=t")
+				r := bufio.NewReader(res.Body)
+				deadline := time.Now().Add(3 * time.Second)
+				for time.Now().Before(deadline) {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						t.Fatal(err)
+					}
+					if line == ":\n" {
+						return
+					}
+				}
+				t.Fatal("no heartbeat")
+			})
+			t.Run("token expiry ends the stream", func(t *testing.T) {
+				p := newPathEnv(t, mode, nil)
+				tok, _ := p.sig.Sign(auth.Claims{Subscribe: []string{"*"}}, 1200*time.Millisecond)
+				s := p.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + tok}})
+				select {
+				case _, ok := <-s.ch:
+					if ok {
+						t.Fatal("unexpected event")
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("stream still open after its token expired")
+				}
+			})
+			t.Run("shutdown drains", func(t *testing.T) {
+				p := newPathEnv(t, mode, nil)
+				s := p.subscribe("topic=t", nil)
+				p.publish("before")
+				if ev := s.next(t); ev.Data != "before" {
+					t.Fatalf("got %q", ev.Data)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				if err := p.hub.Shutdown(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := <-s.ch; ok {
+					t.Fatal("event after shutdown")
+				}
+			})
+			t.Run("padding", func(t *testing.T) {
+				p := newPathEnv(t, mode, nil)
+				res := p.get("topic=t&padding=true")
+				line, _ := bufio.NewReaderSize(res.Body, 8192).ReadString('\n')
+				if !strings.HasPrefix(line, ":") || len(line) < 2048 {
+					t.Fatalf("first line is %d bytes", len(line))
+				}
+			})
+		})
+	}
+}
+
+// TestManyIdleHijackedStreams keeps the hijacked path honest at scale, in
+// process: a few thousand idle streams, one event, and every stream gets it
+// exactly once.
+func TestManyIdleHijackedStreams(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 500
+	}
+	e := newEnv(t, nil)
+	u, _ := url.Parse(e.srv.URL)
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, n)
+	var ready sync.WaitGroup
+	ready.Add(n)
+	conns := make([]net.Conn, n)
+	for i := range n {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = conn
+		fmt.Fprintf(conn, "GET /?topic=t HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+		go func() {
+			res, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), nil)
+			if err != nil {
+				ready.Done()
+				results <- result{i, err}
+				return
+			}
+			rd := sse.NewReader(res.Body, sse.Limits{})
+			ready.Done()
+			got := 0
+			for {
+				ev, err := rd.Next()
+				if err != nil {
+					if got != 1 {
+						err = fmt.Errorf("%d events: %v", got, err)
+					} else {
+						err = nil
+					}
+					results <- result{i, err}
+					return
+				}
+				if ev.Data == "to all" {
+					got++
+				}
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	ready.Wait()
+	waitFor(t, func() bool { return server.HijackedStreams(e.hub) == n })
+	e.publish("to all", "t")
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		select {
+		case r := <-results:
+			if r.err != nil {
+				t.Fatalf("stream %d: %v", r.i, r.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("streams did not end")
+		}
+	}
+	if got := e.hub.Stats().Delivered; got != uint64(n) {
+		t.Fatalf("delivered %d, want %d", got, n)
+	}
+}
+
+// pathEnv is a hub served on one of the three paths.
+type pathEnv struct {
+	t      *testing.T
+	hub    *server.Hub
+	srv    *httptest.Server
+	sig    *auth.Signer
+	client *http.Client
+}
+
+func newPathEnv(t *testing.T, mode string, mutate func(*server.Config)) *pathEnv {
+	t.Helper()
+	v, _ := auth.NewVerifier(secret)
+	sig, _ := auth.NewSigner(secret)
+	cfg := server.Config{
+		Log:            memstore.New(store.Bounds{}),
+		PublisherKey:   v,
+		SubscriberKey:  v,
+		AllowAnonymous: true,
+		Heartbeat:      -1,
+		DisableHijack:  mode == "handler",
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	hub, err := server.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(hub)
+	client := &http.Client{}
+	if mode == "http2" {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		client = srv.Client()
+		client.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{"h2"}
+		client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hub.Shutdown(ctx)
+		srv.Close()
+		_ = hub.Close()
+		_ = cfg.Log.Close()
+	})
+	p := &pathEnv{t: t, hub: hub, srv: srv, sig: sig, client: client}
+	if mode == "http2" {
+		res := p.get("topic=probe&transport=poll&lastEventID=earliest")
+		if res.ProtoMajor != 2 {
+			t.Fatalf("protocol %s, want HTTP/2", res.Proto)
+		}
+		if res.TLS == nil || res.TLS.NegotiatedProtocol != "h2" {
+			t.Fatal("not h2")
+		}
+	}
+	return p
+}
+
+func (p *pathEnv) publish(data string) string {
+	p.t.Helper()
+	id, err := p.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data}})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return id
+}
+
+func (p *pathEnv) get(query string) *http.Response {
+	p.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL+"?"+query, nil)
+	res, err := p.client.Do(req)
+	if err != nil {
+		cancel()
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { cancel(); res.Body.Close() })
+	return res
+}
+
+func (p *pathEnv) subscribe(query string, header http.Header) *stream {
+	p.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL+"?"+query, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := p.client.Do(req)
+	if err != nil {
+		cancel()
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { cancel(); res.Body.Close() })
+	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
+	go func() {
+		defer close(s.ch)
+		for {
+			ev, err := s.rd.Next()
+			if err != nil {
+				return
+			}
+			s.ch <- ev
+		}
+	}()
+	return s
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
