@@ -184,7 +184,7 @@ func appendHeaderLine(dst []byte, k, v string) []byte {
 // then serves the stream on the ordinary path. On true, the subscription
 // is released (unregistered, uncounted from open and from the hub's
 // streams) once the connection is closed.
-func (h *Hub) serveHijacked(w http.ResponseWriter, r *http.Request, s *subscriber, start *cursor, expires time.Time, padding bool, open *atomic.Int64) bool {
+func (h *Hub) serveHijacked(w http.ResponseWriter, r *http.Request, s *subscriber, start *cursor, expires time.Time, padding, probe bool, open *atomic.Int64) bool {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -201,7 +201,7 @@ func (h *Hub) serveHijacked(w http.ResponseWriter, r *http.Request, s *subscribe
 		_ = conn.Close()
 		h.release(s, open)
 	}
-	st.begin(padding)
+	st.begin(padding, probe)
 	if err := st.flush(); err != nil {
 		fail()
 		return true

@@ -29,6 +29,7 @@ const (
 	DefaultMaxEventBytes   = 512 << 10
 	DefaultMaxTopics       = 64
 	DefaultMaxQueueBytes   = 4 << 20
+	DefaultMaxSubscribers  = 100_000
 	DefaultPadding         = 2048
 )
 
@@ -69,6 +70,10 @@ type Config struct {
 	// MaxQueueBytes bounds what may wait for one subscriber; beyond it the
 	// subscriber is cut off and resumes from the replay log.
 	MaxQueueBytes int
+	// MaxSubscribers bounds the subscriptions open at once; beyond it a
+	// subscribe is answered 503 with Retry-After, so a client retries
+	// later (or on another node) instead of exhausting the process.
+	MaxSubscribers int
 	// Logger receives the hub's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// DisableHijack keeps every stream on the ordinary handler path, one
@@ -101,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTopics <= 0 {
 		c.MaxTopics = DefaultMaxTopics
+	}
+	if c.MaxSubscribers <= 0 {
+		c.MaxSubscribers = DefaultMaxSubscribers
 	}
 	if c.MaxQueueBytes <= 0 {
 		c.MaxQueueBytes = DefaultMaxQueueBytes
@@ -215,12 +223,16 @@ func (h *Hub) fanout(u *store.Update) {
 	h.mu.RUnlock()
 }
 
-func (h *Hub) register(s *subscriber) (start *cursor) {
+// register adds s to the fan-out and returns the cursor it starts after;
+// ok is false when the hub already holds MaxSubscribers.
+func (h *Hub) register(s *subscriber) (start *cursor, ok bool) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) >= h.cfg.MaxSubscribers {
+		return nil, false
+	}
 	h.subs[s] = struct{}{}
-	start = h.last.Load()
-	h.mu.Unlock()
-	return start
+	return h.last.Load(), true
 }
 
 func (h *Hub) unregister(s *subscriber) {

@@ -87,3 +87,58 @@ func TestTokenNegatives(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxSubscribers(t *testing.T) {
+	for _, hijack := range []bool{true, false} {
+		t.Run(map[bool]string{true: "hijacked", false: "handler"}[hijack], func(t *testing.T) {
+			e := newEnv(t, func(c *server.Config) {
+				c.MaxSubscribers = 2
+				c.DisableHijack = !hijack
+				// A hijacked stream's closing is noticed at its next
+				// heartbeat: nothing reads the connection in between.
+				c.Heartbeat = 50 * time.Millisecond
+			})
+			a := e.subscribe("topic=t", nil)
+			b := e.subscribe("topic=t", nil)
+			c := e.subscribe("topic=t", nil)
+			if a.res.StatusCode != 200 || b.res.StatusCode != 200 {
+				t.Fatalf("first two: %d %d", a.res.StatusCode, b.res.StatusCode)
+			}
+			if c.res.StatusCode != http.StatusServiceUnavailable || c.res.Header.Get("Retry-After") == "" {
+				t.Fatalf("third: %d, Retry-After %q; want 503 with Retry-After", c.res.StatusCode, c.res.Header.Get("Retry-After"))
+			}
+			// A place frees when a stream ends.
+			a.res.Body.Close()
+			deadline := time.Now().Add(5 * time.Second)
+			for e.hub.Subscribers() > 1 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if d := e.subscribe("topic=t", nil); d.res.StatusCode != 200 {
+				t.Fatalf("after one ended: %d", d.res.StatusCode)
+			}
+		})
+	}
+}
+
+func TestProbeEvent(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, c := range []struct {
+		query string
+		want  bool
+	}{
+		{"topic=t&_probe=1", true},
+		{"topic=t", false},
+		{"topic=t&_probe=1&transport=poll", false}, // a poll ends anyway: no probe needed
+	} {
+		res, err := http.Get(e.srv.URL + "?" + c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 256)
+		n, _ := res.Body.Read(buf)
+		res.Body.Close()
+		if got := strings.Contains(string(buf[:n]), "event: "+server.ProbeEventType+"\ndata: \n\n"); got != c.want {
+			t.Errorf("%s: probe sent = %v, want %v (%q)", c.query, got, c.want, buf[:n])
+		}
+	}
+}

@@ -167,6 +167,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		tr = transportPoll
 	}
 	padding := q.Get("padding") == "true" || q.Get("padding") == "1"
+	probe := q.Get("_probe") == "1"
 
 	s := &subscriber{
 		selectors: selectors,
@@ -177,11 +178,16 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	if !hijack {
 		s.signal = make(chan struct{}, 1)
 	}
+	start, ok := h.register(s)
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many subscribers on this hub: the limit is "+strconv.Itoa(h.cfg.MaxSubscribers), http.StatusServiceUnavailable)
+		return
+	}
 	h.streams.Add(1)
 	open := &h.counters.streams[tr][engineIndex(q.Get("_engine"))]
 	open.Add(1)
-	start := h.register(s)
-	// release undoes the three lines above, once: when the handler returns
+	// release undoes the registration and the two counts above, once: when the handler returns
 	// on the ordinary path, when the connection closes on the hijacked one.
 	release := func() { h.release(s, open) }
 
@@ -190,7 +196,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
 	if hijack {
-		if h.serveHijacked(w, r, s, start, expires, padding, open) {
+		if h.serveHijacked(w, r, s, start, expires, padding, probe, open) {
 			return
 		}
 		// Hijack refused after all: the ordinary path serves the stream.
@@ -220,7 +226,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	st.begin(padding)
+	st.begin(padding, probe)
 	if err := st.flush(); err != nil {
 		return
 	}
@@ -233,15 +239,26 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	st.serve(ctx, sent, expires)
 }
 
+// ProbeEventType is the type of the event a stream starts with when its
+// URL asks with _probe=1. A native EventSource shows a page no bytes but
+// events, so the polyfill's supervisor asks for this one: when it does not
+// arrive soon after the stream opens, a proxy is buffering the response and
+// the supervisor falls back to long-poll. Named, it reaches no onmessage.
+const ProbeEventType = "polysse-probe"
+
 // begin appends what every stream starts with: the padding legacy XHR
-// needs when asked for, and the reconnection time.
-func (st *stream) begin(padding bool) {
+// needs when asked for, the reconnection time, and the probe event when
+// asked for.
+func (st *stream) begin(padding, probe bool) {
 	if padding {
 		st.buf = append(st.buf, ':')
 		st.buf = append(st.buf, bytes.Repeat([]byte{' '}, DefaultPadding)...)
 		st.buf = append(st.buf, '\n', '\n')
 	}
 	st.buf = sse.AppendRetry(st.buf, int(st.h.cfg.Retry/time.Millisecond))
+	if probe && st.tr == transportStream {
+		st.buf = append(st.buf, "event: "+ProbeEventType+"\ndata: \n\n"...)
+	}
 }
 
 // release ends a subscription's registration: it undoes what subscribe

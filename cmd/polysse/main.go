@@ -147,6 +147,7 @@ type options struct {
 	corsOrigins     string
 	heartbeat       time.Duration
 	retry           time.Duration
+	maxSubscribers  int
 	demo            bool
 	shutdownTimeout time.Duration
 	maxCount        int
@@ -168,6 +169,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
 	fs.DurationVar(&o.retry, "retry", server.DefaultRetry, "reconnection time sent to clients at the start of every stream")
+	fs.IntVar(&o.maxSubscribers, "max-subscribers", server.DefaultMaxSubscribers, "subscriptions open at once; beyond, 503 with Retry-After")
 	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, and enable the demo publish form")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
@@ -246,6 +248,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		AllowAnonymous: o.allowAnonymous,
 		Heartbeat:      o.heartbeat,
 		Retry:          o.retry,
+		MaxSubscribers: o.maxSubscribers,
 		Logger:         logger,
 	}
 	if o.corsOrigins != "" {
