@@ -9,6 +9,14 @@
 // data and optionally id, type, retry and private. Programs in the same
 // process publish with Hub.Publish, without a token.
 //
+// An HTTP/1.1 stream is taken over from net/http once accepted: the hub
+// writes its response head, replays, and hands the connection to a small
+// pool of writers, so that an idle stream owns no goroutine and no buffers
+// (about 2–3 KiB each; see docs/benchmarks.md). Heartbeats, token expiry
+// and the detection of gone clients run on one shared timer wheel.
+// HTTP/2, TLS, HEAD and long-poll keep the ordinary handler path, as does
+// a hub with Config.DisableHijack.
+//
 // Data flows one way: publisher → Publish → store.Log → Watch → fan-out →
 // each subscriber's bounded queue → its writer → the network.
 package server
