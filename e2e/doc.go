@@ -22,5 +22,6 @@
 //
 // TestConformance runs the server-sent events conformance cases as
 // TestConformance/<case>/<column>, with the columns native and polyfill;
-// $E2E_COLUMNS (for example "native,polyfill,edgehtml,ie11") picks others.
+// $E2E_COLUMNS (for example "native,polyfill,edgehtml,ie11") adds the
+// polyfill under the legacy profiles.
 package e2e

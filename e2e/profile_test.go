@@ -20,8 +20,7 @@ type Profile struct {
 	NeedsPolyfill bool
 }
 
-// The profiles. Later profiles (firefox: a fake native EventSource that
-// ends CLOSED the way Firefox does) are added next to these.
+// The profiles.
 var (
 	// Modern is Chromium as is: Chrome, Safari and Edge 79+.
 	Modern = Profile{Name: "modern"}
@@ -33,6 +32,18 @@ var (
 		Name:          "nativeless",
 		Script:        deleteGlobals("nativeless", "EventSource"),
 		NeedsPolyfill: true,
+	}
+
+	// Firefox is a native EventSource that gives up the way Firefox does:
+	// Chromium's own, wrapped so that a failed connection attempt (a
+	// refused reconnection, a 5xx, a proxy's 502) leaves it CLOSED where
+	// Chromium would keep retrying. A stream that drops after it opened is
+	// still re-established once, as Firefox does for the network errors of
+	// its allowlist. Setting window.__e2eFirefoxSilent makes it go CLOSED
+	// without firing error, the "silent close" a supervisor must notice.
+	Firefox = Profile{
+		Name:   "firefox",
+		Script: firefoxScript,
 	}
 
 	// EdgeHTML is EdgeHTML 16-18: WebAssembly (MVP) is there, EventSource,
@@ -54,7 +65,72 @@ var (
 )
 
 // Profiles lists every defined profile, for tests that run on all of them.
-func Profiles() []Profile { return []Profile{Modern, Nativeless, EdgeHTML, IE11} }
+func Profiles() []Profile { return []Profile{Modern, Firefox, Nativeless, EdgeHTML, IE11} }
+
+// firefoxScript replaces window.EventSource with a Firefox-like one over
+// Chromium's. Events of every type a page listens for are copied from the
+// inner EventSource; open and error follow the rules above.
+const firefoxScript = `(function (w) {
+  var Native = w.EventSource;
+  if (!Native) throw new Error("e2e profile firefox: no EventSource to wrap");
+  class EventSource extends EventTarget {
+    constructor(url, init) {
+      super();
+      var es = arguments.length > 1 ? new Native(url, init) : new Native(url);
+      var self = this;
+      this._es = es;
+      this._closed = false;
+      this._types = {};
+      this.onopen = this.onmessage = this.onerror = null;
+      var wasOpen = false;
+      es.onopen = function () {
+        wasOpen = true;
+        self._fire(new Event("open"));
+      };
+      es.onerror = function () {
+        if (self._closed) return;
+        if (es.readyState === 0 && wasOpen) {
+          wasOpen = false; // a drop after open: reconnect, once
+          self._fire(new Event("error"));
+          return;
+        }
+        // A failed connection attempt: Firefox gives up.
+        es.close();
+        self._closed = true;
+        w.__e2eFirefoxClosed = (w.__e2eFirefoxClosed || 0) + 1;
+        if (!w.__e2eFirefoxSilent) self._fire(new Event("error"));
+      };
+      this._listen("message");
+    }
+    get url() { return this._es.url; }
+    get withCredentials() { return this._es.withCredentials; }
+    get readyState() { return this._closed ? 2 : this._es.readyState; }
+    close() { this._closed = true; this._es.close(); }
+    addEventListener(type, fn, opts) {
+      if (type !== "open" && type !== "error") this._listen(type);
+      super.addEventListener(type, fn, opts);
+    }
+    _listen(type) {
+      if (this._types[type]) return;
+      this._types[type] = true;
+      var self = this;
+      this._es.addEventListener(type, function (e) {
+        if (!self._closed) self._fire(new MessageEvent(type, {data: e.data, lastEventId: e.lastEventId, origin: e.origin}));
+      });
+    }
+    _fire(e) {
+      var h = this["on" + e.type];
+      if (typeof h === "function") h.call(this, e);
+      this.dispatchEvent(e);
+    }
+  }
+  ["CONNECTING", "OPEN", "CLOSED"].forEach(function (name, i) {
+    Object.defineProperty(EventSource, name, {value: i, enumerable: true});
+    Object.defineProperty(EventSource.prototype, name, {value: i, enumerable: true});
+  });
+  w.EventSource = EventSource;
+  w.__e2eProfile = "firefox";
+})(window);`
 
 // deleteGlobals returns a profile script that removes the named globals
 // from window. It throws when a name survives the deletion: a profile that

@@ -17,7 +17,7 @@
 // EventSource object itself.
 
 import { isFunction, hidden, defineProperty } from './env.js';
-import { resolve, origin as originOf, documentOrigin } from './url.js';
+import { resolve, origin as originOf, documentOrigin, setQuery } from './url.js';
 import { makeEvent, makeMessageEvent } from './events.js';
 import * as targets from './eventtarget.js';
 import { parseOptions } from './options.js';
@@ -40,7 +40,9 @@ function state(es) {
   return st;
 }
 
-export function EventSourcePolyfill(url, init) {
+// The second parameter, init, is read from arguments: the interface's length
+// is 1, as the browser's.
+export function EventSourcePolyfill(url) {
   if (!(this instanceof EventSourcePolyfill)) {
     throw new TypeError("Failed to construct 'EventSource': Please use the 'new' operator.");
   }
@@ -48,7 +50,7 @@ export function EventSourcePolyfill(url, init) {
     throw new TypeError("Failed to construct 'EventSource': 1 argument required, but only 0 present.");
   }
   var self = targets.construct(this);
-  var opts = parseOptions(init);
+  var opts = parseOptions(arguments[1]);
   var abs = resolve(String(url));
   var st = {
     url: abs,
@@ -61,8 +63,20 @@ export function EventSourcePolyfill(url, init) {
     watched: {}
   };
   hidden(self, '__polysse', st);
-  opts.sameOrigin = st.origin === documentOrigin();
-  st.conn = selectEngine(opts).connect(abs, opts, sink(st));
+  // A same-origin request could carry any header without a CORS preflight,
+  // until a redirect takes it to another origin: then a header of ours
+  // would cost the preflight that native EventSource never makes. So the
+  // engines set no header of their own (fetch asks for an uncached response
+  // through its cache mode, which makes the browser add the header itself);
+  // only the lite engine, on XHR, which has no cache mode, sends
+  // Cache-Control to its own origin, and drops it after a network error.
+  opts.sameOrigin = false;
+  opts.local = st.origin === documentOrigin();
+  var engine = selectEngine(opts);
+  st.engine = engine.name;
+  // reportEngine tells the hub which path serves the page (its status page
+  // counts open streams by engine).
+  st.conn = engine.connect(opts.reportEngine ? setQuery(abs, '_engine', engine.name) : abs, opts, sink(st));
   watch(st, 'message');
   return self;
 }
@@ -108,6 +122,12 @@ function watch(st, type) {
     st.conn.watch(type);
   }
 }
+
+// The name the page sees is the interface's, whatever the minifier calls
+// the function.
+try {
+  defineProperty(EventSourcePolyfill, 'name', { value: 'EventSource', configurable: true });
+} catch (e) { /* a name that cannot be redefined stays */ }
 
 var proto = EventSourcePolyfill.prototype = Object.create(targets.baseProto, {
   constructor: { value: EventSourcePolyfill, writable: true, configurable: true }

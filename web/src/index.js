@@ -2,33 +2,45 @@
 //
 // It defines window.EventSourcePolyfill always, and window.EventSource when
 // the browser has none, then picks an engine for each new EventSource:
-//   - the browser's own EventSource, when it has one and the options ask
-//     for nothing it cannot do (request headers, the last event ID in the
-//     query, a transport);
-//   - the WebAssembly engine, when the browser has WebAssembly;
-//   - otherwise none yet: the connection fails with a console warning.
-// The engine option ('auto', 'native', 'wasm', 'lite') forces a choice.
+//   - the browser's own EventSource, supervised (engines/supervisor.js),
+//     when it has one and the options ask for nothing it cannot do (request
+//     headers, a fetch or XHR transport); unsupervised with supervise: false;
+//   - the WebAssembly engine, when the browser has WebAssembly, with the
+//     supervisor's long-poll fallback;
+//   - the ES5 lite engine (engines/lite/, loaded from this script's folder)
+//     where there is XMLHttpRequest but no WebAssembly: IE10-11;
+//   - otherwise none: the connection fails with a console warning.
+// The engine option ('auto', 'native', 'wasm', 'lite') forces a choice
+// among those the browser can run.
 
-import { root, NativeEventSource } from './env.js';
+import { root, NativeEventSource, hidden } from './env.js';
 import { EventSourcePolyfill, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
 import { wasmEngine } from './engines/wasm.js';
+import { liteEngine } from './engines/lite.js';
+import { supervise, modes } from './engines/supervisor.js';
 import { noneEngine } from './engines/none.js';
 
+var supervised = supervise(nativeEngine, 'supervised', true);
+var wasm = supervise(wasmEngine, 'wasm', false);
+
 function needsPolyfill(opts) {
-  return !!opts.headers || !!opts.lastEventIdQueryParameterName || opts.transport !== 'auto';
+  return !!opts.headers || opts.transport === 'fetch' || opts.transport === 'xhr';
 }
 
 setEngineSelector(function (opts) {
   var want = opts.engine;
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
-    return nativeEngine;
+    return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;
   }
-  if (wasmEngine.available && (want === 'wasm' || want === 'auto' || want === 'native')) {
-    return wasmEngine;
-  }
+  if (wasmEngine.available && want !== 'lite') return wasm;
+  if (liteEngine.available) return liteEngine;
   return noneEngine;
 });
+
+// The page's fallbacks by origin (1 padded streaming, 2 long-poll), for
+// pages that show which transport serves them (web/demo/legacy.html).
+hidden(EventSourcePolyfill, '__modes', modes);
 
 root.EventSourcePolyfill = EventSourcePolyfill;
 if (!NativeEventSource) root.EventSource = EventSourcePolyfill;

@@ -12,8 +12,13 @@ function number(v, min, max, dflt) {
 
 var MAX_MS = 2147483647;
 
+// ms reads a time (or a count) in milliseconds: a whole number.
+function ms(v, min, dflt) {
+  return Math.floor(number(v, min, MAX_MS, dflt));
+}
+
 // parseOptions returns the normalised options. Times are in milliseconds;
-// zero turns the watchdog off.
+// zero turns the watchdog off, and a maxAttempts of zero means no limit.
 export function parseOptions(init) {
   init = init !== null && typeof init === 'object' ? init : {};
   var retry = init.retry !== null && typeof init.retry === 'object' ? init.retry : {};
@@ -31,17 +36,38 @@ export function parseOptions(init) {
     withCredentials: !!init.withCredentials,
     headers: headers,
     lastEventIdQueryParameterName: typeof param === 'string' ? param : '',
-    heartbeatTimeout: Math.floor(number(init.heartbeatTimeout, 0, MAX_MS, 0)),
+    heartbeatTimeout: ms(init.heartbeatTimeout, 0, 0),
     retry: {
-      initial: Math.floor(number(retry.initial, 0, MAX_MS, 3000)),
-      max: Math.floor(number(retry.max, 0, MAX_MS, 30000)),
+      initial: ms(retry.initial, 0, 3000),
+      max: ms(retry.max, 0, 30000),
       factor: number(retry.factor, 1, 1000, 2),
       jitter: number(retry.jitter, 0, 1, 0.25),
       onAuthError: isFunction(retry.onAuthError) ? retry.onAuthError : null
     },
-    transport: /^(auto|fetch|xhr)$/.test(transport) ? transport : 'auto',
-    engine: /^(auto|wasm|native|lite)$/.test(engine) ? engine : 'auto'
+    transport: /^(auto|fetch|xhr|poll)$/.test(transport) ? transport : 'auto',
+    engine: /^(auto|wasm|native|lite)$/.test(engine) ? engine : 'auto',
+    supervise: init.supervise !== false,
+    maxAttempts: ms(init.maxAttempts, 0, 0),
+    fallback: init.fallback !== false,
+    fallbackTimeout: ms(init.fallbackTimeout, 1, 5000),
+    reportEngine: !!init.reportEngine
   };
+}
+
+// backoff returns the wait before the next attempt, as the WebAssembly
+// engine's policy (wasm/policy.go) computes it: the reconnection time base
+// after a success or a single failure, then base × factor^(n−1) for the n-th
+// failure in a row, capped at max (never below base), minus up to jitter of
+// the part above base.
+export function backoff(r, base, failures) {
+  var d = base;
+  if (failures > 1 && r.factor > 1) {
+    var limit = r.max > base ? r.max : base;
+    for (var i = 1; i < failures && d < limit; i++) d *= r.factor;
+    if (d > limit) d = limit;
+    d -= (d - base) * r.jitter * Math.random();
+  }
+  return Math.floor(d);
 }
 
 // headerList calls the page's headers option and returns its headers as a

@@ -2,7 +2,7 @@
 // document.currentScript is set only while the script first runs, so it is
 // read now; IE has no currentScript, so there the script tags are searched.
 
-import { doc } from './env.js';
+import { root, doc, isFunction } from './env.js';
 
 function self() {
   if (!doc) return null;
@@ -23,3 +23,30 @@ export var scriptBase = ((me && me.src) || '').replace(/[?#].*$/, '').replace(/[
 // scriptNonce lets the scripts this one adds run under the same
 // Content-Security-Policy nonce.
 export var scriptNonce = (me && (me.nonce || (me.getAttribute && me.getAttribute('nonce')))) || '';
+
+// loadScript adds the script at src to the page (or imports it, in a
+// worker) and calls done(err) once it has run or failed. The engines load
+// their files, from this script's folder, with it.
+export function loadScript(src, done) {
+  if (!doc) {
+    if (isFunction(root.importScripts)) { // a worker
+      try {
+        root.importScripts(src);
+      } catch (err) {
+        done(err);
+        return;
+      }
+      done(null);
+    } else {
+      done(new Error('no document to load ' + src + ' into'));
+    }
+    return;
+  }
+  var s = doc.createElement('script');
+  s.src = src;
+  s.async = true;
+  if (scriptNonce) s.nonce = scriptNonce;
+  s.onload = function () { done(null); };
+  s.onerror = function () { done(new Error('could not load ' + src)); };
+  (doc.head || doc.getElementsByTagName('head')[0] || doc.documentElement).appendChild(s);
+}

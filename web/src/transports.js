@@ -1,6 +1,11 @@
 // HTTP transports that stream a response body to an engine. They only move
 // bytes: which transport, which URL and headers, what a status means and
-// when to stop are the engine's decisions.
+// when to stop are the engine's decisions, but for one: a 502, 503 or 504
+// is reported as the network error it stands for (a proxy without its
+// upstream, a server that is down or draining), so that every engine
+// reconnects with backoff where the standard would fail the connection, as
+// polysse's supervisor does for the browser's own EventSource. A server that
+// wants its clients to stop answers 204.
 //
 //   start(url, headers, withCredentials, h) → { abort() }
 //     headers  flat [name, value, …] array
@@ -16,6 +21,10 @@ import { root, isFunction } from './env.js';
 
 // The browser's classes are looked up at each use, not once, so that a page
 // (or a test) that wraps fetch or XMLHttpRequest later is obeyed.
+
+function gatewayError(status) {
+  return status >= 502 && status <= 504;
+}
 
 // streamingFetch reports whether fetch can hand over a body as it arrives.
 export function streamingFetch() {
@@ -72,6 +81,11 @@ export function fetchStream(url, headers, withCredentials, h) {
   }
   root.fetch(url, init).then(function (res) {
     if (done) return;
+    if (gatewayError(res.status)) {
+      stop();
+      h.end();
+      return;
+    }
     var body = res.body;
     var streams = !!(body && isFunction(body.getReader));
     if (!h.head(res.status, res.headers.get('Content-Type') || '', res.url || '', streams) || !streams) {
@@ -115,6 +129,12 @@ export function xhrStream(url, headers, withCredentials, h) {
         return;
       }
       announced = true;
+      if (gatewayError(status)) {
+        done = true;
+        x.abort();
+        h.end();
+        return;
+      }
       if (!h.head(status, x.getResponseHeader('Content-Type') || '', x.responseURL || '', true)) {
         stop();
         return;

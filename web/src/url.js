@@ -72,3 +72,23 @@ export function documentOrigin() {
   var href = root.location && root.location.href;
   return href ? origin(href) : 'null';
 }
+
+// setQuery returns url with every name=… parameter of its query replaced by
+// one name=value at the end, value percent-encoded; the fragment stays last.
+// The engines use it for what they add to a request URL: the last event ID,
+// the legacy transports, the engine report.
+export function setQuery(url, name, value) {
+  var hash = url.indexOf('#');
+  var frag = hash < 0 ? '' : url.substring(hash);
+  if (hash >= 0) url = url.substring(0, hash);
+  var q = url.indexOf('?');
+  var key = encodeURIComponent(name);
+  var parts = q < 0 ? [] : url.substring(q + 1).split('&');
+  var out = [];
+  for (var i = 0; i < parts.length; i++) {
+    var n = parts[i].split('=')[0];
+    if (parts[i] && n !== key && n !== name) out.push(parts[i]);
+  }
+  out.push(key + '=' + encodeURIComponent(value));
+  return (q < 0 ? url : url.substring(0, q)) + '?' + out.join('&') + frag;
+}

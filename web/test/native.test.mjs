@@ -34,7 +34,9 @@ test('the browser\'s EventSource stays, the polyfill is beside it', () => {
 });
 
 test('EventSourcePolyfill relays the native connection', async () => {
-  const es = new EventSourcePolyfill('/s', { withCredentials: true });
+  // Unsupervised: the browser's behaviour exactly (supervisor.test.mjs has
+  // the default).
+  const es = new EventSourcePolyfill('/s', { withCredentials: true, supervise: false });
   const r = recorder(es, ['open', 'message', 'error']);
   es.addEventListener('custom', () => r.log.push({ type: 'custom-listener' }));
   const n = created.at(-1);
@@ -56,7 +58,7 @@ test('EventSourcePolyfill relays the native connection', async () => {
     ['error', undefined, undefined, undefined, 0],
   ]);
   // The browser giving up shows as CLOSED.
-  const es2 = new EventSourcePolyfill('/t');
+  const es2 = new EventSourcePolyfill('/t', { supervise: false });
   const n2 = created.at(-1);
   n2.readyState = 2;
   n2.emit('error');

@@ -1,7 +1,8 @@
-// The IE profile for this issue: no WebAssembly, no EventTarget, no Event or
-// MessageEvent constructors. Until the ES5 engine exists the connection fails
-// with an error event and a console warning, and nothing beyond
-// eventsource.js is ever fetched.
+// A browser with no engine at all: no WebAssembly and no XMLHttpRequest
+// (nor EventTarget, Event or MessageEvent constructors). The API is there,
+// the connection fails with an error event and a console warning, and
+// nothing beyond eventsource.js is ever fetched. (IE10-11, which have
+// XMLHttpRequest, get the lite engine: lite.test.mjs.)
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { startServer } from './lib/server.mjs';
 import { installBrowser, loadShim, recorder, sleep } from './lib/browser.mjs';
 
 const srv = await startServer();
-const page = installBrowser(srv.origin, { remove: ['WebAssembly', 'EventTarget', 'Event', 'MessageEvent'] });
+const page = installBrowser(srv.origin, { remove: ['WebAssembly', 'EventTarget', 'Event', 'MessageEvent'], xhr: false });
 const warnings = [];
 console.warn = (...a) => warnings.push(a.join(' '));
 const fetched = [];

@@ -1,21 +1,9 @@
-// The engine for browsers that no other engine can serve: it fails every
-// connection as a browser fails one it cannot make (an error event,
-// readyState CLOSED). The ES5 engine for IE10-11 replaces it.
+// The engine for browsers that no other engine can serve (no WebAssembly,
+// no XMLHttpRequest): it fails every connection as a browser fails one it
+// cannot make (an error event, readyState CLOSED), with a console warning.
 
-import { schedule, warn } from '../env.js';
+import { lazy } from './lazy.js';
 
-var warned = false;
-
-export var noneEngine = {
-  connect: function (url, opts, sink) {
-    var closed = false;
-    schedule(function () {
-      if (!warned) {
-        warned = true;
-        warn('no EventSource engine for this browser (no WebAssembly); connections fail');
-      }
-      if (!closed) sink.error(false);
-    });
-    return { close: function () { closed = true; } };
-  }
-};
+export var noneEngine = lazy('none', true, function (ready, broken) {
+  broken(new Error('this browser has neither WebAssembly nor XMLHttpRequest'));
+});

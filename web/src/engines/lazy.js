@@ -1,0 +1,65 @@
+// lazy makes an engine whose implementation arrives later, from a file of
+// its own (the WebAssembly engine, the lite engine): connections opened
+// meanwhile wait in a queue, and one closed meanwhile never starts.
+// load(ready, broken) is called on the first connection: ready(impl) runs
+// the queue on impl; broken(err), at any time, fails the queue and every
+// later connection.
+
+import { warn, schedule } from '../env.js';
+
+export function lazy(name, available, load) {
+  var impl = null;
+  var queue = [];
+  var state = 0; // 0 idle, 1 loading or running, 2 broken
+
+  function ready(engine) {
+    impl = engine;
+    var q = queue;
+    queue = [];
+    for (var i = 0; i < q.length; i++) {
+      if (!q[i].closed) {
+        q[i].handle = engine.connect(q[i].url, q[i].opts, q[i].sink);
+        // The connection starts only now: a sink timing it is told.
+        if (q[i].sink.started) q[i].sink.started();
+      }
+    }
+  }
+
+  function broken(err) {
+    impl = null;
+    state = 2;
+    warn(name + ' engine: ' + (err && err.message || err) + '; connections fail');
+    var q = queue;
+    queue = [];
+    // On a later task, as a browser fails a connection it cannot make.
+    schedule(function () {
+      for (var i = 0; i < q.length; i++) {
+        if (!q[i].closed) q[i].sink.error(false);
+      }
+    });
+  }
+
+  return {
+    name: name,
+    available: available,
+    connect: function (url, opts, sink) {
+      if (impl) return impl.connect(url, opts, sink);
+      var q = { url: url, opts: opts, sink: sink, closed: false, handle: null };
+      if (state === 2) {
+        schedule(function () { if (!q.closed) sink.error(false); });
+      } else {
+        queue.push(q);
+        if (!state) {
+          state = 1;
+          load(ready, broken);
+        }
+      }
+      return {
+        close: function () {
+          q.closed = true;
+          if (q.handle) q.handle.close();
+        }
+      };
+    }
+  };
+}

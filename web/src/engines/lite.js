@@ -1,0 +1,25 @@
+// The ES5 lite engine, as the shim sees it: a loader and a queue (lazy.js).
+// The engine itself (engines/lite/: XHR streaming, the event-stream parser,
+// reconnection, the fallback to padded streaming and long-poll) is the file
+// eventsource-lite.<hash>.js in this script's folder, fetched on the first
+// connection that needs it, once per page, and only by browsers with
+// XMLHttpRequest but no WebAssembly (IE10-11).
+
+import { root, hidden } from '../env.js';
+import { scriptBase, loadScript } from '../script.js';
+import { EventSourcePolyfill } from '../eventsource.js';
+import { modes } from './supervisor.js';
+import { lazy } from './lazy.js';
+
+// web/build.sh writes the content-hashed name in.
+var LITE_FILE = 'eventsource-lite.js';
+
+export var liteEngine = lazy('lite', !!root.XMLHttpRequest, function (ready, broken) {
+  hidden(EventSourcePolyfill, '__lite', function (make) {
+    delete EventSourcePolyfill.__lite;
+    ready(make(modes));
+  });
+  loadScript(scriptBase + LITE_FILE, function (err) {
+    if (err || EventSourcePolyfill.__lite) broken(err || new Error(LITE_FILE + ' did not start'));
+  });
+});

@@ -1,0 +1,292 @@
+// The lite engine: EventSource for browsers without WebAssembly (IE10-11),
+// in ES5, over XMLHttpRequest streaming (what responseText gained at each
+// progress). It follows the WebAssembly engine (wasm/conn.go): the same
+// connection states, the standard's reconnection with the last event ID and
+// the retry field, the same retry policy and 401/403 hook, the inactivity
+// watchdog, and the byte budget. On top of it:
+//
+//   - The last event ID goes in the query (lastEventIdQueryParameterName,
+//     default lastEventId): a Last-Event-ID header set by script costs a
+//     CORS preflight cross-origin.
+//   - The byte budget: responseText only grows for the life of a response,
+//     so past BUDGET characters, and between two events, the XHR is replaced
+//     by a fresh one that resumes from the last event ID, unseen by the page.
+//     polysse enforces the budget on the client: the hub need not know which
+//     clients read with XHR.
+//   - Fallback: a response that delivers no byte within fallbackTimeout
+//     (the hub sends retry: and id: at once, so only a buffering proxy
+//     explains it) is replaced by the next transport: streaming, then padded
+//     streaming (padding=true: a 2 KB comment first), then long-poll
+//     (transport=poll). The step is remembered for the page, by origin.
+//   - In long-poll mode each response ends and the next request follows
+//     at once (the hub ends each with retry: 10), unseen by the page.
+
+import { root, report, isFunction } from '../../env.js';
+import { setQuery, origin as originOf } from '../../url.js';
+import { headerList, backoff } from '../../options.js';
+import { xhrStream } from '../../transports.js';
+import { parser } from './parser.js';
+
+var PADDED = 1;
+var POLL = 2;
+
+// BUDGET is the number of responseText characters after which an XHR is
+// replaced: 4 Mi, as the WebAssembly engine's 4 MiB.
+export var BUDGET = 4 << 20;
+
+var EVENT_STREAM = /^[ \t]*text\/event-stream[ \t]*(;|$)/i;
+
+function clear(t) {
+  if (t) root.clearTimeout(t);
+  return null;
+}
+
+function later(f, ms) {
+  return root.setTimeout(f, ms);
+}
+
+export function connect(modes, url, opts, sink) {
+  var o = originOf(url);
+  var r = opts.retry;
+  var dead = false;
+  var tr = null; // the XHR in flight
+  var attempt = 0;
+  var timer = null; // waiting to reconnect
+  var guard = null; // the fallback bound
+  var dog = null; // the inactivity watchdog
+  var mode = opts.transport === 'poll' ? POLL : modes[o] || 0;
+  var shown = false; // the page saw open since its last error event
+  var quiet = false; // the next response continues the page's stream
+  var failures = 0;
+  var retryMs = r.initial;
+  var cc = opts.local; // send Cache-Control: no-cache (same origin only)
+  var head = false; // the attempt in flight got a response
+  var got = false; // … and body text
+  var chars = 0;
+  var batch = [];
+  var p = parser(function (type, data, id) {
+    batch.push(type, data, id);
+  }, function (ms) {
+    retryMs = ms;
+  });
+
+  function stop() {
+    attempt++;
+    guard = clear(guard);
+    dog = clear(dog);
+    var t = tr;
+    tr = null;
+    if (t) t.abort();
+  }
+
+  function start() {
+    timer = null;
+    if (dead) return;
+    stop();
+    var n = attempt;
+    head = got = false;
+    chars = 0;
+    p.reset();
+    var u = url;
+    if (mode === PADDED) u = setQuery(u, 'padding', 'true');
+    if (mode === POLL) u = setQuery(u, 'transport', 'poll');
+    if (p.lastId) u = setQuery(u, opts.lastEventIdQueryParameterName || 'lastEventId', p.lastId);
+    var hs = [];
+    var add = function (name, value) {
+      for (var i = 0; i < hs.length; i += 2) {
+        if (hs[i].toLowerCase() === name.toLowerCase()) {
+          hs[i + 1] = value;
+          return;
+        }
+      }
+      hs.push(name, value);
+    };
+    add('Accept', 'text/event-stream');
+    if (cc) add('Cache-Control', 'no-cache');
+    var uh = headerList(opts);
+    if (dead) return; // the page's headers function closed it
+    for (var i = 0; i + 1 < uh.length; i += 2) add(uh[i], uh[i + 1]);
+    if (opts.fallback && mode < POLL) guard = later(escalate, opts.fallbackTimeout);
+    watchdog();
+    var h = {
+      head: function (status, type, rurl) {
+        return n === attempt && response(status, type, rurl);
+      },
+      text: function (s) {
+        return n === attempt && body(s);
+      },
+      end: function () {
+        if (n === attempt) end();
+      }
+    };
+    try {
+      tr = xhrStream(u, hs, opts.withCredentials, h);
+    } catch (err) {
+      // A header the browser refuses, say: a request that never went out
+      // is a network error, reported on a later task as one would be.
+      report(err);
+      later(h.end, 0);
+    }
+  }
+
+  function watchdog() {
+    dog = clear(dog);
+    if (opts.heartbeatTimeout > 0) {
+      dog = later(function () {
+        // Nothing came in for the whole period, not even a comment: the
+        // connection is presumed dead and replaced as a dropped one.
+        dog = null;
+        stop();
+        ended();
+      }, opts.heartbeatTimeout);
+    }
+  }
+
+  function response(status, type, rurl) {
+    head = true;
+    watchdog();
+    if (status === 200 && EVENT_STREAM.test(type)) {
+      if (quiet) {
+        quiet = false;
+      } else {
+        shown = true;
+        sink.open(rurl);
+      }
+      return !dead;
+    }
+    stop();
+    if ((status === 401 || status === 403) && r.onAuthError) {
+      auth(status);
+    } else {
+      // 204 asks the client to stop; any other status or type is a
+      // failure the standard does not retry.
+      fail();
+    }
+    return false;
+  }
+
+  function body(s) {
+    got = true;
+    guard = clear(guard);
+    watchdog();
+    chars += s.length;
+    p.feed(s);
+    if (batch.length) {
+      var b = batch;
+      batch = [];
+      var n = attempt;
+      sink.messages(b);
+      if (dead || n !== attempt) return false;
+    }
+    if (chars >= BUDGET && mode < POLL && p.clean()) {
+      // Past the budget, between two events: a fresh XHR resumes from the
+      // last event ID and the page sees no break.
+      quiet = true;
+      start();
+      return false;
+    }
+    return true;
+  }
+
+  function end() {
+    tr = null;
+    guard = clear(guard);
+    dog = clear(dog);
+    if (dead) return;
+    if (!head && cc) {
+      // No response at all, with our Cache-Control header: after a redirect
+      // to another origin it costs a preflight the server may refuse. Once,
+      // try again at once without it.
+      cc = false;
+      start();
+      return;
+    }
+    if (mode === POLL && got && shown && !quiet) {
+      // A long-poll response is complete: the next one, as the hub asked.
+      failures = 0;
+      quiet = true;
+      timer = later(start, retryMs);
+      return;
+    }
+    ended();
+  }
+
+  // ended counts the attempt just over and schedules the next, as the
+  // standard's "reestablish the connection" does.
+  function ended() {
+    if (shown && got) {
+      failures = 0;
+    } else {
+      failures++;
+    }
+    var base = mode === POLL && retryMs < r.initial ? r.initial : retryMs;
+    reestablish(backoff(r, base, failures));
+  }
+
+  function reestablish(ms) {
+    if (opts.maxAttempts && failures > opts.maxAttempts) {
+      fail();
+      return;
+    }
+    shown = quiet = false;
+    sink.error(true);
+    if (!dead) timer = later(start, ms);
+  }
+
+  function fail() {
+    dead = true;
+    stop();
+    timer = clear(timer);
+    sink.error(false);
+  }
+
+  // escalate moves to the next transport when the response in flight has
+  // delivered nothing within the bound.
+  function escalate() {
+    guard = null;
+    if (dead || got) return;
+    mode++;
+    if (!(modes[o] >= mode)) modes[o] = mode;
+    quiet = shown;
+    start();
+  }
+
+  // auth asks the page's onAuthError hook what to do after a 401 or 403:
+  // true for the retry policy's wait, a number of milliseconds, a promise
+  // (reconnect when it resolves, fail when it rejects), anything else to
+  // fail.
+  function auth(code) {
+    failures++;
+    var v;
+    try {
+      v = r.onAuthError.call(null, code, sink.target);
+    } catch (err) {
+      report(err);
+    }
+    if (dead) return;
+    if (v && isFunction(v.then)) {
+      shown = quiet = false;
+      sink.error(true);
+      v.then(function (ms) {
+        if (!dead) timer = later(start, typeof ms === 'number' && ms >= 0 ? ms : 0);
+      }, function () {
+        if (!dead) fail();
+      });
+    } else if (v === true) {
+      reestablish(backoff(r, retryMs, failures));
+    } else if (typeof v === 'number' && v >= 0) {
+      reestablish(v);
+    } else {
+      fail();
+    }
+  }
+
+  start();
+  return {
+    close: function () {
+      dead = true;
+      timer = clear(timer);
+      stop();
+    }
+  };
+}

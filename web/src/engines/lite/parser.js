@@ -1,0 +1,92 @@
+// The event-stream parser of the lite engine: the HTML standard's "event
+// stream interpretation" over text the browser has already decoded as UTF-8
+// (XMLHttpRequest's responseText, whose decoding strips the one leading byte
+// order mark the standard strips). It is polysse's one parser besides the
+// sse package's, which IE cannot run; the conformance suite's ie11 column
+// holds it to the same cases.
+
+var MAX_MS = 2147483647;
+
+// parser returns a parser that calls dispatch(type, data, lastEventId) for
+// each event and setRetry(ms) for each valid retry field.
+//
+//   p.feed(text)  parses the next part of the stream
+//   p.reset()     forgets a partial line and event, for a new connection;
+//                 the last event ID string stays
+//   p.lastId      the last event ID string, what a reconnection resumes from
+//   p.clean()     nothing of a partial event is held: the stream can move
+//                 to a new connection without losing anything
+export function parser(dispatch, setRetry) {
+  var line = ''; // the unfinished line
+  var skipLF = false; // the last part ended with CR: an LF starting the next belongs to it
+  var data = '';
+  var type = '';
+  var id = '';
+  var pending = false; // a field since the last blank line
+
+  function process(l) {
+    if (l === '') {
+      // Dispatch. A block without data only makes its id current.
+      p.lastId = id;
+      pending = false;
+      if (data !== '') dispatch(type || 'message', data.substring(0, data.length - 1), id);
+      data = type = '';
+      return;
+    }
+    if (l.charCodeAt(0) === 58) return; // ':' a comment
+    pending = true;
+    var c = l.indexOf(':');
+    var name = c < 0 ? l : l.substring(0, c);
+    var value = c < 0 ? '' : l.substring(l.charCodeAt(c + 1) === 32 ? c + 2 : c + 1);
+    if (name === 'data') {
+      data += value + '\n';
+    } else if (name === 'event') {
+      type = value;
+    } else if (name === 'id') {
+      if (value.indexOf('\u0000') < 0) id = value;
+    } else if (name === 'retry' && /^[0-9]+$/.test(value)) {
+      var ms = parseInt(value, 10);
+      setRetry(ms > MAX_MS ? MAX_MS : ms);
+    }
+  }
+
+  var p = {
+    lastId: '',
+    clean: function () {
+      return !pending && line === '';
+    },
+    reset: function () {
+      line = data = type = '';
+      id = p.lastId;
+      skipLF = pending = false;
+    },
+    feed: function (s) {
+      var n = s.length;
+      var i = 0;
+      if (skipLF && i < n) {
+        skipLF = false;
+        if (s.charCodeAt(i) === 10) i++;
+      }
+      // The next CR and LF at or after i; -1 once there is none.
+      var cr = -2;
+      var lf = -2;
+      while (i < n) {
+        if (cr !== -1 && cr < i) cr = s.indexOf('\r', i);
+        if (lf !== -1 && lf < i) lf = s.indexOf('\n', i);
+        var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
+        if (j < 0) {
+          line += s.substring(i);
+          break;
+        }
+        var l = line + s.substring(i, j);
+        line = '';
+        if (j === cr) {
+          if (j + 1 === n) skipLF = true; else if (s.charCodeAt(j + 1) === 10) j++;
+        }
+        i = j + 1;
+        process(l);
+      }
+    }
+  };
+  return p;
+}
