@@ -190,22 +190,7 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 				continue
 			}
 		}
-		if d.cr != -1 && d.cr < pos {
-			d.cr = bytes.IndexByte(p[pos:], '\r')
-			if d.cr >= 0 {
-				d.cr += pos
-			}
-		}
-		if d.lf != -1 && d.lf < pos {
-			d.lf = bytes.IndexByte(p[pos:], '\n')
-			if d.lf >= 0 {
-				d.lf += pos
-			}
-		}
-		eol := d.lf
-		if d.cr >= 0 && (d.lf < 0 || d.cr < d.lf) {
-			eol = d.cr
-		}
+		eol, ascii := d.lineEnd(p, pos)
 		if eol < 0 {
 			rest := p[pos:]
 			if len(d.line)+len(rest) > d.maxLine {
@@ -221,6 +206,7 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 			}
 			d.line = append(grow(d.line, len(line), d.maxLine), line...)
 			line = d.line
+			ascii = false // of the part in this chunk only
 		} else if len(line) > d.maxLine {
 			return pos, false, d.fail("line", d.maxLine)
 		}
@@ -232,7 +218,7 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 				pos++
 			}
 		}
-		dispatched, err := d.processLine(line)
+		dispatched, err := d.processLine(line, ascii)
 		if len(d.line) > 0 {
 			d.line = release(d.line)
 		}
@@ -247,10 +233,19 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 }
 
 // processLine interprets one line, without its line end, and reports
-// whether it dispatched an event.
-func (d *Decoder) processLine(line []byte) (bool, error) {
+// whether it dispatched an event. ascii tells that the line is known to be
+// ASCII, and so valid UTF-8.
+func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 	if len(line) == 0 {
 		return d.dispatch(), nil
+	}
+	// Most lines of most streams are data lines: they go first.
+	if len(line) >= 5 && string(line[:5]) == "data:" {
+		value := line[5:]
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+		return false, d.appendData(value, ascii)
 	}
 	if line[0] == ':' {
 		return false, nil
@@ -266,21 +261,7 @@ func (d *Decoder) processLine(line []byte) (bool, error) {
 	// U+FFFD, which no field name contains.
 	switch string(name) {
 	case "data":
-		valid := utf8.Valid(value)
-		n := len(value)
-		if !valid {
-			n = decodedLen(value)
-		}
-		if len(d.data)+n+1+len(d.typ)+len(d.id) > d.maxEvent {
-			return false, d.fail("event", d.maxEvent)
-		}
-		d.data = grow(d.data, n+1, d.maxEvent)
-		if valid {
-			d.data = append(d.data, value...)
-		} else {
-			d.data = appendUTF8(d.data, value)
-		}
-		d.data = append(d.data, '\n')
+		return false, d.appendData(value, false)
 	case "event":
 		d.typ = d.typ[:0]
 		valid := utf8.Valid(value)
@@ -311,6 +292,31 @@ func (d *Decoder) processLine(line []byte) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// appendData appends a data field's value and a LF to the data buffer.
+// The buffer is only assigned when it grows: an assignment of a pointer is
+// a write barrier while the garbage collector marks, and under WebAssembly
+// marking lasts long.
+func (d *Decoder) appendData(value []byte, ascii bool) error {
+	valid := ascii || utf8.Valid(value)
+	n := len(value)
+	if !valid {
+		n = decodedLen(value)
+	}
+	if len(d.data)+n+1+len(d.typ)+len(d.id) > d.maxEvent {
+		return d.fail("event", d.maxEvent)
+	}
+	if cap(d.data)-len(d.data) < n+1 {
+		d.data = grow(d.data, n+1, d.maxEvent)
+	}
+	if valid {
+		d.data = append(d.data, value...)
+	} else {
+		d.data = appendUTF8(d.data, value)
+	}
+	d.data = append(d.data, '\n')
+	return nil
 }
 
 // parseRetryField parses a retry field's value: ASCII digits only, at least
@@ -354,7 +360,11 @@ func (d *Decoder) dispatch() bool {
 		typ = d.lastType
 	}
 	ev := Event{ID: d.lastID, Type: typ, Data: string(d.data[:len(d.data)-1])}
-	d.data = release(d.data)
+	if cap(d.data) > keepCap {
+		d.data = nil
+	} else {
+		d.data = d.data[:0]
+	}
 	d.typ = d.typ[:0]
 	if d.onEvent != nil {
 		d.onEvent(ev)

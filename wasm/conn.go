@@ -48,8 +48,8 @@ type host interface {
 	// opened announces the connection: readyState OPEN and an open event.
 	// url is the response's URL, after redirects.
 	opened(c *conn, url string)
-	// events dispatches the n events encoded in buf (see batch).
-	events(c *conn, buf []byte, n int)
+	// events dispatches the events of b. It must not keep b.
+	events(c *conn, b *batch)
 	// failed fires an error event with readyState CONNECTING when
 	// reconnecting, else CLOSED; the conn is finished in that case.
 	failed(c *conn, reconnecting bool)
@@ -222,20 +222,26 @@ func (c *conn) body(attempt int, p []byte) bool {
 	if c.cfg.watchdogMS > 0 {
 		c.lastSeen = c.h.now()
 	}
-	_, err := c.dec.Write(p)
-	if c.batch.n > 0 {
-		c.h.events(c, c.batch.buf, c.batch.n)
-		c.batch.reset()
-		if !c.current(attempt) {
+	for len(p) > 0 {
+		n := min(len(p), writeSlice)
+		c.batch.reserve(n)
+		_, err := c.dec.Write(p[:n])
+		p = p[n:]
+		if c.batch.n > 0 {
+			c.h.events(c, &c.batch)
+			c.batch.reset()
+			if !c.current(attempt) {
+				return false
+			}
+		}
+		if err != nil {
+			// Beyond the limits the stream is hostile or broken, and the
+			// same request would get the same answer: fail rather than
+			// reconnect.
+			c.stop()
+			c.fail()
 			return false
 		}
-	}
-	if err != nil {
-		// Beyond the limits the stream is hostile or broken, and the same
-		// request would get the same answer: fail rather than reconnect.
-		c.stop()
-		c.fail()
-		return false
 	}
 	if c.cfg.transport == transportXHR && c.bytes >= xhrRecycleBytes && endsEvent(c.tail) {
 		// responseText only grows: past the budget, and between two events,
@@ -248,6 +254,14 @@ func (c *conn) body(attempt int, p []byte) bool {
 	}
 	return true
 }
+
+// writeSlice is the most of a chunk decoded at once, its events dispatched
+// before the rest is decoded. A browser hands over whatever arrived, which
+// after a burst is megabytes: in slices the page sees the first events
+// sooner, the shim's batches stay small, and the browser, which optimises
+// a WebAssembly function only between two calls, gets to optimise the
+// decoder while it works through the chunk rather than after.
+const writeSlice = 32 << 10
 
 // xhrRecycleBytes is how much an XHR may hold in responseText before it is
 // replaced.

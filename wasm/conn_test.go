@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,9 +44,9 @@ func (h *fakeHost) authError(c *conn, status int) int {
 	return h.auth
 }
 func (h *fakeHost) opened(c *conn, url string) { h.logf("open %s", url) }
-func (h *fakeHost) events(c *conn, buf []byte, n int) {
-	h.batches = append(h.batches, string(buf))
-	h.logf("events %d", n)
+func (h *fakeHost) events(c *conn, b *batch) {
+	h.batches = append(h.batches, b.text())
+	h.logf("events %d", b.n)
 	if h.onEvent != nil {
 		h.onEvent(c)
 	}
@@ -420,5 +421,81 @@ func TestEndsEvent(t *testing.T) {
 		if got := endsEvent([]byte(s)); got != want {
 			t.Errorf("endsEvent(%q) = %v", s, got)
 		}
+	}
+}
+
+// TestBatchRepeatedType checks the batch encoding: a type equal to the
+// previous event's in the batch is left empty, for the shim to fill in.
+func TestBatchRepeatedType(t *testing.T) {
+	c, h := testConn(config{})
+	c.start()
+	c.response(1, 200, "text/event-stream", "")
+	c.body(1, []byte("data: 1\n\ndata: 2\n\nevent: x\ndata: 3\n\nevent: x\ndata: 4\n\nid: 9\ndata: 5\n\n"))
+	if want := "message\r1\r\r\r2\r\rx\r3\r\r\r4\r\rmessage\r5\r9\r"; len(h.batches) != 1 || h.batches[0] != want {
+		t.Errorf("batches %q, want [%q]", h.batches, want)
+	}
+	// A new batch starts afresh.
+	c.body(1, []byte("data: 6\n\n"))
+	if want := "message\r6\r9\r"; len(h.batches) != 2 || h.batches[1] != want {
+		t.Errorf("batches %q, want second %q", h.batches, want)
+	}
+}
+
+// TestBodyInSlices checks that a chunk bigger than writeSlice is decoded
+// and dispatched in batches, with events split across slices whole.
+func TestBodyInSlices(t *testing.T) {
+	c, h := testConn(config{})
+	c.start()
+	c.response(1, 200, "text/event-stream", "")
+	ev := "data: " + strings.Repeat("x", 1000) + "\n\n"
+	n := 3*writeSlice/len(ev) + 1
+	if !c.body(1, []byte(strings.Repeat(ev, n))) {
+		t.Fatal("body stopped")
+	}
+	got := 0
+	for _, b := range h.batches {
+		f := strings.Split(b, "\r")
+		for i := 0; i+2 < len(f); i += 3 {
+			if len(f[i+1]) != 1000 {
+				t.Fatalf("event %d has %d bytes of data", got, len(f[i+1]))
+			}
+			got++
+		}
+	}
+	if got != n || len(h.batches) < 4 {
+		t.Errorf("%d events in %d batches, want %d in at least 4", got, len(h.batches), n)
+	}
+}
+
+// text returns b in the shim's format with the data of big events in place,
+// as the shim sees it once it has decoded them.
+func (b *batch) text() string {
+	f := strings.Split(string(b.buf), "\r")
+	for i, at := range b.bigAt {
+		f[3*at+1] = b.big[i]
+	}
+	return strings.Join(f, "\r")
+}
+
+// TestBatchBigData checks that the data of big events stays out of the
+// batch's bytes, listed for the shim to decode in place.
+func TestBatchBigData(t *testing.T) {
+	c, h := testConn(config{})
+	c.start()
+	c.response(1, 200, "text/event-stream", "")
+	big := strings.Repeat("é", bigData/2)
+	var seen []string
+	h.onEvent = func(c *conn) {
+		seen = append(seen, strings.Join(c.batch.big, ","), string(c.batch.buf), strings.Trim(strings.Replace(strings.Trim(fmt.Sprint(c.batch.bigAt), "[]"), " ", ",", -1), ","))
+	}
+	c.body(1, []byte("data: a\n\ndata: "+big+"\n\nevent: x\ndata: b\n\nid: 3\ndata: "+big+"\n\n"))
+	if want := "message\ra\r\r\r" + big + "\r\rx\rb\r\rmessage\r" + big + "\r3\r"; len(h.batches) != 1 || h.batches[0] != want {
+		t.Fatalf("batches %q, want [%q]", h.batches, want)
+	}
+	if want := []string{big + "," + big, "message\ra\r\r\r\r\rx\rb\r\rmessage\r\r3\r", "1,3"}; !slices.Equal(seen, want) {
+		t.Errorf("batch seen by the host: %q, want %q", seen, want)
+	}
+	if len(c.batch.big) != 0 || len(c.batch.bigAt) != 0 {
+		t.Error("big events kept after the batch")
 	}
 }

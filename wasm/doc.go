@@ -31,11 +31,23 @@
 //     start or abort a request, arm a timer, ask the page's headers and
 //     401/403 hook, and announce the connection, events and errors.
 //   - __polysse.buf is a Uint8Array owned by the shim. All events decoded
-//     from one chunk are appended to one Go buffer as type CR data CR id CR
-//     (the decoder never leaves a CR in any of the three), copied into buf at
-//     once and announced with one host call; the shim decodes the lot with
-//     one TextDecoder call and splits it on CR. A chunk of any number of
-//     events costs one call into Go and two out of it.
+//     from one chunk (from each 32 KiB of a bigger one) are appended to one
+//     Go buffer as type CR data CR id CR, the type left empty when it is the
+//     previous event's (the decoder never leaves a CR in any of the three),
+//     copied into buf at once and announced with one host call; the shim
+//     decodes the lot with one TextDecoder call and splits it on CR. A chunk
+//     of any number of events costs one call into Go and two out of it. The
+//     data of an event of 2 KiB or more is not copied: the batch ends with
+//     its index, address and length, and the shim decodes it from the
+//     engine's memory before any listener runs (see batch).
+//
+// Past the bridge, what an event costs the page is mostly the browser's: a
+// MessageEvent built with its data and dispatched by dispatchEvent costs
+// Chromium several times what the engine spends decoding it. So the engine
+// script (web/src/wasm/events.js) builds each as a MessageEvent of a
+// subclass that serves data, lastEventId, origin and the dispatch fields
+// from script, and calls the EventSource's listeners itself, from the
+// listener lists the shim keeps (web/src/eventtarget.js).
 //
 // The transports themselves (fetch with a streaming body, else
 // XMLHttpRequest reading what responseText gained at each progress) are

@@ -2,7 +2,11 @@
 
 package main
 
-import "syscall/js"
+import (
+	"strconv"
+	"syscall/js"
+	"unsafe"
+)
 
 // Calls from the engine to the shim: the first argument of __polysse.host.
 // The numbers are the bridge contract with web/src/engines/wasm.js.
@@ -15,7 +19,7 @@ const (
 	hostHeaders = 6  // (id): the page's headers as [name, value, …]
 	hostAuth    = 7  // (id, status): the page's 401/403 hook's decision
 	hostOpen    = 8  // (id, url): announce the connection
-	hostEvents  = 9  // (id, length): dispatch the events in __polysse.buf
+	hostEvents  = 9  // (id, length, big): dispatch the events in __polysse.buf (see batch)
 	hostError   = 10 // (id, reconnecting): error event; CLOSED when not reconnecting
 )
 
@@ -192,8 +196,20 @@ func (jc *jsConn) authError(c *conn, status int) int {
 
 func (jc *jsConn) opened(c *conn, url string) { jc.e.host.Invoke(hostOpen, c.id, url) }
 
-func (jc *jsConn) events(c *conn, buf []byte, _ int) {
+func (jc *jsConn) events(c *conn, b *batch) {
 	e := jc.e
+	// The big events' data stay where they are: the batch ends with index
+	// CR address CR length CR of each, in decimal, for the shim to decode
+	// them from the engine's memory. b.big keeps them alive until then.
+	for i, s := range b.big {
+		b.buf = strconv.AppendInt(b.buf, int64(b.bigAt[i]), 10)
+		b.buf = append(b.buf, '\r')
+		b.buf = strconv.AppendUint(b.buf, uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))), 10)
+		b.buf = append(b.buf, '\r')
+		b.buf = strconv.AppendInt(b.buf, int64(len(s)), 10)
+		b.buf = append(b.buf, '\r')
+	}
+	buf := b.buf
 	if len(buf) > e.bufLen {
 		n := 64 << 10
 		for n < len(buf) {
@@ -203,7 +219,7 @@ func (jc *jsConn) events(c *conn, buf []byte, _ int) {
 		e.bridge.Set("buf", e.buf)
 	}
 	js.CopyBytesToJS(e.buf, buf)
-	e.host.Invoke(hostEvents, c.id, len(buf))
+	e.host.Invoke(hostEvents, c.id, len(buf), len(b.big))
 }
 
 func (jc *jsConn) failed(c *conn, reconnecting bool) {

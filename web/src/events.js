@@ -1,8 +1,10 @@
 // Event construction: real Event and MessageEvent objects where the browser
-// can construct them (new MessageEvent, else document.createEvent), a plain
-// object with the same fields where it cannot.
+// can construct them (a subclass of MessageEvent that the engine script
+// provides, else document.createEvent or new MessageEvent), a plain object
+// with the same fields where it cannot.
 
 import { root, doc, isFunction } from './env.js';
+import { hooks } from './eventtarget.js';
 
 function canConstruct(C, args) {
   try {
@@ -60,6 +62,9 @@ export function makeEvent(type) {
 
 // makeMessageEvent returns a MessageEvent for one server-sent event.
 export function makeMessageEvent(type, data, lastEventId, origin) {
+  // The engine script's subclass of MessageEvent, when it is loaded (see
+  // eventtarget.js and wasm/events.js).
+  if (hooks.make) return hooks.make(type, data, lastEventId, origin);
   if (initMessageEvent) {
     var e = doc.createEvent('MessageEvent');
     e.initMessageEvent(type, false, false, data, origin, lastEventId, null);

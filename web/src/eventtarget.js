@@ -1,23 +1,38 @@
-// Listener bookkeeping for the EventSource facade.
+// Listener bookkeeping and event dispatch for the EventSource facade.
+//
+// Every EventSource keeps its listeners in lists of its own (below), which
+// follow the DOM's dispatch rules: registration order, capture listeners
+// first at the target, duplicates ignored, a listener added during a
+// dispatch not called by it and one removed during it not called either,
+// once and signal, handleEvent objects, stopImmediatePropagation, and an
+// exception in a listener reported to the page (window.onerror, the console)
+// while the other listeners and the stream go on.
 //
 // Where the browser has a constructible EventTarget (every engine with
-// WebAssembly except EdgeHTML), each EventSource is a real EventTarget, so
-// addEventListener, removeEventListener and dispatchEvent are the browser's
-// own, with exactly its ordering, removal, once/signal options, target
-// fields and exception reporting. Elsewhere (EdgeHTML, IE) the functions
-// below implement the same DOM dispatch rules.
+// WebAssembly except EdgeHTML), each EventSource is also a real EventTarget:
+// instanceof EventTarget, and the events a page dispatches itself go through
+// the browser's dispatch, which reaches the lists through one listener of
+// ours per type. The message events of the WebAssembly engine skip the
+// browser's dispatch, the most costly thing after building the event: the
+// engine script (src/wasm/events.js) makes them, of a subclass of
+// MessageEvent that serves its target fields itself, and has them
+// dispatched straight to the lists (hooks below).
+//
+// Elsewhere (EdgeHTML, IE) the same lists run with every event, and the
+// event's target fields are set as own properties of the event.
 
 import { root, isFunction, report, hidden, defineProperty } from './env.js';
 
 var NativeEventTarget = root.EventTarget;
 var Reflect_ = root.Reflect;
+var ETProto = isFunction(NativeEventTarget) ? NativeEventTarget.prototype : null;
 
 // nativeTargets is true when EventTarget can be subclassed from ES5 code.
 export var nativeTargets = (function () {
   try {
-    if (!isFunction(NativeEventTarget) || !Reflect_ || !isFunction(Reflect_.construct)) return false;
+    if (!ETProto || !Reflect_ || !isFunction(Reflect_.construct)) return false;
     var F = function () {};
-    F.prototype = Object.create(NativeEventTarget.prototype, { constructor: { value: F } });
+    F.prototype = Object.create(ETProto, { constructor: { value: F } });
     inherit(F);
     var t = Reflect_.construct(NativeEventTarget, [], F);
     var hit = 0;
@@ -45,14 +60,17 @@ export function construct(self) {
   return Reflect_.construct(NativeEventTarget, [], F);
 }
 
-export var baseProto = nativeTargets ? NativeEventTarget.prototype : Object.prototype;
+// ---------------------------------------------------------------------------
+// Listener lists.
+
+var LISTENERS = '__polysseListeners';
 
 // listeners returns obj's listener lists by type, creating them.
 function listeners(obj) {
-  var l = obj.__polysseListeners;
+  var l = obj[LISTENERS];
   if (!l) {
     l = {};
-    hidden(obj, '__polysseListeners', l);
+    hidden(obj, LISTENERS, l);
   }
   return l;
 }
@@ -79,26 +97,34 @@ function remove(obj, type, entry) {
   map[type] = next;
 }
 
-export function addEventListener(type, callback, options) {
-  if (callback === null || callback === undefined) return;
-  var f = flags(options);
-  if (f.signal && f.signal.aborted) return;
-  type = String(type);
-  var map = listeners(this);
+// add registers a listener and reports whether it was added.
+function add(target, args) {
+  var callback = args[1];
+  if (callback === null || callback === undefined) return false;
+  var f = flags(args[2]);
+  if (f.signal && f.signal.aborted) return false;
+  var type = String(args[0]);
+  var map = listeners(target);
   var list = map[type] || [];
   for (var i = 0; i < list.length; i++) {
-    if (list[i].callback === callback && list[i].capture === f.capture) return;
+    if (list[i].callback === callback && list[i].capture === f.capture) return false;
   }
   var entry = { callback: callback, capture: f.capture, once: f.once, removed: false };
   map[type] = list.concat([entry]);
   if (f.signal && isFunction(f.signal.addEventListener)) {
-    var self = this;
-    f.signal.addEventListener('abort', function () { remove(self, type, entry); });
+    f.signal.addEventListener('abort', function () { remove(target, type, entry); });
   }
+  return true;
 }
 
-export function removeEventListener(type, callback, options) {
-  var capture = flags(options).capture;
+// The ES5 target's methods (EdgeHTML, IE): the facade installs them on its
+// prototype when there are no native targets.
+export function addEventListener() {
+  add(this, arguments);
+}
+
+export function removeEventListener(type, callback) {
+  var capture = flags(arguments[2]).capture;
   type = String(type);
   var list = listeners(this)[type] || [];
   for (var i = 0; i < list.length; i++) {
@@ -107,6 +133,20 @@ export function removeEventListener(type, callback, options) {
       return;
     }
   }
+}
+
+export function dispatchEvent(event) {
+  if (!event || typeof event.type !== 'string') {
+    throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
+  }
+  setField(event, 'target', this);
+  setField(event, 'srcElement', this);
+  setField(event, 'currentTarget', this);
+  setField(event, 'eventPhase', 2);
+  run(this, event.type, event, null);
+  setField(event, 'currentTarget', null);
+  setField(event, 'eventPhase', 0);
+  return !event.defaultPrevented;
 }
 
 // setField gives an event a value for a field that real events only have
@@ -119,7 +159,8 @@ function setField(event, name, value) {
   }
 }
 
-var protoStop = root.Event && root.Event.prototype && root.Event.prototype.stopImmediatePropagation;
+var EventProto = root.Event && root.Event.prototype;
+var protoStop = EventProto && EventProto.stopImmediatePropagation;
 
 function stopImmediate() {
   this.__polysseStop = true;
@@ -128,51 +169,84 @@ function stopImmediate() {
   }
 }
 
-export function dispatchEvent(event) {
-  if (!event || typeof event.type !== 'string') {
-    throw new TypeError("Failed to execute 'dispatchEvent': parameter 1 is not of type 'Event'.");
-  }
-  var list = listeners(this)[event.type];
-  setField(event, 'target', this);
-  setField(event, 'srcElement', this);
-  setField(event, 'currentTarget', this);
-  setField(event, 'eventPhase', 2);
-  if (list && list.length > 1) {
+// run calls the listeners of type on target with event. s is the dispatch
+// state of an event of the engine script's (see hooks), whose stop field
+// says that stopImmediatePropagation was called; for another event, that is
+// watched through an own property of the event.
+function run(target, type, event, s) {
+  var list = target[LISTENERS];
+  list = list && list[type];
+  if (!list || !list.length) return;
+  if (!s && list.length > 1) {
     // Only worth watching for when another listener could be skipped.
     event.__polysseStop = false;
     setField(event, 'stopImmediatePropagation', stopImmediate);
   }
-  if (list) {
-    // At the target, capturing listeners come before the others, as in
-    // current browsers.
-    for (var pass = 0; pass < 2; pass++) {
-      for (var i = 0; i < list.length; i++) {
-        var entry = list[i];
-        if (entry.removed || entry.capture !== (pass === 0)) continue;
-        if (entry.once) remove(this, event.type, entry);
-        invoke(this, entry.callback, event);
-        if (event.__polysseStop) {
-          pass = 2;
-          break;
-        }
-      }
+  // At the target, capturing listeners come before the others, as in
+  // current browsers.
+  for (var pass = 0; pass < 2; pass++) {
+    var capture = pass === 0;
+    for (var i = 0; i < list.length; i++) {
+      var entry = list[i];
+      if (entry.removed || entry.capture !== capture) continue;
+      if (entry.once) remove(target, type, entry);
+      invoke(target, entry.callback, event);
+      if (s ? s.stop : event.__polysseStop) return;
     }
   }
-  setField(event, 'currentTarget', null);
-  setField(event, 'eventPhase', 0);
-  return !event.defaultPrevented;
 }
 
-// invoke calls one listener; an exception goes to the page's error
+// invoke calls one listener as the browser does: a function with the target
+// as this, else the object's handleEvent method, looked up at each call (one
+// that is not a function throws). An exception goes to the page's error
 // reporting and the other listeners still run.
 function invoke(target, callback, event) {
   try {
-    if (isFunction(callback)) {
+    if (typeof callback === 'function') {
       callback.call(target, event);
-    } else if (isFunction(callback.handleEvent)) {
+    } else {
       callback.handleEvent(event);
     }
   } catch (err) {
     report(err);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Native targets.
+
+// hooks lets the engine script (src/wasm/events.js), where the events come
+// from, provide their construction and dispatch: make(type, data,
+// lastEventId, origin) returns a MessageEvent, and own(target, event)
+// dispatches an event that make returned, with run, and returns true, or
+// returns false for any other event. It finds hooks as __polysseEvents on
+// baseProto.
+export var hooks = { make: null, own: null, run: run };
+
+var nativeAdd = ETProto && ETProto.addEventListener;
+var nativeDispatch = ETProto && ETProto.dispatchEvent;
+
+// trampoline is the one native listener per type of an EventSource: it runs
+// the EventSource's list for an event that the browser dispatches (one that
+// the page dispatched itself), with the target fields the browser set.
+function trampoline(event) {
+  run(this, event.type, event, null);
+}
+
+// baseProto is what EventSource.prototype inherits from: below EventTarget's
+// prototype when there are native targets, with the methods that keep the
+// lists in step.
+export var baseProto = Object.prototype;
+if (nativeTargets) {
+  baseProto = Object.create(ETProto);
+  hidden(baseProto, '__polysseEvents', hooks);
+  baseProto.addEventListener = function (type, callback) {
+    if (add(this, arguments)) nativeAdd.call(this, String(type), trampoline);
+  };
+  baseProto.removeEventListener = removeEventListener;
+  baseProto.dispatchEvent = function (event) {
+    // A page's own event goes through the browser's dispatch, which checks
+    // it and sets its target fields, and reaches the lists by trampoline.
+    return hooks.own && hooks.own(this, event) || nativeDispatch.call(this, event);
+  };
 }

@@ -11,13 +11,16 @@
 // The bridge (see wasm/main_js.go): Go calls bridge.host(op, id, …) and the
 // shim calls bridge.engine(op, id, …); op numbers below match the Go
 // constants. Events arrive in batches: Go copies them into bridge.buf as
-// "type\rdata\rid\r" triples and calls host(EVENTS, id, length).
+// "type\rdata\rid\r" triples (the type empty when it is the previous
+// event's, the data empty when it is big and follows as "index\raddress\r
+// length\r" at the end) and calls host(EVENTS, id, length, big).
 
 import { root, isFunction, report, schedule } from '../env.js';
 import { headerList } from '../options.js';
 import { fetchStream, xhrStream, streamingFetch } from '../transports.js';
 import { TextEncoder_, TextDecoder_ } from '../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
+import { install } from './events.js';
 
 // host ops (Go → shim)
 var H_REQUEST = 1;
@@ -85,6 +88,7 @@ scope.fs = {
 
 var engine = {
   connect: function (url, opts, sink) {
+    install(sink.target);
     var c = { id: nextId++, url: url, opts: opts, sink: sink, closed: false, started: false, tr: null, timers: [null, null] };
     if (!running) {
       schedule(function () { if (!c.closed) sink.error(false); });
@@ -205,7 +209,7 @@ function host(op, id, a, b, c, d, e) {
       case H_HEADERS: return headerList(conn.opts);
       case H_AUTH: return auth(conn, a);
       case H_OPEN: conn.sink.open(a); break;
-      case H_EVENTS: conn.sink.messages(decoder.decode(bridge.buf.subarray(0, a)).split('\r')); break;
+      case H_EVENTS: conn.sink.messages(fields(bridge.buf.subarray(0, a), b)); break;
       case H_ERROR:
         if (!a) release(conn);
         conn.sink.error(!!a);
@@ -217,6 +221,27 @@ function host(op, id, a, b, c, d, e) {
     if (op === H_AUTH) return -1;
   }
   return undefined;
+}
+
+// fields decodes a batch (see wasm/batch.go) into [type, data, id, …]: one
+// TextDecoder call and one split for all its events, then the data of the
+// big ones from the engine's memory (before any listener runs: one could
+// call into Go, which could grow the memory), then the types left empty as
+// the previous event's, one string for all of them.
+function fields(bytes, big) {
+  var f = decoder.decode(bytes).split('\r');
+  f.length--; // after the last CR
+  var n = f.length - 3 * big;
+  for (var k = n; k < f.length; k += 3) {
+    f[3 * f[k] + 1] = decoder.decode(new Uint8Array(memory.buffer, +f[k + 1], +f[k + 2]));
+  }
+  f.length = n;
+  var type = '';
+  for (var i = 0; i < n; i += 3) {
+    if (f[i] === '') f[i] = type;
+    else type = f[i];
+  }
+  return f;
 }
 
 function request(conn, attempt, xhr, url, headers, withCredentials) {

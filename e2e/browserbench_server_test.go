@@ -1,0 +1,347 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
+)
+
+// The server side of the browser benchmark (browserbench_test.go): one
+// loopback server per page, which serves the page, the two polyfills the
+// way a production server would (precompressed, brotli where the browser
+// takes it, content-hashed files cached for good), the scenario's stream,
+// and a clock for the latency scenario; and which counts every byte that
+// crosses its connections.
+
+// espDir is where npm puts event-source-polyfill (a devDependency of web/).
+const espDir = "../web/node_modules/event-source-polyfill/src"
+
+// espFile is the script of event-source-polyfill that pages include: its
+// minified build, as a site would ship it.
+const espFile = "eventsource.min.js"
+
+// benchAsset is one static file with its compressed variants.
+type benchAsset struct {
+	ctype         string
+	plain, br, gz []byte
+	immutable     bool
+}
+
+// benchAssets holds the files the pages load, read once per benchmark run.
+type benchAssets struct {
+	polysse  map[string]*benchAsset // web/dist, by file name
+	baseline map[string]*benchAsset // another build, -browserbench.baseline
+	esp      *benchAsset            // nil when event-source-polyfill is not installed
+	espErr   error
+}
+
+var (
+	assetsOnce sync.Once
+	assets     benchAssets
+	assetsErr  error
+)
+
+// loadBenchAssets reads the polysse build and event-source-polyfill.
+func loadBenchAssets() (*benchAssets, error) {
+	assetsOnce.Do(func() {
+		dir := polyfillDir
+		if d := os.Getenv("E2E_POLYFILL_DIR"); d != "" {
+			dir = d
+		}
+		if assets.polysse, assetsErr = readDist(dir); assetsErr != nil {
+			return
+		}
+		if *benchBaseline != "" {
+			if assets.baseline, assetsErr = readDist(*benchBaseline); assetsErr != nil {
+				return
+			}
+		}
+		src, err := os.ReadFile(filepath.Join(espDir, espFile))
+		if err != nil {
+			assets.espErr = fmt.Errorf("event-source-polyfill is not installed (%v); run npm ci in web/", err)
+			return
+		}
+		assets.esp = &benchAsset{ctype: "text/javascript; charset=utf-8", plain: src, br: compressBrotli(src), gz: compressGzip(src)}
+	})
+	return &assets, assetsErr
+}
+
+// readDist reads a build of the polyfill (web/dist).
+func readDist(dir string) (map[string]*benchAsset, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("polyfill not built (%v); run the web build (make build)", err)
+	}
+	files := map[string]*benchAsset{}
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
+			continue
+		}
+		a := &benchAsset{ctype: mime.TypeByExtension(path.Ext(name)), immutable: strings.Count(name, ".") >= 2}
+		if a.plain, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+			return nil, err
+		}
+		if path.Ext(name) == ".wasm" {
+			a.ctype = "application/wasm"
+		}
+		a.br, _ = os.ReadFile(filepath.Join(dir, name+".br"))
+		a.gz, _ = os.ReadFile(filepath.Join(dir, name+".gz"))
+		files[name] = a
+	}
+	if files["eventsource.js"] == nil {
+		return nil, fmt.Errorf("no eventsource.js in %s; run the web build (make build)", dir)
+	}
+	return files, nil
+}
+
+func compressBrotli(p []byte) []byte {
+	var b bytes.Buffer
+	w := brotli.NewWriterLevel(&b, brotli.BestCompression)
+	w.Write(p)
+	w.Close()
+	return b.Bytes()
+}
+
+func compressGzip(p []byte) []byte {
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	w.Write(p)
+	w.Close()
+	return b.Bytes()
+}
+
+// serve writes a, compressed as the request allows.
+func (a *benchAsset) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("Vary", "Accept-Encoding")
+	if a.immutable {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	body := a.plain
+	accept := r.Header.Get("Accept-Encoding")
+	switch {
+	case a.br != nil && strings.Contains(accept, "br"):
+		body = a.br
+		h.Set("Content-Encoding", "br")
+	case a.gz != nil && strings.Contains(accept, "gzip"):
+		body = a.gz
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// countingListener counts the bytes of every connection it accepts.
+type countingListener struct {
+	net.Listener
+	down, up atomic.Int64 // server to browser, browser to server
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, l: l}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.l.up.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.l.down.Add(int64(n))
+	return n, err
+}
+
+// benchServer is the loopback server of one benchmark page.
+type benchServer struct {
+	*httptest.Server
+	counter  *countingListener
+	closing  chan struct{}
+	encoding atomic.Value // the Accept-Encoding of the last script request
+}
+
+// newBenchServer serves html at /, the polyfills under /polysse/ and
+// /esp/, the server's clock (Unix milliseconds, fractional) at /clock, and
+// stream at /sse.
+func newBenchServer(tb testing.TB, as *benchAssets, html string, stream func(w http.ResponseWriter, r *http.Request, done <-chan struct{})) *benchServer {
+	s := &benchServer{closing: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprint(w, html)
+	})
+	mux.HandleFunc("/baseline/{file}", func(w http.ResponseWriter, r *http.Request) {
+		a := as.baseline[r.PathValue("file")]
+		if a == nil {
+			http.NotFound(w, r)
+			return
+		}
+		a.serve(w, r)
+	})
+	mux.HandleFunc("/polysse/{file}", func(w http.ResponseWriter, r *http.Request) {
+		a := as.polysse[r.PathValue("file")]
+		if a == nil {
+			http.NotFound(w, r)
+			return
+		}
+		s.encoding.Store(r.Header.Get("Accept-Encoding"))
+		a.serve(w, r)
+	})
+	mux.HandleFunc("/esp/"+espFile, func(w http.ResponseWriter, r *http.Request) {
+		if as.esp == nil {
+			http.NotFound(w, r)
+			return
+		}
+		s.encoding.Store(r.Header.Get("Accept-Encoding"))
+		as.esp.serve(w, r)
+	})
+	mux.HandleFunc("/clock", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprint(w, unixMillis(time.Now()))
+	})
+	mux.HandleFunc("/boot", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("/sse", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		stream(w, r, s.closing)
+	})
+	s.Server = httptest.NewUnstartedServer(mux)
+	s.counter = &countingListener{Listener: s.Listener}
+	s.Listener = s.counter
+	s.Start()
+	tb.Cleanup(func() {
+		close(s.closing)
+		s.CloseClientConnections()
+		s.Close()
+	})
+	return s
+}
+
+func unixMillis(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e6, 'f', 3, 64)
+}
+
+// Streams of the scenarios.
+
+// burstStream sends body at once, then holds the response open until the
+// page closes it: a throughput measurement is the client's.
+func burstStream(body []byte) func(http.ResponseWriter, *http.Request, <-chan struct{}) {
+	return func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+		rc := http.NewResponseController(w)
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		for p := body; len(p) > 0; {
+			n := min(len(p), 1<<20)
+			if _, err := w.Write(p[:n]); err != nil {
+				return
+			}
+			p = p[n:]
+		}
+		rc.Flush()
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}
+}
+
+// pacedStream sends n events, every interval, each with the server's
+// clock at the moment it is written as its data.
+func pacedStream(n int, interval time.Duration) func(http.ResponseWriter, *http.Request, <-chan struct{}) {
+	return func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+		rc := http.NewResponseController(w)
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		buf := make([]byte, 0, 64)
+		for i := 0; i < n; i++ {
+			select {
+			case <-tick.C:
+			case <-r.Context().Done():
+				return
+			case <-done:
+				return
+			}
+			buf = append(append(append(buf[:0], "data: "...), unixMillis(time.Now())...), "\n\n"...)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			rc.Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}
+}
+
+// reconnectStream ends every response right after one event and a retry
+// field, and records, for each request after the first, how long after
+// the previous response ended it arrived.
+type reconnectStream struct {
+	retry string
+	mu    sync.Mutex
+	ended time.Time
+	gaps  []time.Duration
+}
+
+func (s *reconnectStream) serve(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
+	s.mu.Lock()
+	if !s.ended.IsZero() {
+		s.gaps = append(s.gaps, time.Since(s.ended))
+	}
+	s.mu.Unlock()
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: %s\ndata: x\n\n", s.retry)
+	rc.Flush()
+	s.mu.Lock()
+	s.ended = time.Now()
+	s.mu.Unlock()
+	// Returning ends the chunked body; the time is taken just before, as
+	// the last bytes leave.
+}
+
+func (s *reconnectStream) gapsMS() []float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]float64, len(s.gaps))
+	for i, g := range s.gaps {
+		out[i] = float64(g.Microseconds()) / 1000
+	}
+	return out
+}

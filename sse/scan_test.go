@@ -1,0 +1,46 @@
+package sse
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// TestLineEnd checks the decoder's line-end scan (word at a time under
+// WebAssembly) against a byte loop, at every offset of random lines.
+func TestLineEnd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'a', ' ', ':', '\r', '\n', 0x7F, 0x80, 0xC3, 0xFF, 0}
+	for n := 0; n < 2000; n++ {
+		p := make([]byte, rng.IntN(40))
+		for i := range p {
+			if rng.IntN(6) == 0 {
+				p[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				p[i] = byte('a' + rng.IntN(26))
+			}
+		}
+		for pos := 0; pos <= len(p); pos++ {
+			d := &Decoder{cr: -2, lf: -2}
+			want, ascii := -1, true
+			for i := pos; i < len(p); i++ {
+				if p[i] == '\r' || p[i] == '\n' {
+					want = i
+					break
+				}
+				if p[i] >= 0x80 {
+					ascii = false
+				}
+			}
+			got, gotASCII := d.lineEnd(p, pos)
+			if got != want {
+				t.Fatalf("lineEnd(%q, %d) = %d, want %d", p, pos, got, want)
+			}
+			// ASCII may be unknown (false), never wrong; under WebAssembly it
+			// is always known for a line that ends.
+			if gotASCII && (!ascii || want < 0) || runtime.GOARCH == "wasm" && want >= 0 && gotASCII != ascii {
+				t.Fatalf("lineEnd(%q, %d) says ASCII %v", p, pos, gotASCII)
+			}
+		}
+	}
+}
