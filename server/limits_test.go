@@ -137,8 +137,14 @@ func TestProbeEvent(t *testing.T) {
 		buf := make([]byte, 256)
 		n, _ := res.Body.Read(buf)
 		res.Body.Close()
-		if got := strings.Contains(string(buf[:n]), "event: "+server.ProbeEventType+"\ndata: \n\n"); got != c.want {
+		at := strings.Index(string(buf[:n]), "event: "+server.ProbeEventType+"\ndata: \n\n")
+		if got := at >= 0; got != c.want {
 			t.Errorf("%s: probe sent = %v, want %v (%q)", c.query, got, c.want, buf[:n])
+		}
+		// After the cursor: the probe's lastEventId is what a restarted
+		// stream resumes from.
+		if at >= 0 && !strings.Contains(string(buf[:at]), "id: ") {
+			t.Errorf("%s: the probe comes before the cursor: %q", c.query, buf[:n])
 		}
 	}
 }

@@ -256,9 +256,9 @@ func (st *stream) begin(padding, probe bool) {
 		st.buf = append(st.buf, '\n', '\n')
 	}
 	st.buf = sse.AppendRetry(st.buf, int(st.h.cfg.Retry/time.Millisecond))
-	if probe && st.tr == transportStream {
-		st.buf = append(st.buf, "event: "+ProbeEventType+"\ndata: \n\n"...)
-	}
+	// The probe goes out after the cursor or replay (resume writes it), so
+	// that its lastEventId is the cursor a restarted stream resumes from.
+	st.probe = probe && st.tr == transportStream
 }
 
 // release ends a subscription's registration: it undoes what subscribe
@@ -312,6 +312,15 @@ type stream struct {
 	// after is the position up to which the log has been replayed: live
 	// deliveries at or before it were already sent (or filtered out).
 	after store.Pos
+	// probe asks resume to end with the probe event (see ProbeEventType).
+	probe bool
+}
+
+// appendProbe writes the probe event when it was asked for.
+func (st *stream) appendProbe() {
+	if st.probe {
+		st.buf = append(st.buf, "event: "+ProbeEventType+"\ndata: \n\n"...)
+	}
 }
 
 func (st *stream) flush() error {
@@ -335,6 +344,7 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 			st.after = start.pos
 		}
 		st.buf = appendCursor(st.buf, c)
+		st.appendProbe()
 		return 0, st.flush()
 	}
 	sent, scannedID, sentID := 0, "", ""
@@ -373,6 +383,7 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		// moves the client's cursor past what was filtered out.
 		st.buf = appendCursor(st.buf, scannedID)
 	}
+	st.appendProbe()
 	return sent, st.flush()
 }
 
