@@ -10,6 +10,8 @@
 //	loadtest -bin ./bin [-quick] [-servers polysse,r3labs,go-sse,mercure]
 //	         [-scenarios idle,fanout,latency,rate,resume] [-img ../docs/img]
 //	         [-json results.json] [-md results.md]
+//	loadtest -scenarios slowpeer [-polysse ../bin/polysse]  (slowpeer.go)
+//	loadtest soak [-polysse ../bin/polysse] [-duration 10m]  (soak.go; make soak)
 package main
 
 import (
@@ -123,6 +125,7 @@ type results struct {
 	Latency   map[string]latResult    `json:"latency"`
 	Rate      map[string]rateResult   `json:"rate"`
 	Resume    map[string]resumeResult `json:"resume"`
+	SlowPeer  *slowResult             `json:"slowpeer,omitempty"`
 	Targets   map[string]*target      `json:"targets"`
 	Seconds   float64                 `json:"seconds"`
 	Notes     []string                `json:"notes,omitempty"`
@@ -133,6 +136,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "publish" {
 		publishCmd(os.Args[2:])
 		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "publish-sized" {
+		publishSizedCmd(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "soak" {
+		os.Exit(soakCmd(os.Args[2:]))
 	}
 	binDir := flag.String("bin", "bin", "folder of the server binaries (polysse, r3labs, gosse, mercure)")
 	quickRun := flag.Bool("quick", os.Getenv("QUICK") != "", "a short run for development (also QUICK=1)")
@@ -232,13 +242,17 @@ func main() {
 			time.Sleep(time.Second) // let sockets in TIME_WAIT and the CPU settle
 		}
 	}
+	if want["slowpeer"] && ctx.Err() == nil {
+		env.logf("== slowpeer")
+		res.SlowPeer = slowPeer(ctx, *quickRun, env)
+	}
 	for _, t := range run {
 		res.Servers = append(res.Servers, t.Name)
 		res.Targets[t.Name] = t
 	}
 	res.LoadEnd = loadAvg()
 	res.Seconds = time.Since(began).Seconds()
-	md := report(res, z)
+	md := report(res, z) + slowReport(res.SlowPeer)
 	fmt.Println(md)
 	if *mdOut != "" {
 		if err := os.WriteFile(*mdOut, []byte(md), 0o644); err != nil {

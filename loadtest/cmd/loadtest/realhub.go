@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The soak and slow-client measurements run the product itself, bin/polysse
+// (`make go-build`), rather than the embedding main in ../../servers: what
+// they check — open files, goroutines, the slow-client counter — is read
+// from the binary's own /metrics and /proc, with its real flags and store.
+
+// startHub runs `bin serve -addr 127.0.0.1:0 args...`, waits for its
+// "polysse listening" log line and returns the process with the address it
+// chose. Its log goes to logPath.
+func startHub(bin, logPath string, args ...string) (*process, error) {
+	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "info"}, args...)
+	cmd := exec.Command(bin, args...)
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = logf
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		// The binary logs with slog's text handler:
+		//   time=… level=INFO msg="polysse listening" addr=127.0.0.1:PORT url=…
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logf, line)
+			if !strings.Contains(line, `msg="polysse listening"`) {
+				continue
+			}
+			for _, f := range strings.Fields(line) {
+				if a, ok := strings.CutPrefix(f, "addr="); ok {
+					select {
+					case addr <- a:
+					default:
+					}
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, errPipe)
+	}()
+	select {
+	case a := <-addr:
+		return &process{cmd: cmd, addr: a, log: logf}, nil
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		return nil, fmt.Errorf("%s did not log its listening address within 20s (see %s)", filepath.Base(bin), logPath)
+	}
+}
+
+// openFiles counts the process's open file descriptors.
+func (p *process) openFiles() int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// metricsClient scrapes /metrics over one kept-alive connection, so that
+// scraping adds no connection (and no goroutine, no file) of its own
+// between two readings.
+var metricsClient = &http.Client{
+	Timeout:   10 * time.Second,
+	Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true},
+}
+
+// scrape reads the hub's /metrics and returns each sample, summed over its
+// labels (polysse_streams_open is one sample per transport and engine).
+func scrape(addr string) (map[string]float64, error) {
+	res, err := metricsClient.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", res.Status)
+	}
+	m := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		name := line[:i]
+		if j := strings.IndexByte(name, '{'); j >= 0 {
+			name = name[:j]
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		m[name] += v
+	}
+	return m, sc.Err()
+}
+
+// rssParts reads VmRSS and its anonymous and file-backed parts (RssAnon,
+// RssFile) in KiB: a growing bolt file shows in the second, a leak of
+// memory in the first.
+func (p *process) rssParts() (rss, anon, file float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		switch k {
+		case "VmRSS":
+			rss = n
+		case "RssAnon":
+			anon = n
+		case "RssFile":
+			file = n
+		}
+	}
+	return rss, anon, file
+}
