@@ -206,6 +206,7 @@ func newBenchServer(tb testing.TB, as *benchAssets, html string, stream func(w h
 			http.NotFound(w, r)
 			return
 		}
+		s.encoding.Store(r.Header.Get("Accept-Encoding"))
 		a.serve(w, r)
 	})
 	mux.HandleFunc("/polysse/{file}", func(w http.ResponseWriter, r *http.Request) {
