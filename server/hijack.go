@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -113,9 +115,9 @@ func (h *Hub) hijackable(w http.ResponseWriter, r *http.Request, tr transport) b
 // goroutine: the head, then each flush as one chunk, with blocking writes
 // bounded by the write timeout.
 type hijackWriter struct {
+	h       *Hub
 	conn    net.Conn
 	head    []byte // the response head, sent with the first chunk
-	timeout time.Duration
 	scratch []byte
 }
 
@@ -124,9 +126,22 @@ func (hw *hijackWriter) write(p []byte) error {
 	hw.head = nil
 	b = appendChunk(b, p)
 	hw.scratch = b
-	_ = hw.conn.SetWriteDeadline(time.Now().Add(hw.timeout))
+	_ = hw.conn.SetWriteDeadline(time.Now().Add(hw.h.cfg.WriteTimeout))
 	_, err := hw.conn.Write(b)
+	if err != nil {
+		hw.h.writeFailed(err)
+	}
 	return err
+}
+
+// writeFailed counts and logs a subscriber whose write timed out: one that
+// stopped reading, cut off like one whose queue overflowed. Other write
+// errors are clients that went away.
+func (h *Hub) writeFailed(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		h.counters.cutOff.Add(1)
+		h.logger.Info("subscriber cut off: a write timed out", "timeout", h.cfg.WriteTimeout)
+	}
 }
 
 // appendChunk appends p as one chunk of a chunked body.
@@ -191,7 +206,7 @@ func (h *Hub) serveHijacked(w http.ResponseWriter, r *http.Request, s *subscribe
 	}
 	// What net/http had buffered of the connection (a pipelined request)
 	// is dropped with its reader: an event stream is the last response.
-	hw := &hijackWriter{conn: conn, timeout: h.cfg.WriteTimeout}
+	hw := &hijackWriter{h: h, conn: conn}
 	hw.head = appendHead(nil, w.Header())
 	st := &stream{h: h, s: s, tr: transportStream, out: hw.write}
 	fail := func() {

@@ -533,45 +533,64 @@ func TestShutdownEndsStreams(t *testing.T) {
 }
 
 func TestSlowSubscriberIsCutOffAndResumes(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) {
-		c.MaxQueueBytes = 256 << 10
-		c.WriteTimeout = 500 * time.Millisecond
-	})
-	// A subscriber that never reads: its socket buffers fill, then its queue.
-	conn := rawSubscribe(t, e.srv.URL, "topic=t")
-	defer conn.Close()
-	fast := e.subscribe("topic=t", nil)
-	data := strings.Repeat("x", 1024)
-	// Far more than loopback socket buffers and the queue absorb, in
-	// batches that a reading subscriber keeps up with.
-	const batches, batch = 400, 64
-	for b := range batches {
-		for i := range batch {
-			id := "id-" + strconv.Itoa(b*batch+i)
-			if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: id}}); err != nil {
-				t.Fatal(err)
+	// A subscriber that never reads is cut off either way: its queue
+	// overflows, or a write to its full socket times out first.
+	cases := []struct {
+		name          string
+		maxQueueBytes int
+		hijack        bool
+	}{
+		{"queue overflows", 256 << 10, true},
+		{"queue overflows, no hijack", 256 << 10, false},
+		{"write times out", 1 << 30, true},
+		{"write times out, no hijack", 1 << 30, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *server.Config) {
+				c.MaxQueueBytes = tc.maxQueueBytes
+				c.WriteTimeout = 500 * time.Millisecond
+				c.DisableHijack = !tc.hijack
+			})
+			conn := rawSubscribe(t, e.srv.URL, "topic=t")
+			defer conn.Close()
+			fast := e.subscribe("topic=t", nil)
+			data := strings.Repeat("x", 1024)
+			// Far more than loopback socket buffers and the queue absorb, in
+			// batches that a reading subscriber keeps up with.
+			const batches, batch = 400, 64
+			for b := range batches {
+				for i := range batch {
+					id := "id-" + strconv.Itoa(b*batch+i)
+					if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: id}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := range batch {
+					if ev := fast.next(t); ev.ID != "id-"+strconv.Itoa(b*batch+i) {
+						t.Fatalf("reading subscriber: got %q at %d", ev.ID, b*batch+i)
+					}
+				}
 			}
-		}
-		for i := range batch {
-			if ev := fast.next(t); ev.ID != "id-"+strconv.Itoa(b*batch+i) {
-				t.Fatalf("reading subscriber: got %q at %d", ev.ID, b*batch+i)
+			// The slow one was cut off, and counted; the hub holds one stream again.
+			deadline := time.Now().Add(5 * time.Second)
+			for e.hub.Subscribers() > 1 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
 			}
-		}
-	}
-	// The slow one was cut off; the hub holds one stream again.
-	deadline := time.Now().Add(5 * time.Second)
-	for e.hub.Subscribers() > 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := e.hub.Subscribers(); n != 1 {
-		t.Fatalf("%d subscribers, want the slow one cut off", n)
-	}
-	// It resumes from the log with nothing lost.
-	s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {"id-999"}})
-	for i := 1000; i < batches*batch; i++ {
-		if ev := s.next(t); ev.ID != "id-"+strconv.Itoa(i) {
-			t.Fatalf("resume: got %q, want id-%d", ev.ID, i)
-		}
+			if n := e.hub.Subscribers(); n != 1 {
+				t.Fatalf("%d subscribers, want the slow one cut off", n)
+			}
+			if n := e.hub.Stats().CutOff; n != 1 {
+				t.Errorf("Stats().CutOff = %d, want 1", n)
+			}
+			// It resumes from the log with nothing lost.
+			s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {"id-999"}})
+			for i := 1000; i < batches*batch; i++ {
+				if ev := s.next(t); ev.ID != "id-"+strconv.Itoa(i) {
+					t.Fatalf("resume: got %q, want id-%d", ev.ID, i)
+				}
+			}
+		})
 	}
 }
 

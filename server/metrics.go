@@ -55,7 +55,8 @@ type Stats struct {
 	// ReplayHits and ReplayMisses count resumes whose last event id was,
 	// or was not, in the log.
 	ReplayHits, ReplayMisses uint64
-	// CutOff counts subscribers cut off because their queue overflowed.
+	// CutOff counts subscribers cut off because their queue overflowed or
+	// a write to them timed out (Config.WriteTimeout).
 	CutOff uint64
 	// PublishFailures counts publishes the log could not store.
 	PublishFailures uint64
@@ -92,7 +93,7 @@ var (
 	descReplays = prometheus.NewDesc("polysse_replays_total",
 		"Resumed subscriptions, by whether the last event id was in the log.", []string{"result"}, nil)
 	descCutOff = prometheus.NewDesc("polysse_slow_client_disconnects_total",
-		"Subscribers cut off because their queue overflowed; they resume from the log.", nil, nil)
+		"Subscribers cut off because their queue overflowed or a write to them timed out; they resume from the log.", nil, nil)
 	descPublishFailures = prometheus.NewDesc("polysse_publish_failures_total",
 		"Publishes refused because the log could not store them.", nil, nil)
 )

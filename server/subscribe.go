@@ -220,6 +220,9 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = rc.Flush()
 		}
+		if err != nil {
+			h.writeFailed(err)
+		}
 		return err
 	}}
 	w.WriteHeader(http.StatusOK)

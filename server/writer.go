@@ -209,6 +209,7 @@ func (hs *hstream) slow(p []byte, last bool) {
 		if len(p) > 0 {
 			_ = hs.conn.SetWriteDeadline(time.Now().Add(timeout))
 			if _, err := hs.conn.Write(p); err != nil {
+				hs.h.writeFailed(err)
 				hs.close()
 				return
 			}
