@@ -87,3 +87,12 @@ soak: go-build
 	cd loadtest && $(GO) build -trimpath -o bin/loadtest ./cmd/loadtest
 	cd loadtest && ./bin/loadtest soak -polysse ../bin/polysse -duration $(or $(SOAK_DURATION),10m) \
 		-logs bin/logs -json bin/soak.json
+
+## slowpeer: 1,000 reading subscribers' publish-to-receive p99 alone and beside one subscriber that
+## never reads, on bin/polysse, three alternating pairs of 100 s phases (about 12 minutes; QUICK=1
+## for one pair with 200 readers). Loopback only; not part of make test.
+.PHONY: slowpeer
+slowpeer: go-build
+	cd loadtest && $(GO) build -trimpath -o bin/loadtest ./cmd/loadtest
+	cd loadtest && ./bin/loadtest -scenarios slowpeer -polysse ../bin/polysse -logs bin/logs \
+		-json bin/slowpeer.json -md bin/slowpeer.md $(if $(QUICK),-quick)

@@ -156,6 +156,11 @@ type options struct {
 	tlsCert, tlsKey string
 	headerTimeout   time.Duration
 	maxHeaderBytes  int
+	maxPublishBytes int64
+	maxEventBytes   int
+	maxTopics       int
+	maxQueueBytes   int
+	writeTimeout    time.Duration
 }
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -179,6 +184,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file for -tls-cert")
 	fs.DurationVar(&o.headerTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request headers (slow-header clients are cut off)")
 	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block accepted (431 beyond)")
+	fs.Int64Var(&o.maxPublishBytes, "max-publish-bytes", server.DefaultMaxPublishBytes, "largest publish request body (413 beyond)")
+	fs.IntVar(&o.maxEventBytes, "max-event-bytes", server.DefaultMaxEventBytes, "largest event, its data, id and type together (413 beyond)")
+	fs.IntVar(&o.maxTopics, "max-topics", server.DefaultMaxTopics, "topic parameters one subscription may name (400 beyond)")
+	fs.IntVar(&o.maxQueueBytes, "max-queue-bytes", server.DefaultMaxQueueBytes, "bytes that may wait for one subscriber; beyond, it is cut off and resumes from the log")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "bound on one write to a subscriber; one that stops reading is cut off after it")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return nil, err
 	}
@@ -245,11 +255,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := server.Config{
-		AllowAnonymous: o.allowAnonymous,
-		Heartbeat:      o.heartbeat,
-		Retry:          o.retry,
-		MaxSubscribers: o.maxSubscribers,
-		Logger:         logger,
+		AllowAnonymous:  o.allowAnonymous,
+		Heartbeat:       o.heartbeat,
+		Retry:           o.retry,
+		MaxSubscribers:  o.maxSubscribers,
+		MaxPublishBytes: o.maxPublishBytes,
+		MaxEventBytes:   o.maxEventBytes,
+		MaxTopics:       o.maxTopics,
+		MaxQueueBytes:   o.maxQueueBytes,
+		WriteTimeout:    o.writeTimeout,
+		Logger:          logger,
 	}
 	if o.corsOrigins != "" {
 		for _, origin := range strings.Split(o.corsOrigins, ",") {

@@ -10,12 +10,15 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,4 +219,117 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
+}
+
+func TestLimitFlags(t *testing.T) {
+	token := mint(t)
+	publish := func(addr, data string) int {
+		form := url.Values{"topic": {"t"}, "data": {data}}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/.well-known/mercure", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	subscribeStatus := func(addr, query string) int {
+		res, err := http.Get("http://" + addr + "/.well-known/mercure?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, addr string)
+	}{
+		{"max-topics", []string{"-max-topics", "2"}, func(t *testing.T, addr string) {
+			if got := subscribeStatus(addr, "topic=a&topic=b&topic=c"); got != http.StatusBadRequest {
+				t.Errorf("3 topics: %d, want 400", got)
+			}
+		}},
+		{"max-publish-bytes", []string{"-max-publish-bytes", "200"}, func(t *testing.T, addr string) {
+			if got := publish(addr, strings.Repeat("x", 100)); got != http.StatusOK {
+				t.Errorf("small publish: %d, want 200", got)
+			}
+			if got := publish(addr, strings.Repeat("x", 300)); got != http.StatusRequestEntityTooLarge {
+				t.Errorf("300-byte body: %d, want 413", got)
+			}
+		}},
+		{"max-event-bytes", []string{"-max-event-bytes", "100"}, func(t *testing.T, addr string) {
+			if got := publish(addr, strings.Repeat("x", 150)); got != http.StatusRequestEntityTooLarge {
+				t.Errorf("150-byte event: %d, want 413", got)
+			}
+		}},
+		{"max-queue-bytes and write-timeout", []string{"-max-queue-bytes", "262144", "-write-timeout", "300ms"}, func(t *testing.T, addr string) {
+			// A subscriber that never reads is cut off, and counted; one
+			// that reads, beside it, gets every event (resuming from the
+			// log, should a burst overflow its queue too).
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "GET /.well-known/mercure?topic=t HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var got atomic.Int64
+			reader := &client.Client{}
+			go func() {
+				_ = reader.Subscribe(ctx, "http://"+addr+"/.well-known/mercure?topic=t", "", func(sse.Event) error {
+					got.Add(1)
+					return nil
+				})
+			}()
+			data := strings.Repeat("x", 8<<10)
+			sent := int64(0)
+			for deadline := time.Now().Add(10 * time.Second); cutOffCount(t, addr) < 1; {
+				if time.Now().After(deadline) {
+					t.Fatal("the silent subscriber was not cut off within 10s")
+				}
+				for range 16 {
+					if code := publish(addr, data); code != http.StatusOK {
+						t.Fatalf("publish: %d", code)
+					}
+					sent++
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			for deadline := time.Now().Add(5 * time.Second); got.Load() < sent && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := got.Load(); n != sent {
+				t.Errorf("the reading subscriber got %d of %d events", n, sent)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.check(t, serve(t, http.DefaultClient, "http", tc.args...))
+		})
+	}
+}
+
+// cutOffCount reads polysse_slow_client_disconnects_total from /metrics.
+func cutOffCount(t *testing.T, addr string) int {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "polysse_slow_client_disconnects_total "); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return -1
 }
