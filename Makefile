@@ -51,11 +51,13 @@ test-go:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 	$(GO) test -count=1 -timeout 15m ./e2e/...
 
-## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis).
+## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis); the browser,
+## and the cold start beside its floor (an empty Go program booted the same way).
 bench: build bench-server
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sse/ ./server/...
 	$(GO) test -run '^$$' -bench Cluster ./e2e/
 	$(GO) test -run '^$$' -bench Browser -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench ColdStartFloor -benchtime 1x ./e2e/
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s).
 fuzz:

@@ -106,6 +106,11 @@ func startBrowser() {
 		// QUIC is irrelevant on loopback and only adds background sockets.
 		chromedp.Flag("disable-quic", true),
 	)
+	// $E2E_JS_FLAGS reaches V8, for measurements that ask what a V8 setting
+	// a page cannot choose would change (--no-wasm-lazy-compilation, say).
+	if f := os.Getenv("E2E_JS_FLAGS"); f != "" {
+		opts = append(opts, chromedp.Flag("js-flags", f))
+	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	browser.ctx = ctx

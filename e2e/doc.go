@@ -24,4 +24,8 @@
 // TestConformance/<case>/<column>, with the columns native and polyfill;
 // $E2E_COLUMNS (for example "native,polyfill,edgehtml,ie11") adds the
 // polyfill under the legacy profiles.
+//
+// The benchmarks (BenchmarkBrowser, BenchmarkColdStartFloor,
+// BenchmarkCluster) are documented where they are defined; $E2E_JS_FLAGS
+// passes V8 flags to Chromium for measurements that need them.
 package e2e

@@ -2,10 +2,19 @@
 # Builds the polyfill into web/dist/: the WebAssembly engine (Go, lowered to
 # WebAssembly MVP), Go's glue, the ES5 shim, and a .gz and .br beside each.
 # `make build` runs it before building the Go binary, which embeds dist/.
+#
+# ENGINE (default ../wasm) and DIST (default dist) build another Go program
+# in the engine's place into another folder: ENGINE=../wasm/floor
+# DIST=/tmp/floor web/build.sh is the floor under the engine's cold start
+# that BenchmarkColdStartFloor compares it with.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 GO=${GO:-go}
+ENGINE=${ENGINE:-../wasm}
+DIST=${DIST:-dist}
+export DIST
+mkdir -p "$DIST"
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
@@ -17,7 +26,7 @@ trap 'rm -rf "$tmp"' EXIT
 # some 25 KB of brotli out of a module whose size is its first cost, at a
 # price in the engine's hot paths that the benchmarks bear (see wasm/doc.go).
 echo "== go build (js/wasm)"
-GOOS=js GOARCH=wasm "$GO" build -trimpath -ldflags='-s -w' -gcflags='runtime=-l' -o "$tmp/engine.wasm" ../wasm
+GOOS=js GOARCH=wasm "$GO" build -trimpath -ldflags='-s -w' -gcflags='runtime=-l' -o "$tmp/engine.wasm" "$ENGINE"
 
 # Go's output uses post-MVP opcodes unconditionally (bulk memory,
 # sign extension, saturating float-to-int) that EdgeHTML cannot load: lower
@@ -44,7 +53,7 @@ else
 fi
 
 # Hashing, Go's glue, the shim, compression and the size report.
-node tools/assets.mjs --wasm "$cache/$key.wasm" --glue "$("$GO" env GOROOT)/lib/wasm/wasm_exec.js" --out dist --cache "$cache"
+node tools/assets.mjs --wasm "$cache/$key.wasm" --glue "$("$GO" env GOROOT)/lib/wasm/wasm_exec.js" --out "$DIST" --cache "$cache"
 
 # The lite engine (src/engines/lite/): the ES5 engine for browsers without
 # WebAssembly (IE10-11), a file of its own that only they fetch, so that the
@@ -58,7 +67,7 @@ import { join } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
-const out = 'dist';
+const out = process.env.DIST;
 const built = await esbuild.build({
   entryPoints: ['src/engines/lite/entry.js'],
   bundle: true,

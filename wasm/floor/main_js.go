@@ -1,0 +1,25 @@
+//go:build js && wasm
+
+package main
+
+import "syscall/js"
+
+// The op numbers of the bridge contract (see ../main_js.go) that this
+// program uses.
+const (
+	hostRequest = 1
+	engineOpen  = 1
+)
+
+func main() {
+	bridge := js.Global().Get("__polysse")
+	host := bridge.Get("host")
+	bridge.Set("engine", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		// Only as far as the engine's first act: asking for its request.
+		if len(args) > 2 && args[0].Int() == engineOpen {
+			host.Invoke(hostRequest, args[1], 1, false, args[2], js.Global().Get("Array").New(), false)
+		}
+		return nil
+	}))
+	select {}
+}
