@@ -3,7 +3,6 @@ package e2e
 import (
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -88,15 +87,7 @@ var iv = setInterval(function () {
 			for j := range builds {
 				bd := builds[(i+j)%len(builds)]
 				page := benchPage(col, fmt.Sprintf("var ENGINE = %t;\n%s", bd.name == "engine", script))
-				srv := newBenchServer(b, &benchAssets{polysse: bd.files}, page, func(w http.ResponseWriter, req *http.Request, done <-chan struct{}) {
-					w.WriteHeader(http.StatusOK)
-					fmt.Fprint(w, "data: hello\n\n")
-					http.NewResponseController(w).Flush()
-					select {
-					case <-req.Context().Done():
-					case <-done:
-					}
-				})
+				srv := newBenchServer(b, &benchAssets{polysse: bd.files}, page, helloStream)
 				pg := RunPage(b, col.profile, srv.URL+"/", QuietNetwork(), WithScript(coldPhaseScript))
 				res[bd.name] = append(res[bd.name], awaitDone[coldPhases](b, pg, time.Minute))
 				pg.Navigate("about:blank")

@@ -257,6 +257,17 @@ func unixMillis(t time.Time) string {
 
 // Streams of the scenarios.
 
+// helloStream sends one event, then holds the response open.
+func helloStream(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "data: hello\n\n")
+	http.NewResponseController(w).Flush()
+	select {
+	case <-r.Context().Done():
+	case <-done:
+	}
+}
+
 // burstStream sends body at once, then holds the response open until the
 // page closes it: a throughput measurement is the client's.
 func burstStream(body []byte) func(http.ResponseWriter, *http.Request, <-chan struct{}) {

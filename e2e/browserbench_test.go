@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -462,15 +461,7 @@ es.onmessage = function () {
   es.close();
   __finish({ms: t});
 };`
-	srv := newBenchServer(b, r.assets, benchPage(r.col, script), func(w http.ResponseWriter, req *http.Request, done <-chan struct{}) {
-		w.WriteHeader(http.StatusOK)
-		fmt.Fprint(w, "data: hello\n\n")
-		http.NewResponseController(w).Flush()
-		select {
-		case <-req.Context().Done():
-		case <-done:
-		}
-	})
+	srv := newBenchServer(b, r.assets, benchPage(r.col, script), helloStream)
 	pg := RunPage(b, r.col.profile, srv.URL+"/", QuietNetwork())
 	out := awaitDone[struct{ MS float64 }](b, pg, time.Minute)
 	down, up := srv.counter.down.Load(), srv.counter.up.Load()

@@ -80,13 +80,9 @@ type Log struct {
 	// kept (first > last when the log is empty).
 	first, last uint64
 
-	// Watchers, called under wmu by the committer; removing one under wmu
-	// is what guarantees that, once removed, its fn is not running.
-	wmu      sync.Mutex
-	watchers []*watcher
+	// Notified by the committer alone, so in Pos order.
+	watchers store.Watchers
 }
-
-type watcher struct{ fn func(*store.Update) }
 
 // request is one Append (or a Ready probe) waiting for the committer.
 type request struct {
@@ -378,15 +374,11 @@ func (l *Log) commit(batch []*request) {
 
 	// Watchers hear of an update before its Append returns, in Pos order
 	// since this goroutine alone commits.
-	l.wmu.Lock()
 	for _, r := range live {
 		if !r.probe {
-			for _, w := range l.watchers {
-				w.fn(r.u)
-			}
+			l.watchers.Notify(r.u)
 		}
 	}
-	l.wmu.Unlock()
 	for _, r := range live {
 		r.done <- nil
 	}
@@ -542,47 +534,12 @@ func (l *Log) view(fn func(*bolt.Tx) error) error {
 //
 // A goroutine per Watch waits for ctx, Close or stop to unregister fn.
 func (l *Log) Watch(ctx context.Context, fn func(*store.Update)) (stop func(), err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	w := &watcher{fn: fn}
-	l.wmu.Lock()
 	select {
 	case <-l.closing:
-		l.wmu.Unlock()
 		return nil, store.ErrClosed
 	default:
 	}
-	l.watchers = append(l.watchers, w)
-	l.wmu.Unlock()
-
-	stopped := make(chan struct{})
-	var once sync.Once
-	stop = func() {
-		once.Do(func() { close(stopped) })
-		// Not only the goroutine: once stop returns, fn must be done.
-		l.unwatch(w)
-	}
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-l.closing:
-		case <-stopped:
-		}
-		l.unwatch(w)
-	}()
-	return stop, nil
-}
-
-// unwatch removes w, if still there. Once it returns, w.fn is neither
-// running nor called again, since the committer calls it under the same
-// lock.
-func (l *Log) unwatch(w *watcher) {
-	l.wmu.Lock()
-	if i := slices.Index(l.watchers, w); i >= 0 {
-		l.watchers = slices.Delete(l.watchers, i, i+1)
-	}
-	l.wmu.Unlock()
+	return l.watchers.Watch(ctx, fn)
 }
 
 // Last reads the newest entry kept: the file's last key, unless the age
@@ -636,9 +593,7 @@ func (l *Log) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.closing)
 		<-l.stopped
-		l.wmu.Lock()
-		l.watchers = nil
-		l.wmu.Unlock()
+		l.watchers.Close()
 		l.life.Lock()
 		l.closed = true
 		err := l.db.Close()

@@ -35,12 +35,9 @@ type Log struct {
 	first  uint64          // Pos.Lo of the oldest update kept, if any
 	next   uint64          // Pos.Lo of the next update
 	index  map[string]uint64
-	// Watchers, called under mu in Append; removing one under mu is what
-	// guarantees that, once removed, its fn is not running.
-	watchers []*watcher
+	// Notified under mu in Append, so that they see updates in Pos order.
+	watchers store.Watchers
 }
-
-type watcher struct{ fn func(*store.Update) }
 
 // Option configures a Log.
 type Option func(*Log)
@@ -91,9 +88,7 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 	l.push(c)
 	// Notifying under the lock that assigned Pos is what keeps every
 	// watcher in Pos order when Appends race.
-	for _, w := range l.watchers {
-		w.fn(c)
-	}
+	l.watchers.Notify(c)
 	l.mu.Unlock()
 
 	u.Event.ID, u.Pos, u.Time = c.Event.ID, c.Pos, c.Time
@@ -211,44 +206,7 @@ func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update)
 //
 // A goroutine per Watch waits for ctx, Close or stop to unregister fn.
 func (l *Log) Watch(ctx context.Context, fn func(*store.Update)) (stop func(), err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	w := &watcher{fn: fn}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return nil, store.ErrClosed
-	}
-	l.watchers = append(l.watchers, w)
-	l.mu.Unlock()
-
-	stopped := make(chan struct{})
-	var once sync.Once
-	stop = func() {
-		once.Do(func() { close(stopped) })
-		// Not only the goroutine: once stop returns, fn must be done.
-		l.unwatch(w)
-	}
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-l.done:
-		case <-stopped:
-		}
-		l.unwatch(w)
-	}()
-	return stop, nil
-}
-
-// unwatch removes w, if still there. Once it returns, w.fn is neither
-// running nor called again, since Append calls it under the same lock.
-func (l *Log) unwatch(w *watcher) {
-	l.mu.Lock()
-	if i := slices.Index(l.watchers, w); i >= 0 {
-		l.watchers = slices.Delete(l.watchers, i, i+1)
-	}
-	l.mu.Unlock()
+	return l.watchers.Watch(ctx, fn)
 }
 
 // Last returns the id and position of the newest update kept.
@@ -288,7 +246,7 @@ func (l *Log) Close() error {
 		l.closed = true
 		close(l.done)
 		l.ring, l.index, l.n = nil, nil, 0
-		l.watchers = nil
+		l.watchers.Close()
 	}
 	return nil
 }
