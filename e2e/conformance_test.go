@@ -217,8 +217,9 @@ func abortAfter(body string) func(*stream) {
 		s.send(body)
 		// Long enough for the client to have read body: a client may drop
 		// data still queued when the error arrives, which is not the rule
-		// this case checks.
-		s.pause(200 * time.Millisecond)
+		// this case checks. 200 ms was once too short for the polyfill on
+		// 2 cores at a load average of 40.
+		s.pause(time.Second)
 		panic(http.ErrAbortHandler)
 	}
 }
