@@ -30,3 +30,16 @@ test('the declarations describe the constructor and every documented option', ()
   assert.match(dts, /export declare class EventSourcePolyfill/);
   assert.match(dts, /constructor\(url: string \| URL, init\?: EventSourcePolyfillInit\)/);
 });
+
+test('the declarations type-check what the README shows, and refuse what is wrong', () => {
+  // test/types/usage.ts uses every option; its @ts-expect-error lines fail
+  // the compile unless each is refused.
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  const args = ['--noEmit', '--strict', '--target', 'es2020', '--lib', 'dom,es2020', '--module', 'esnext',
+    '--moduleResolution', 'bundler', 'test/types/usage.ts'];
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { cwd: web, encoding: 'utf8' });
+  } catch (err) {
+    assert.fail('tsc: ' + (err.stdout || '') + (err.stderr || err.message));
+  }
+});
