@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/polysse/polysse/client"
 )
 
 // HubPackage is the import path of the polysse binary that StartHub builds.
@@ -198,16 +199,8 @@ func (h *Hub) stop() {
 // Output returns what the hub wrote to stdout and stderr so far.
 func (h *Hub) Output() string { return h.stderr.String() }
 
-// An Update is one publication, as the form fields of the Mercure publish
-// request.
-type Update struct {
-	Topics  []string // at least one
-	Data    string
-	ID      string // empty: the hub assigns one
-	Type    string // empty: "message"
-	Retry   int    // 0: not sent
-	Private bool
-}
+// An Update is one publication.
+type Update = client.Update
 
 // PublisherJWT returns an HS256 token allowed to publish to every topic.
 func PublisherJWT(key string) string {
@@ -223,43 +216,7 @@ func PublisherJWT(key string) string {
 
 // PublishContext posts u to the hub and returns the id the hub answered.
 func (h *Hub) PublishContext(ctx context.Context, u Update) (string, error) {
-	form := url.Values{}
-	for _, topic := range u.Topics {
-		form.Add("topic", topic)
-	}
-	form.Set("data", u.Data)
-	if u.ID != "" {
-		form.Set("id", u.ID)
-	}
-	if u.Type != "" {
-		form.Set("type", u.Type)
-	}
-	if u.Retry > 0 {
-		form.Set("retry", strconv.Itoa(u.Retry))
-	}
-	if u.Private {
-		form.Set("private", "on")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL+"/.well-known/mercure",
-		strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+PublisherJWT(h.Key))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("publish: %s: %s", resp.Status, bytes.TrimSpace(body))
-	}
-	return strings.TrimSpace(string(body)), nil
+	return client.Publish(ctx, nil, h.URL+"/.well-known/mercure", PublisherJWT(h.Key), u)
 }
 
 // Publish is PublishContext bounded by PublishTimeout that fails the test on
