@@ -116,6 +116,7 @@ func (h *Hub) hijackable(w http.ResponseWriter, r *http.Request, tr transport) b
 // bounded by the write timeout.
 type hijackWriter struct {
 	h       *Hub
+	s       *subscriber
 	conn    net.Conn
 	head    []byte // the response head, sent with the first chunk
 	scratch []byte
@@ -129,19 +130,32 @@ func (hw *hijackWriter) write(p []byte) error {
 	_ = hw.conn.SetWriteDeadline(time.Now().Add(hw.h.cfg.WriteTimeout))
 	_, err := hw.conn.Write(b)
 	if err != nil {
-		hw.h.writeFailed(err)
+		hw.s.writeFailed(err)
 	}
 	return err
 }
 
-// writeFailed counts and logs a subscriber whose write timed out: one that
+// writeFailed marks s cut off when err is a write timeout: a client that
 // stopped reading, cut off like one whose queue overflowed. Other write
 // errors are clients that went away.
-func (h *Hub) writeFailed(err error) {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		h.counters.cutOff.Add(1)
-		h.logger.Info("subscriber cut off: a write timed out", "timeout", h.cfg.WriteTimeout)
+func (s *subscriber) writeFailed(err error) {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return
 	}
+	s.mu.Lock()
+	first := !s.cut
+	s.cut, s.queue, s.queued = true, nil, 0
+	s.mu.Unlock()
+	if first {
+		s.h.cutOff("a write timed out")
+	}
+}
+
+// cutOff counts and logs a subscriber cut off, once per subscriber: where
+// it is marked cut.
+func (h *Hub) cutOff(why string) {
+	h.counters.cutOff.Add(1)
+	h.logger.Info("subscriber cut off: "+why, "queue_limit", h.cfg.MaxQueueBytes, "write_timeout", h.cfg.WriteTimeout)
 }
 
 // appendChunk appends p as one chunk of a chunked body.
@@ -206,7 +220,7 @@ func (h *Hub) serveHijacked(w http.ResponseWriter, r *http.Request, s *subscribe
 	}
 	// What net/http had buffered of the connection (a pipelined request)
 	// is dropped with its reader: an event stream is the last response.
-	hw := &hijackWriter{h: h, conn: conn}
+	hw := &hijackWriter{h: h, s: s, conn: conn}
 	hw.head = appendHead(nil, w.Header())
 	st := &stream{h: h, s: s, tr: transportStream, out: hw.write}
 	fail := func() {

@@ -533,64 +533,88 @@ func TestShutdownEndsStreams(t *testing.T) {
 }
 
 func TestSlowSubscriberIsCutOffAndResumes(t *testing.T) {
-	// A subscriber that never reads is cut off either way: its queue
-	// overflows, or a write to its full socket times out first.
+	// A subscriber that does not keep up is cut off when its queue
+	// overflows, at once even while a write to it is blocked (a long write
+	// timeout shows it), or when a write to it times out (a queue too big
+	// to overflow shows that).
 	cases := []struct {
 		name          string
+		reads         bool
 		maxQueueBytes int
-		hijack        bool
+		writeTimeout  time.Duration
 	}{
-		{"queue overflows", 256 << 10, true},
-		{"queue overflows, no hijack", 256 << 10, false},
-		{"write times out", 1 << 30, true},
-		{"write times out, no hijack", 1 << 30, false},
+		{"never reads, queue overflows", false, 256 << 10, time.Minute},
+		{"never reads, write times out", false, 1 << 30, 500 * time.Millisecond},
+		{"reads too slowly, queue overflows", true, 256 << 10, time.Minute},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *server.Config) {
-				c.MaxQueueBytes = tc.maxQueueBytes
-				c.WriteTimeout = 500 * time.Millisecond
-				c.DisableHijack = !tc.hijack
-			})
-			conn := rawSubscribe(t, e.srv.URL, "topic=t")
-			defer conn.Close()
-			fast := e.subscribe("topic=t", nil)
-			data := strings.Repeat("x", 1024)
-			// Far more than loopback socket buffers and the queue absorb, in
-			// batches that a reading subscriber keeps up with.
-			const batches, batch = 400, 64
-			for b := range batches {
-				for i := range batch {
-					id := "id-" + strconv.Itoa(b*batch+i)
-					if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: id}}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for i := range batch {
-					if ev := fast.next(t); ev.ID != "id-"+strconv.Itoa(b*batch+i) {
-						t.Fatalf("reading subscriber: got %q at %d", ev.ID, b*batch+i)
-					}
-				}
+	for _, hijack := range []bool{true, false} {
+		for _, tc := range cases {
+			name := tc.name
+			if !hijack {
+				name += ", no hijack"
 			}
-			// The slow one was cut off, and counted; the hub holds one stream again.
-			deadline := time.Now().Add(5 * time.Second)
-			for e.hub.Subscribers() > 1 && time.Now().Before(deadline) {
+			t.Run(name, func(t *testing.T) {
+				testSlowSubscriber(t, hijack, tc.reads, tc.maxQueueBytes, tc.writeTimeout)
+			})
+		}
+	}
+}
+
+func testSlowSubscriber(t *testing.T, hijack, reads bool, maxQueueBytes int, writeTimeout time.Duration) {
+	e := newEnv(t, func(c *server.Config) {
+		c.MaxQueueBytes = maxQueueBytes
+		c.WriteTimeout = writeTimeout
+		c.DisableHijack = !hijack
+	})
+	conn := rawSubscribe(t, e.srv.URL, "topic=t")
+	defer conn.Close()
+	if reads {
+		// About 100 KB/s, until the hub closes the connection.
+		go func() {
+			buf := make([]byte, 1024)
+			for {
+				if _, err := conn.(io.Reader).Read(buf); err != nil {
+					return
+				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			if n := e.hub.Subscribers(); n != 1 {
-				t.Fatalf("%d subscribers, want the slow one cut off", n)
+		}()
+	}
+	fast := e.subscribe("topic=t", nil)
+	data := strings.Repeat("x", 1024)
+	// Far more than loopback socket buffers and the queue absorb, in
+	// batches that a reading subscriber keeps up with.
+	const batches, batch = 400, 64
+	for b := range batches {
+		for i := range batch {
+			id := "id-" + strconv.Itoa(b*batch+i)
+			if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: id}}); err != nil {
+				t.Fatal(err)
 			}
-			if n := e.hub.Stats().CutOff; n != 1 {
-				t.Errorf("Stats().CutOff = %d, want 1", n)
+		}
+		for i := range batch {
+			if ev := fast.next(t); ev.ID != "id-"+strconv.Itoa(b*batch+i) {
+				t.Fatalf("reading subscriber: got %q at %d", ev.ID, b*batch+i)
 			}
-			// It resumes from the log with nothing lost.
-			s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {"id-999"}})
-			for i := 1000; i < batches*batch; i++ {
-				if ev := s.next(t); ev.ID != "id-"+strconv.Itoa(i) {
-					t.Fatalf("resume: got %q, want id-%d", ev.ID, i)
-				}
-			}
-		})
+		}
+	}
+	// The slow one was cut off, and counted; the hub holds one stream again.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.hub.Subscribers() > 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.hub.Subscribers(); n != 1 {
+		t.Fatalf("%d subscribers, want the slow one cut off", n)
+	}
+	if n := e.hub.Stats().CutOff; n != 1 {
+		t.Errorf("Stats().CutOff = %d, want 1", n)
+	}
+	// It resumes from the log with nothing lost.
+	s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {"id-999"}})
+	for i := 1000; i < batches*batch; i++ {
+		if ev := s.next(t); ev.ID != "id-"+strconv.Itoa(i) {
+			t.Fatalf("resume: got %q, want id-%d", ev.ID, i)
+		}
 	}
 }
 

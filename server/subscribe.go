@@ -38,6 +38,7 @@ type delivery struct {
 // handler goroutine (woken through signal), or, for a hijacked HTTP/1.1
 // stream, the hub's writer pool (woken through hs; see hijack.go).
 type subscriber struct {
+	h         *Hub
 	selectors []string
 	// claims are the mercure.subscribe selectors of the subscriber's token;
 	// nil for an anonymous subscriber, who never receives private updates.
@@ -47,9 +48,13 @@ type subscriber struct {
 	mu     sync.Mutex
 	queue  []delivery
 	queued int
-	cut    bool          // the queue overflowed: the subscriber must resume from the log
+	cut    bool          // cut off (see cutOff): the subscriber must resume from the log
 	signal chan struct{} // the handler path's wake-up; nil on the hijacked path
 	hs     *hstream      // the hijacked path's stream, once handed to the writers
+	// interrupt ends a write in progress on the handler path, which would
+	// see the cut only once the write ends: for a client reading slowly
+	// through megabytes of socket buffers, most of the write timeout.
+	interrupt func()
 }
 
 func (s *subscriber) wants(m *topic.Matcher, u *store.Update) bool {
@@ -67,15 +72,29 @@ func (s *subscriber) push(d delivery) {
 		s.mu.Unlock()
 		return
 	}
-	if s.queued+len(d.frame) > s.maxQueue {
+	overflow := s.queued+len(d.frame) > s.maxQueue
+	if overflow {
 		s.cut, s.queue, s.queued = true, nil, 0
 	} else {
 		s.queue = append(s.queue, d)
 		s.queued += len(d.frame)
 	}
-	hs, signal := s.hs, s.signal
+	hs, signal, interrupt := s.hs, s.signal, s.interrupt
+	// A hijacked stream blocked in a write is closed, for the reason
+	// interrupt has; its writer gives up on the error.
+	blocked := overflow && hs != nil && hs.state == stateSlow
 	wake := hs != nil && hs.wakeLocked()
 	s.mu.Unlock()
+	if overflow {
+		s.h.cutOff("its queue overflowed")
+		if interrupt != nil {
+			interrupt()
+		}
+	}
+	if blocked {
+		_ = hs.conn.Close()
+		return
+	}
 	if wake {
 		hs.w.enqueue(hs)
 		return
@@ -170,6 +189,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	probe := q.Get("_probe") == "1"
 
 	s := &subscriber{
+		h:         h,
 		selectors: selectors,
 		claims:    claims,
 		maxQueue:  h.cfg.MaxQueueBytes,
@@ -211,6 +231,9 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	defer release()
 
 	rc := http.NewResponseController(w)
+	s.mu.Lock()
+	s.interrupt = func() { _ = rc.SetWriteDeadline(time.Now()) }
+	s.mu.Unlock()
 	st := &stream{h: h, s: s, tr: tr, out: func(p []byte) error {
 		// A deadline cuts off a client that stopped reading without
 		// holding this goroutine forever; not every ResponseWriter
@@ -221,7 +244,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 			err = rc.Flush()
 		}
 		if err != nil {
-			h.writeFailed(err)
+			s.writeFailed(err)
 		}
 		return err
 	}}
@@ -455,9 +478,7 @@ func (st *stream) serve(ctx context.Context, sent int, expires time.Time) {
 		case <-st.s.signal:
 			batch, cut := st.s.take(spare)
 			if cut {
-				h.counters.cutOff.Add(1)
-				h.logger.Info("subscriber cut off: its queue overflowed", "limit", h.cfg.MaxQueueBytes)
-				return
+				return // counted where it was cut off
 			}
 			n := 0
 			for _, d := range batch {

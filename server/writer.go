@@ -107,9 +107,8 @@ func (hs *hstream) compose(buf []byte, q []delivery, cut, beat, ending bool, msg
 	switch {
 	case cut:
 		// The ordinary path ends the response when its queue overflowed;
-		// so does this one. The client resumes from its last id.
-		h.counters.cutOff.Add(1)
-		h.logger.Info("subscriber cut off: its queue overflowed", "limit", h.cfg.MaxQueueBytes)
+		// so does this one (counted where it was cut off). The client
+		// resumes from its last id.
 		return append(buf, lastChunk...), chunkRoom, true
 	case ending:
 		// Drain or token expiry: what is queued is not sent (after an
@@ -209,7 +208,7 @@ func (hs *hstream) slow(p []byte, last bool) {
 		if len(p) > 0 {
 			_ = hs.conn.SetWriteDeadline(time.Now().Add(timeout))
 			if _, err := hs.conn.Write(p); err != nil {
-				hs.h.writeFailed(err)
+				hs.s.writeFailed(err)
 				hs.close()
 				return
 			}
