@@ -137,10 +137,6 @@ func main() {
 		publishCmd(os.Args[2:])
 		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == "publish-sized" {
-		publishSizedCmd(os.Args[2:])
-		return
-	}
 	if len(os.Args) > 1 && os.Args[1] == "soak" {
 		os.Exit(soakCmd(os.Args[2:]))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,7 @@ type pubSpec struct {
 	Publishers         int           // concurrent publishers
 	Rate               int           // events per second in total; 0: back to back
 	Duration           time.Duration // stop after this long (0: when Count are done)
+	Size               int           // bytes of each event's data, padded past payloadSize (0: payloadSize)
 }
 
 type pubResult struct {
@@ -46,13 +49,14 @@ func publishCmd(args []string) {
 	fs.IntVar(&s.Publishers, "publishers", 1, "")
 	fs.IntVar(&s.Rate, "rate", 0, "")
 	fs.DurationVar(&s.Duration, "duration", 0, "")
+	fs.IntVar(&s.Size, "size", 0, "")
 	_ = fs.Parse(args)
 	r := publishAll(s)
 	_ = json.NewEncoder(os.Stdout).Encode(r)
 }
 
 func publishAll(s pubSpec) pubResult {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	pub := newPublisher(s.Addr, s.Token, s.Publishers)
 	defer pub.close()
@@ -68,6 +72,7 @@ func publishAll(s pubSpec) pubResult {
 	if s.Rate > 0 {
 		interval = time.Second / time.Duration(s.Rate)
 	}
+	pad := strings.Repeat("x", max(0, s.Size-payloadSize))
 	for range s.Publishers {
 		wg.Add(1)
 		go func() {
@@ -80,7 +85,9 @@ func publishAll(s pubSpec) pubResult {
 				if interval > 0 {
 					time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 				}
-				if _, err := pub.post(ctx, s.Topic, payload(s.First+int(i), time.Now())); err != nil {
+				// The time is taken before the padding is added, as close
+				// to the POST as payload's own.
+				if _, err := pub.post(ctx, s.Topic, payload(s.First+int(i), time.Now())+pad); err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 				} else {
@@ -97,26 +104,41 @@ func publishAll(s pubSpec) pubResult {
 	return r
 }
 
-// publish runs s in a publish process and returns what it did.
+// publish runs s in a publish process and returns what it did, logging its
+// errors.
 func (e *runEnv) publish(s pubSpec) (pubResult, error) {
+	r, err := runPublish(s, nil)
+	if err == nil && r.FirstError != "" {
+		e.logf("  publish errors: %d, first: %s", r.Errors, r.FirstError)
+	}
+	return r, err
+}
+
+// runPublish runs s in a publish process and returns what it did. started,
+// if not nil, is given the process's pid once it runs.
+func runPublish(s pubSpec, started func(pid int)) (pubResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return pubResult{}, err
 	}
 	cmd := exec.Command(self, "publish", "-addr", s.Addr, "-topic", s.Topic, "-token", s.Token,
 		"-first", strconv.Itoa(s.First), "-count", strconv.Itoa(s.Count), "-publishers", strconv.Itoa(s.Publishers),
-		"-rate", strconv.Itoa(s.Rate), "-duration", s.Duration.String())
+		"-rate", strconv.Itoa(s.Rate), "-duration", s.Duration.String(), "-size", strconv.Itoa(s.Size))
 	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		return pubResult{}, fmt.Errorf("publish process: %w", err)
+	}
+	if started != nil {
+		started(cmd.Process.Pid)
+	}
+	if err := cmd.Wait(); err != nil {
 		return pubResult{}, fmt.Errorf("publish process: %w", err)
 	}
 	var r pubResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		return r, fmt.Errorf("publish process output %q: %w", out, err)
-	}
-	if r.FirstError != "" {
-		e.logf("  publish errors: %d, first: %s", r.Errors, r.FirstError)
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("publish process output %q: %w", out.String(), err)
 	}
 	return r, nil
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,13 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/polysse/polysse/sse"
@@ -237,7 +233,10 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 	}
 	cpu0 := p.cpu()
 	cw := watchCPU(os.Getpid(), p.cmd.Process.Pid)
-	pr, err := publishSized(pubSpec{Addr: p.addr, Topic: topic, Token: env.token, Count: n, Publishers: 2, Rate: sr.Rate}, sr.Size, cw.add)
+	pr, err := runPublish(pubSpec{Addr: p.addr, Topic: topic, Token: env.token, Count: n, Publishers: 2, Rate: sr.Rate, Size: sr.Size}, cw.add)
+	if err == nil && pr.FirstError != "" {
+		err = fmt.Errorf("%d publishes failed, first: %s", pr.Errors, pr.FirstError)
+	}
 	ph.WindowOthers, ph.OthersCores = cw.finish()
 	if err != nil {
 		ph.Err = err.Error()
@@ -434,96 +433,10 @@ func spread(v []float64) string {
 }
 
 // The silent subscriber is cut off only once the loopback socket buffers
-// (megabytes) and its queue (4 MiB) are full, so its events must be larger
-// than the 64 bytes of the other scenarios for that to happen within a
-// phase; "loadtest publish-sized" is "loadtest publish" with such events,
-// in a process of its own for the same reason.
-
-// publishSizedCmd is the publish-sized process's main.
-func publishSizedCmd(args []string) {
-	fs := flag.NewFlagSet("publish-sized", flag.ExitOnError)
-	var s pubSpec
-	fs.StringVar(&s.Addr, "addr", "", "")
-	fs.StringVar(&s.Topic, "topic", "", "")
-	fs.StringVar(&s.Token, "token", "", "")
-	fs.IntVar(&s.Count, "count", 0, "")
-	fs.IntVar(&s.Publishers, "publishers", 1, "")
-	fs.IntVar(&s.Rate, "rate", 0, "")
-	size := fs.Int("size", payloadSize, "")
-	_ = fs.Parse(args)
-	pad := strings.Repeat("x", max(0, *size-payloadSize))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	pub := newPublisher(s.Addr, s.Token, s.Publishers)
-	defer pub.close()
-	var next, done, errs atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	interval := time.Duration(0)
-	if s.Rate > 0 {
-		interval = time.Second / time.Duration(s.Rate)
-	}
-	for range s.Publishers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(s.Count) {
-					return
-				}
-				time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
-				// The time is taken before the padding is added, as close
-				// to the POST as payload's own.
-				if _, err := pub.post(ctx, s.Topic, payload(int(i), time.Now())+pad); err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				} else {
-					done.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	r := pubResult{Start: start.UnixNano(), End: time.Now().UnixNano(), Published: done.Load(), Errors: errs.Load()}
-	if e, ok := firstErr.Load().(string); ok {
-		r.FirstError = e
-	}
-	_ = json.NewEncoder(os.Stdout).Encode(r)
-}
-
-// publishSized runs s with events of size bytes in a publish-sized process.
-// started, if not nil, is given the process's pid once it runs.
-func publishSized(s pubSpec, size int, started func(pid int)) (pubResult, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return pubResult{}, err
-	}
-	cmd := exec.Command(self, "publish-sized", "-addr", s.Addr, "-topic", s.Topic, "-token", s.Token,
-		"-count", strconv.Itoa(s.Count), "-publishers", strconv.Itoa(s.Publishers),
-		"-rate", strconv.Itoa(s.Rate), "-size", strconv.Itoa(size))
-	cmd.Stderr = os.Stderr
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		return pubResult{}, fmt.Errorf("publish process: %w", err)
-	}
-	if started != nil {
-		started(cmd.Process.Pid)
-	}
-	if err := cmd.Wait(); err != nil {
-		return pubResult{}, fmt.Errorf("publish process: %w", err)
-	}
-	var r pubResult
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return r, fmt.Errorf("publish process output %q: %w", out.String(), err)
-	}
-	if r.FirstError != "" {
-		return r, fmt.Errorf("%d publishes failed, first: %s", r.Errors, r.FirstError)
-	}
-	return r, nil
-}
+// (megabytes) are full and a write to it has timed out (or its 4 MiB queue
+// overflowed), so its events must be larger than the 64 bytes of the other
+// scenarios for that to happen within a phase: the publish process pads
+// them (pubSpec.Size).
 
 // latHist counts latencies by the second of publishing of their event, in
 // buckets 2% wide, so that the p99 of any stretch of the schedule can be
