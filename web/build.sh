@@ -52,61 +52,6 @@ else
   mv "$tmp/opt.wasm" "$cache/$key.wasm"
 fi
 
-# Hashing, Go's glue, the shim, compression and the size report.
+# Hashing, Go's glue, the lite engine, the shim, compression and the size
+# report.
 node tools/assets.mjs --wasm "$cache/$key.wasm" --glue "$("$GO" env GOROOT)/lib/wasm/wasm_exec.js" --out "$DIST" --cache "$cache"
-
-# The lite engine (src/engines/lite/): the ES5 engine for browsers without
-# WebAssembly (IE10-11), a file of its own that only they fetch, so that the
-# shim stays within its budget. Its content-hashed name is written into the
-# shim in place of the placeholder "eventsource-lite.js", and the shim's
-# .gz and .br are made again.
-node --input-type=module - <<'EOF'
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, readdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
-import * as esbuild from 'esbuild';
-
-const out = process.env.DIST;
-const built = await esbuild.build({
-  entryPoints: ['src/engines/lite/entry.js'],
-  bundle: true,
-  format: 'iife',
-  target: 'es5',
-  minify: true,
-  legalComments: 'none',
-  write: false,
-  banner: { js: '/* polysse EventSource polyfill: the ES5 engine */' },
-});
-const lite = Buffer.from(built.outputFiles[0].text);
-const name = `eventsource-lite.${createHash('sha256').update(lite).digest('hex').slice(0, 12)}.js`;
-
-const placeholder = '"eventsource-lite.js"';
-const shimFile = join(out, 'eventsource.js');
-const shim = readFileSync(shimFile, 'utf8');
-if (shim.split(placeholder).length !== 2) throw new Error(`${shimFile}: the placeholder ${placeholder} is not there exactly once`);
-
-function write(file, buf) {
-  writeFileSync(join(out, file), buf);
-  const gz = gzipSync(buf, { level: 9 });
-  const br = brotliCompressSync(buf, {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: 11,
-      [constants.BROTLI_PARAM_LGWIN]: 24,
-      [constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
-    },
-  });
-  writeFileSync(join(out, file + '.gz'), gz);
-  writeFileSync(join(out, file + '.br'), br);
-  const kb = (n) => (n / 1000).toFixed(1).padStart(8) + ' KB';
-  console.log(file.padEnd(34) + kb(buf.length) + kb(gz.length) + kb(br.length));
-}
-for (const f of readdirSync(out)) {
-  if (/^eventsource-lite\./.test(f)) unlinkSync(join(out, f));
-}
-write(name, lite);
-write('eventsource.js', Buffer.from(shim.replace(placeholder, JSON.stringify(name))));
-const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-manifest.lite = name;
-writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-EOF

@@ -1,5 +1,6 @@
-// Writes web/dist from the optimised engine: content-hashed engine and glue,
-// the minified ES5 shim that knows their names, and .gz/.br beside each.
+// Writes web/dist from the optimised engine: content-hashed engine, glue and
+// lite engine, the minified ES5 shim that knows their names, and .gz/.br
+// beside each.
 // Called by build.sh; run from web/.
 
 import { createHash } from 'node:crypto';
@@ -46,6 +47,23 @@ async function engineScript(gluePath) {
     write: false,
     plugins: [glue],
     banner: { js: '/* polysse engine glue; includes Go wasm_exec.js, Copyright 2018 The Go Authors, BSD-style license */' },
+  });
+  return out.outputFiles[0].text;
+}
+
+// The lite engine (src/engines/lite/): the ES5 engine for browsers without
+// WebAssembly (IE10-11), a file of its own that only they fetch, so that the
+// shim stays within its budget.
+async function liteScript() {
+  const out = await esbuild.build({
+    entryPoints: ['src/engines/lite/entry.js'],
+    bundle: true,
+    format: 'iife',
+    target: 'es5',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    banner: { js: '/* polysse EventSource polyfill: the ES5 engine */' },
   });
   return out.outputFiles[0].text;
 }
@@ -102,13 +120,15 @@ const wasm = readFileSync(args.wasm);
 const wasmName = `eventsource.${hash(wasm)}.wasm`;
 const glueCode = Buffer.from(await engineScript(args.glue));
 const glueName = `wasm_exec.${hash(glueCode)}.js`;
-const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_GLUE__: glueName }));
+const liteCode = Buffer.from(await liteScript());
+const liteName = `eventsource-lite.${hash(liteCode)}.js`;
+const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_GLUE__: glueName, __POLYSSE_LITE__: liteName }));
 
-const files = { [wasmName]: wasm, [glueName]: glueCode, 'eventsource.js': shimCode };
+const files = { [wasmName]: wasm, [glueName]: glueCode, [liteName]: liteCode, 'eventsource.js': shimCode };
 
 // Only this build's files stay: older hashed names go.
 for (const f of readdirSync(out)) {
-  if (/^(eventsource|wasm_exec)[.]/.test(f)) unlinkSync(join(out, f));
+  if (/^(eventsource|eventsource-lite|wasm_exec)[.]/.test(f)) unlinkSync(join(out, f));
 }
 const rows = [];
 for (const [name, buf] of Object.entries(files)) {
@@ -118,9 +138,9 @@ for (const [name, buf] of Object.entries(files)) {
   writeFileSync(join(out, name + '.br'), br);
   rows.push([name, buf.length, gz.length, br.length]);
 }
-writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, shim: 'eventsource.js' }, null, 2) + '\n');
+writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, lite: liteName, shim: 'eventsource.js' }, null, 2) + '\n');
 
 const kb = (n) => (n / 1000).toFixed(1).padStart(8) + ' KB';
-console.log('== web/dist');
+console.log('== ' + out);
 console.log('file'.padEnd(34) + 'raw'.padStart(11) + 'gzip'.padStart(11) + 'brotli'.padStart(11));
 for (const [name, raw, gz, br] of rows) console.log(name.padEnd(34) + kb(raw) + kb(gz) + kb(br));

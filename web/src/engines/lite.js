@@ -11,8 +11,9 @@ import { EventSourcePolyfill } from '../eventsource.js';
 import { modes } from './supervisor.js';
 import { lazy } from './lazy.js';
 
-// web/build.sh writes the content-hashed name in.
-var LITE_FILE = 'eventsource-lite.js';
+/* global __POLYSSE_LITE__ */
+// The file name, with its content hash, written in by the build.
+var LITE_FILE = typeof __POLYSSE_LITE__ === 'string' ? __POLYSSE_LITE__ : 'eventsource-lite.js';
 
 export var liteEngine = lazy('lite', !!root.XMLHttpRequest, function (ready, broken) {
   hidden(EventSourcePolyfill, '__lite', function (make) {
