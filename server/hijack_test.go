@@ -201,6 +201,35 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 					t.Fatal("event after shutdown")
 				}
 			})
+			t.Run("a subscriber that stops reading is cut off alone", func(t *testing.T) {
+				// Its queue overflows while a write to it is blocked; the
+				// write timeout is too long to be what ends it.
+				p := newPathEnv(t, mode, func(c *server.Config) {
+					c.MaxQueueBytes = 512 << 10 // eight times a burst below
+					c.WriteTimeout = time.Minute
+				})
+				before := p.hub.Subscribers() // HTTP/2's probe is one
+				p.get("topic=t")              // never read
+				s := p.subscribe("topic=t", nil)
+				data := strings.Repeat("x", 1024)
+				const n = 8000 // more than HTTP/2's 4 MB stream window
+				for i := range n {
+					if _, err := p.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: strconv.Itoa(i)}}); err != nil {
+						t.Fatal(err)
+					}
+					if i%64 == 63 {
+						for j := i - 63; j <= i; j++ {
+							if ev := s.next(t); ev.ID != strconv.Itoa(j) {
+								t.Fatalf("reading subscriber: got %q, want %d", ev.ID, j)
+							}
+						}
+					}
+				}
+				waitFor(t, func() bool { return p.hub.Subscribers() == before+1 })
+				if got := p.hub.Stats().CutOff; got != 1 {
+					t.Fatalf("Stats().CutOff = %d, want 1", got)
+				}
+			})
 			t.Run("padding", func(t *testing.T) {
 				p := newPathEnv(t, mode, nil)
 				res := p.get("topic=t&padding=true")
