@@ -13,8 +13,6 @@ cd "$(dirname "$0")"
 GO=${GO:-go}
 ENGINE=${ENGINE:-../wasm}
 DIST=${DIST:-dist}
-export DIST
-mkdir -p "$DIST"
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
