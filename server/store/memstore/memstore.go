@@ -25,7 +25,6 @@ type Log struct {
 	bounds store.Bounds
 	now    func() time.Time
 	ids    store.IDGen
-	done   chan struct{} // closed by Close
 
 	mu     sync.Mutex
 	closed bool
@@ -54,7 +53,6 @@ func New(b store.Bounds, opts ...Option) *Log {
 	l := &Log{
 		bounds: b.WithDefaults(),
 		now:    time.Now,
-		done:   make(chan struct{}),
 		index:  make(map[string]uint64),
 		first:  1,
 		next:   1,
@@ -244,7 +242,6 @@ func (l *Log) Close() error {
 	defer l.mu.Unlock()
 	if !l.closed {
 		l.closed = true
-		close(l.done)
 		l.ring, l.index, l.n = nil, nil, 0
 		l.watchers.Close()
 	}
