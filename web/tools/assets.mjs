@@ -37,48 +37,36 @@ async function engineScript(gluePath) {
       }));
     },
   };
-  const out = await esbuild.build({
-    entryPoints: ['src/wasm/entry.js'],
-    bundle: true,
-    format: 'iife',
-    target: 'es2017',
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    plugins: [glue],
-    banner: { js: '/* polysse engine glue; includes Go wasm_exec.js, Copyright 2018 The Go Authors, BSD-style license */' },
-  });
-  return out.outputFiles[0].text;
+  return bundle('src/wasm/entry.js', 'es2017',
+    '/* polysse engine glue; includes Go wasm_exec.js, Copyright 2018 The Go Authors, BSD-style license */',
+    { plugins: [glue] });
 }
 
 // The lite engine (src/engines/lite/): the ES5 engine for browsers without
 // WebAssembly (IE10-11), a file of its own that only they fetch, so that the
 // shim stays within its budget.
-async function liteScript() {
-  const out = await esbuild.build({
-    entryPoints: ['src/engines/lite/entry.js'],
-    bundle: true,
-    format: 'iife',
-    target: 'es5',
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    banner: { js: '/* polysse EventSource polyfill: the ES5 engine */' },
-  });
-  return out.outputFiles[0].text;
+function liteScript() {
+  return bundle('src/engines/lite/entry.js', 'es5', '/* polysse EventSource polyfill: the ES5 engine */');
 }
 
-async function shim(defines) {
+function shim(defines) {
+  return bundle('src/index.js', 'es5', '/* polysse EventSource polyfill */', {
+    define: Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, JSON.stringify(v)])),
+  });
+}
+
+// bundle returns entry and what it imports as one minified IIFE.
+async function bundle(entry, target, banner, options = {}) {
   const out = await esbuild.build({
-    entryPoints: ['src/index.js'],
+    entryPoints: [entry],
     bundle: true,
     format: 'iife',
-    target: 'es5',
+    target,
     minify: true,
     legalComments: 'none',
     write: false,
-    define: Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, JSON.stringify(v)])),
-    banner: { js: '/* polysse EventSource polyfill */' },
+    banner: { js: banner },
+    ...options,
   });
   return out.outputFiles[0].text;
 }
