@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -390,54 +389,26 @@ func TestLongID(t *testing.T) {
 	add(t, l, "", 0) // and the log still works
 }
 
-// Each Watch's goroutine ends with its watch: at stop, at ctx's end or at
-// Close.
-func TestWatchGoroutines(t *testing.T) {
+// Close ends the log's goroutines: its committer and every Watch's (those
+// end at stop and ctx's end too; store's own tests cover that).
+func TestCloseEndsGoroutines(t *testing.T) {
+	committer := storetest.StartedHere("github.com/polysse/polysse/server/store/boltstore.Open")
+	watch := storetest.StartedHere("github.com/polysse/polysse/server/store.(*Watchers).Watch")
 	l := open(t, filepath.Join(t.TempDir(), "log.db"), store.Bounds{})
-	base := runtime.NumGoroutine() // the committer's included: it ends too
-	canceled, cancel := context.WithCancel(context.Background())
-	cancel()
-	if stop, err := l.Watch(canceled, func(*store.Update) {}); stop != nil || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Watch with a canceled context = (stop %v), %v; want nil, context.Canceled", stop != nil, err)
+	if n := storetest.Goroutines(committer); n != 1 {
+		t.Fatalf("%d goroutines started by Open, want 1", n)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stops []func()
-	for i := range 30 {
-		c := context.Background()
-		if i%3 == 1 {
-			c = ctx
-		}
-		stop, err := l.Watch(c, func(*store.Update) {})
-		if err != nil {
+	for range 10 {
+		if _, err := l.Watch(context.Background(), func(*store.Update) {}); err != nil {
 			t.Fatal(err)
 		}
-		if i%3 == 0 {
-			stops = append(stops, stop)
-		}
 	}
-	if n := runtime.NumGoroutine(); n < base+30 {
-		t.Fatalf("%d goroutines, want one per Watch over %d", n, base)
+	if n := storetest.Goroutines(watch); n != 10 {
+		t.Fatalf("%d goroutines started by Watch, want 10", n)
 	}
-	for _, stop := range stops {
-		stop()
-	}
-	cancel()
-	waitGoroutines(t, "after stop and cancel", base+10)
 	l.Close()
-	waitGoroutines(t, "after Close", base)
-}
-
-// waitGoroutines waits for the goroutines to be at most n.
-func waitGoroutines(t *testing.T, what string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d goroutines, want at most %d", what, runtime.NumGoroutine(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	storetest.WaitGoroutines(t, "after Close", committer, 0)
+	storetest.WaitGoroutines(t, "after Close", watch, 0)
 }
 
 func benchUpdate() store.Update {

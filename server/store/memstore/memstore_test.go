@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -205,55 +204,5 @@ func BenchmarkReplay10k(b *testing.B) {
 		if err != nil || n != 10_000 {
 			b.Fatalf("Replay = %d, %v", n, err)
 		}
-	}
-}
-
-// Each Watch's goroutine ends with its watch: at stop, at ctx's end or at
-// Close.
-func TestWatchGoroutines(t *testing.T) {
-	l := memstore.New(store.Bounds{})
-	base := runtime.NumGoroutine()
-	canceled, cancel := context.WithCancel(context.Background())
-	cancel()
-	if stop, err := l.Watch(canceled, func(*store.Update) {}); stop != nil || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Watch with a canceled context = (stop %v), %v; want nil, context.Canceled", stop != nil, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stops []func()
-	for i := range 30 {
-		c := context.Background()
-		if i%3 == 1 {
-			c = ctx
-		}
-		stop, err := l.Watch(c, func(*store.Update) {})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%3 == 0 {
-			stops = append(stops, stop)
-		}
-	}
-	if n := runtime.NumGoroutine(); n < base+30 {
-		t.Fatalf("%d goroutines, want one per Watch over %d", n, base)
-	}
-	for _, stop := range stops {
-		stop()
-	}
-	cancel()
-	waitGoroutines(t, "after stop and cancel", base+10)
-	l.Close()
-	waitGoroutines(t, "after Close", base)
-}
-
-// waitGoroutines waits for the goroutines to be at most n.
-func waitGoroutines(t *testing.T, what string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d goroutines, want at most %d", what, runtime.NumGoroutine(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
