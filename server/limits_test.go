@@ -130,21 +130,26 @@ func TestProbeEvent(t *testing.T) {
 		{"topic=t", false},
 		{"topic=t&_probe=1&transport=poll", false}, // a poll ends anyway: no probe needed
 	} {
-		res, err := http.Get(e.srv.URL + "?" + c.query)
-		if err != nil {
-			t.Fatal(err)
+		s := e.subscribe(c.query, nil)
+		// The probe, when sent, comes before any update.
+		id := e.publish("after", "t")
+		ev := s.next(t)
+		if got := ev.Type == server.ProbeEventType; got != c.want {
+			t.Errorf("%s: probe sent = %v, want %v (first event %+v)", c.query, got, c.want, ev)
 		}
-		buf := make([]byte, 256)
-		n, _ := res.Body.Read(buf)
-		res.Body.Close()
-		at := strings.Index(string(buf[:n]), "event: "+server.ProbeEventType+"\ndata: \n\n")
-		if got := at >= 0; got != c.want {
-			t.Errorf("%s: probe sent = %v, want %v (%q)", c.query, got, c.want, buf[:n])
+		if !c.want {
+			if ev.ID != id {
+				t.Errorf("%s: first event %+v, want the update %s", c.query, ev, id)
+			}
+			continue
 		}
 		// After the cursor: the probe's lastEventId is what a restarted
 		// stream resumes from.
-		if at >= 0 && !strings.Contains(string(buf[:at]), "id: ") {
-			t.Errorf("%s: the probe comes before the cursor: %q", c.query, buf[:n])
+		if ev.ID == "" {
+			t.Errorf("%s: the probe comes before the cursor: %+v", c.query, ev)
+		}
+		if ev := s.next(t); ev.ID != id {
+			t.Errorf("%s: after the probe %+v, want the update %s", c.query, ev, id)
 		}
 	}
 }
