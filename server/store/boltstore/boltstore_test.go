@@ -25,6 +25,9 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, b store.Bounds) store.Log {
 		return open(t, filepath.Join(t.TempDir(), "log.db"), b)
 	})
+	storetest.RunClocked(t, func(t *testing.T, b store.Bounds, now func() time.Time) store.Log {
+		return open(t, filepath.Join(t.TempDir(), "log.db"), b, boltstore.WithClock(now))
+	})
 }
 
 func open(t *testing.T, path string, b store.Bounds, opts ...boltstore.Option) *boltstore.Log {
@@ -34,24 +37,6 @@ func open(t *testing.T, path string, b store.Bounds, opts ...boltstore.Option) *
 		t.Fatal(err)
 	}
 	return l
-}
-
-// clock is a settable clock for WithClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func add(t *testing.T, l store.Log, id string, i int) store.Update {
@@ -152,14 +137,14 @@ func TestRestart(t *testing.T) {
 // Generated ids keep sorting after a restart even when the clock went back.
 func TestRestartClockBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log.db")
-	c := &clock{t: time.Now()}
-	l := open(t, path, store.Bounds{}, boltstore.WithClock(c.now))
+	c := storetest.NewClock(time.Now())
+	l := open(t, path, store.Bounds{}, boltstore.WithClock(c.Now))
 	last := add(t, l, "", 0)
 	add(t, l, "given-last", 1) // a given id must not reset what was generated
 	l.Close()
 
-	c.add(-time.Hour)
-	l = open(t, path, store.Bounds{}, boltstore.WithClock(c.now))
+	c.Add(-time.Hour)
+	l = open(t, path, store.Bounds{}, boltstore.WithClock(c.Now))
 	defer l.Close()
 	if u := add(t, l, "", 2); u.Event.ID <= last.Event.ID {
 		t.Fatalf("id %q after a restart with the clock back sorts before %q", u.Event.ID, last.Event.ID)
@@ -168,12 +153,12 @@ func TestRestartClockBack(t *testing.T) {
 
 func TestBoundsAcrossRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log.db")
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := open(t, path, store.Bounds{}, boltstore.WithClock(c.now))
+	c := storetest.NewClock(time.Unix(1_700_000_000, 0))
+	l := open(t, path, store.Bounds{}, boltstore.WithClock(c.Now))
 	var all []store.Update
 	for i := range 10 {
 		all = append(all, add(t, l, "", i))
-		c.add(time.Minute)
+		c.Add(time.Minute)
 	}
 	l.Close()
 
@@ -188,7 +173,7 @@ func TestBoundsAcrossRestart(t *testing.T) {
 	for _, tt := range tests {
 		// Each case trims the file for good; the next still sees at least
 		// what it wants.
-		l := open(t, path, tt.bounds, boltstore.WithClock(c.now))
+		l := open(t, path, tt.bounds, boltstore.WithClock(c.Now))
 		got, err := replay(t, l, store.Earliest)
 		if err != nil || !sameIDs(got, tt.want) {
 			t.Errorf("%s: Replay = %v, %v; want %v", tt.name, got, err, tt.want)
@@ -197,39 +182,6 @@ func TestBoundsAcrossRestart(t *testing.T) {
 			t.Errorf("%s: Replay(trimmed id) error = %v, want ErrUnknownID", tt.name, err)
 		}
 		l.Close()
-	}
-}
-
-func TestAgeBoundWithClock(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := open(t, filepath.Join(t.TempDir(), "log.db"), store.Bounds{MaxAge: time.Minute}, boltstore.WithClock(c.now))
-	defer l.Close()
-	var all []store.Update
-	for i := range 4 {
-		all = append(all, add(t, l, "", i))
-		c.add(20 * time.Second)
-	}
-	// Entry 0 is 80s old and entry 1 60s: kept, not older than the bound.
-	got, err := replay(t, l, store.Earliest)
-	if err != nil || !sameIDs(got, all[1:]) {
-		t.Fatalf("Replay = %v, %v; want %v", got, err, all[1:])
-	}
-	c.add(30 * time.Second)
-	u := add(t, l, "", 4) // trims 1 and 2 from the file
-	got, err = replay(t, l, all[1].Event.ID)
-	if !errors.Is(err, store.ErrUnknownID) || len(got) != 0 {
-		t.Fatalf("Replay(expired) = %v, %v; want nothing and ErrUnknownID", got, err)
-	}
-	if !u.Time.Equal(c.now()) {
-		t.Errorf("Time = %v, want the clock's %v", u.Time, c.now())
-	}
-	if id, pos, err := l.Last(context.Background()); err != nil || id != u.Event.ID || pos != u.Pos {
-		t.Errorf("Last = %q, %+v, %v; want %q, %+v", id, pos, err, u.Event.ID, u.Pos)
-	}
-	// Once the newest expires, the log is empty, though not yet trimmed.
-	c.add(time.Minute + time.Second)
-	if id, pos, err := l.Last(context.Background()); err != nil || id != "" || !pos.IsZero() {
-		t.Errorf("Last once all expired = %q, %+v, %v; want \"\", zero", id, pos, err)
 	}
 }
 

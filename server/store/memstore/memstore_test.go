@@ -2,9 +2,7 @@ package memstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +16,9 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, b store.Bounds) store.Log {
 		return memstore.New(b)
 	})
-}
-
-// clock is a settable clock for WithClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	storetest.RunClocked(t, func(t *testing.T, b store.Bounds, now func() time.Time) store.Log {
+		return memstore.New(b, memstore.WithClock(now))
+	})
 }
 
 func appendID(t *testing.T, l store.Log, id string) store.Update {
@@ -55,43 +38,6 @@ func replayIDs(t *testing.T, l store.Log, after string) ([]string, error) {
 		return nil
 	})
 	return got, err
-}
-
-func TestAgeBoundWithClock(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := memstore.New(store.Bounds{MaxAge: time.Minute}, memstore.WithClock(c.now))
-	defer l.Close()
-	for i := range 4 {
-		appendID(t, l, fmt.Sprint("a", i))
-		c.add(20 * time.Second)
-	}
-	// a0 is now 80s old, a1 60s (still kept: older than, not as old as).
-	tests := []struct {
-		after   string
-		want    []string
-		unknown bool
-	}{
-		{store.Earliest, []string{"a1", "a2", "a3"}, false},
-		{"a0", nil, true},
-		{"a1", []string{"a2", "a3"}, false},
-	}
-	for _, tt := range tests {
-		got, err := replayIDs(t, l, tt.after)
-		if fmt.Sprint(got) != fmt.Sprint(tt.want) || errors.Is(err, store.ErrUnknownID) != tt.unknown {
-			t.Errorf("Replay(%q) = %v, %v; want %v (unknown %v)", tt.after, got, err, tt.want, tt.unknown)
-		}
-	}
-	u := appendID(t, l, "b")
-	if !u.Time.Equal(c.now()) {
-		t.Errorf("Time = %v, want the clock's %v", u.Time, c.now())
-	}
-	if id, pos, err := l.Last(context.Background()); err != nil || id != "b" || pos != u.Pos {
-		t.Errorf("Last = %q, %+v, %v; want \"b\", %+v", id, pos, err, u.Pos)
-	}
-	c.add(time.Minute + time.Second)
-	if id, pos, err := l.Last(context.Background()); err != nil || id != "" || !pos.IsZero() {
-		t.Errorf("Last once all expired = %q, %+v, %v; want \"\", zero", id, pos, err)
-	}
 }
 
 // The ring wraps and grows; every window must replay in order.
