@@ -85,24 +85,7 @@ func TestClusterTwoNodes(t *testing.T) {
 	defer a.Close()
 	b := open(t, url, store.Bounds{})
 	defer b.Close()
-	w := watch(t, b)
-	var all []store.Update
-	for i := range 10 {
-		id := ""
-		if i == 3 {
-			id = "given"
-		}
-		all = append(all, appendOne(t, a, "t", id, i))
-	}
-	if !waitFor(5*time.Second, func() bool { return len(w.updates()) == len(all) }) {
-		t.Fatalf("b's watcher got %d of %d", len(w.updates()), len(all))
-	}
-	same(t, "b's watcher", w.updates(), all)
-	got, err := replay(t, b, "given")
-	if err != nil {
-		t.Fatal(err)
-	}
-	same(t, "b.Replay(given)", got, all[4:])
+	shareStream(t, a, b, 10, 3)
 	if err := b.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,32 @@ func replay(t *testing.T, l store.Log, after string) ([]store.Update, error) {
 	return got, err
 }
 
+// shareStream appends n updates on a, the one at given with the id
+// "given", and checks that b, another node on the same Redis, watches all
+// of them and replays those after "given". It returns them.
+func shareStream(t *testing.T, a, b store.Log, n, given int) []store.Update {
+	t.Helper()
+	w := watch(t, b)
+	var all []store.Update
+	for i := range n {
+		id := ""
+		if i == given {
+			id = "given"
+		}
+		all = append(all, appendOne(t, a, "t", id, i))
+	}
+	if !waitFor(5*time.Second, func() bool { return len(w.updates()) == len(all) }) {
+		t.Fatalf("b's watcher got %d of %d", len(w.updates()), len(all))
+	}
+	same(t, "b's watcher", w.updates(), all)
+	got, err := replay(t, b, "given")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "b.Replay(given)", got, all[given+1:])
+	return all
+}
+
 // same fails t unless got and want are the same updates, in order.
 func same(t *testing.T, what string, got, want []store.Update) {
 	t.Helper()

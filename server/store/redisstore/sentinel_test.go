@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/polysse/polysse/server/store"
 	"github.com/polysse/polysse/server/store/redisstore/redistest"
@@ -18,24 +17,7 @@ func TestSentinel(t *testing.T) {
 	b := open(t, "redis://"+sentinel.Addr()+"?master_name=mymaster", store.Bounds{})
 	defer b.Close()
 
-	w := watch(t, b)
-	var all []store.Update
-	for i := range 5 {
-		id := ""
-		if i == 1 {
-			id = "given"
-		}
-		all = append(all, appendOne(t, a, "t", id, i))
-	}
-	if !waitFor(5*time.Second, func() bool { return len(w.updates()) == len(all) }) {
-		t.Fatalf("b's watcher got %d of %d", len(w.updates()), len(all))
-	}
-	same(t, "b's watcher", w.updates(), all)
-	got, err := replay(t, b, "given")
-	if err != nil {
-		t.Fatal(err)
-	}
-	same(t, "b.Replay(given)", got, all[2:])
+	all := shareStream(t, a, b, 5, 1)
 
 	// The master's own data: the stream is there, not on the sentinel.
 	direct := open(t, master.URL(), store.Bounds{})
