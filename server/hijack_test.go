@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
 	"github.com/polysse/polysse/server/store"
-	"github.com/polysse/polysse/server/store/memstore"
 	"github.com/polysse/polysse/sse"
 )
 
@@ -97,7 +95,7 @@ func TestHijackedResponseHead(t *testing.T) {
 	go func() { b, _ := io.ReadAll(res.Body); done <- b }()
 	waitFor(t, func() bool { return server.HijackedStreams(e.hub) == 1 })
 	e.publish("x", "t")
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return e.hub.Stats().Delivered == 1 }) // a drain drops what is queued
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := e.hub.Shutdown(ctx); err != nil {
@@ -136,18 +134,18 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 	for _, mode := range []string{"hijacked", "handler", "http2"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Run("replay then live, no gap or duplicate", func(t *testing.T) {
-				p := newPathEnv(t, mode, nil)
-				first := p.publish("0")
+				e := newEnvOn(t, mode, nil)
+				first := e.publishDirect("0")
 				var wg sync.WaitGroup
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for i := 1; i < 300; i++ {
-						p.publish(strconv.Itoa(i))
+						e.publishDirect(strconv.Itoa(i))
 					}
 				}()
 				time.Sleep(time.Millisecond)
-				s := p.subscribe("topic=t", http.Header{"Last-Event-ID": {first}})
+				s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {first}})
 				for i := 1; i < 300; i++ {
 					if ev := s.next(t); ev.Data != strconv.Itoa(i) {
 						t.Fatalf("event %d: got %q", i, ev.Data)
@@ -157,8 +155,8 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				s.none(t, 50*time.Millisecond)
 			})
 			t.Run("heartbeat", func(t *testing.T) {
-				p := newPathEnv(t, mode, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond })
-				res := p.get("topic=t")
+				e := newEnvOn(t, mode, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond })
+				res := e.open("topic=t")
 				r := bufio.NewReader(res.Body)
 				deadline := time.Now().Add(3 * time.Second)
 				for time.Now().Before(deadline) {
@@ -173,9 +171,9 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				t.Fatal("no heartbeat")
 			})
 			t.Run("token expiry ends the stream", func(t *testing.T) {
-				p := newPathEnv(t, mode, nil)
-				tok, _ := p.sig.Sign(auth.Claims{Subscribe: []string{"*"}}, 1200*time.Millisecond)
-				s := p.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + tok}})
+				e := newEnvOn(t, mode, nil)
+				tok, _ := e.sig.Sign(auth.Claims{Subscribe: []string{"*"}}, 1200*time.Millisecond)
+				s := e.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + tok}})
 				select {
 				case _, ok := <-s.ch:
 					if ok {
@@ -186,15 +184,15 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				}
 			})
 			t.Run("shutdown drains", func(t *testing.T) {
-				p := newPathEnv(t, mode, nil)
-				s := p.subscribe("topic=t", nil)
-				p.publish("before")
+				e := newEnvOn(t, mode, nil)
+				s := e.subscribe("topic=t", nil)
+				e.publishDirect("before")
 				if ev := s.next(t); ev.Data != "before" {
 					t.Fatalf("got %q", ev.Data)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 				defer cancel()
-				if err := p.hub.Shutdown(ctx); err != nil {
+				if err := e.hub.Shutdown(ctx); err != nil {
 					t.Fatal(err)
 				}
 				if _, ok := <-s.ch; ok {
@@ -204,17 +202,17 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 			t.Run("a subscriber that stops reading is cut off alone", func(t *testing.T) {
 				// Its queue overflows while a write to it is blocked; the
 				// write timeout is too long to be what ends it.
-				p := newPathEnv(t, mode, func(c *server.Config) {
+				e := newEnvOn(t, mode, func(c *server.Config) {
 					c.MaxQueueBytes = 512 << 10 // eight times a burst below
 					c.WriteTimeout = time.Minute
 				})
-				before := p.hub.Subscribers() // HTTP/2's probe is one
-				p.get("topic=t")              // never read
-				s := p.subscribe("topic=t", nil)
+				before := e.hub.Subscribers() // HTTP/2's probe is one
+				e.open("topic=t")             // never read
+				s := e.subscribe("topic=t", nil)
 				data := strings.Repeat("x", 1024)
 				const n = 8000 // more than HTTP/2's 4 MB stream window
 				for i := range n {
-					if _, err := p.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: strconv.Itoa(i)}}); err != nil {
+					if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data, ID: strconv.Itoa(i)}}); err != nil {
 						t.Fatal(err)
 					}
 					if i%64 == 63 {
@@ -225,14 +223,14 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 						}
 					}
 				}
-				waitFor(t, func() bool { return p.hub.Subscribers() == before+1 })
-				if got := p.hub.Stats().CutOff; got != 1 {
+				waitFor(t, func() bool { return e.hub.Subscribers() == before+1 })
+				if got := e.hub.Stats().CutOff; got != 1 {
 					t.Fatalf("Stats().CutOff = %d, want 1", got)
 				}
 			})
 			t.Run("padding", func(t *testing.T) {
-				p := newPathEnv(t, mode, nil)
-				res := p.get("topic=t&padding=true")
+				e := newEnvOn(t, mode, nil)
+				res := e.open("topic=t&padding=true")
 				line, _ := bufio.NewReaderSize(res.Body, 8192).ReadString('\n')
 				if !strings.HasPrefix(line, ":") || len(line) < 2048 {
 					t.Fatalf("first line is %d bytes", len(line))
@@ -302,7 +300,9 @@ func TestManyIdleHijackedStreams(t *testing.T) {
 	ready.Wait()
 	waitFor(t, func() bool { return server.HijackedStreams(e.hub) == n })
 	e.publish("to all", "t")
-	time.Sleep(200 * time.Millisecond)
+	// A drain drops what is still queued (the clients resume from the
+	// log), so shut down only once every stream has taken the event.
+	waitFor(t, func() bool { return e.hub.Stats().Delivered == uint64(n) })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.hub.Shutdown(ctx); err != nil {
@@ -321,115 +321,6 @@ func TestManyIdleHijackedStreams(t *testing.T) {
 	if got := e.hub.Stats().Delivered; got != uint64(n) {
 		t.Fatalf("delivered %d, want %d", got, n)
 	}
-}
-
-// pathEnv is a hub served on one of the three paths.
-type pathEnv struct {
-	t      *testing.T
-	hub    *server.Hub
-	srv    *httptest.Server
-	sig    *auth.Signer
-	client *http.Client
-}
-
-func newPathEnv(t *testing.T, mode string, mutate func(*server.Config)) *pathEnv {
-	t.Helper()
-	v, _ := auth.NewVerifier(secret)
-	sig, _ := auth.NewSigner(secret)
-	cfg := server.Config{
-		Log:            memstore.New(store.Bounds{}),
-		PublisherKey:   v,
-		SubscriberKey:  v,
-		AllowAnonymous: true,
-		Heartbeat:      -1,
-		DisableHijack:  mode == "handler",
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	hub, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(hub)
-	client := &http.Client{}
-	if mode == "http2" {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		client = srv.Client()
-		client.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{"h2"}
-		client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
-	} else {
-		srv.Start()
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hub.Shutdown(ctx)
-		srv.Close()
-		_ = hub.Close()
-		_ = cfg.Log.Close()
-	})
-	p := &pathEnv{t: t, hub: hub, srv: srv, sig: sig, client: client}
-	if mode == "http2" {
-		res := p.get("topic=probe&transport=poll&lastEventID=earliest")
-		if res.ProtoMajor != 2 {
-			t.Fatalf("protocol %s, want HTTP/2", res.Proto)
-		}
-		if res.TLS == nil || res.TLS.NegotiatedProtocol != "h2" {
-			t.Fatal("not h2")
-		}
-	}
-	return p
-}
-
-func (p *pathEnv) publish(data string) string {
-	p.t.Helper()
-	id, err := p.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data}})
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return id
-}
-
-func (p *pathEnv) get(query string) *http.Response {
-	p.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL+"?"+query, nil)
-	res, err := p.client.Do(req)
-	if err != nil {
-		cancel()
-		p.t.Fatal(err)
-	}
-	p.t.Cleanup(func() { cancel(); res.Body.Close() })
-	return res
-}
-
-func (p *pathEnv) subscribe(query string, header http.Header) *stream {
-	p.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL+"?"+query, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := p.client.Do(req)
-	if err != nil {
-		cancel()
-		p.t.Fatal(err)
-	}
-	p.t.Cleanup(func() { cancel(); res.Body.Close() })
-	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
-	go func() {
-		defer close(s.ch)
-		for {
-			ev, err := s.rd.Next()
-			if err != nil {
-				return
-			}
-			s.ch <- ev
-		}
-	}()
-	return s
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -25,14 +25,24 @@ import (
 
 const secret = "test-secret"
 
+// env is a hub served over HTTP, with a client for it.
 type env struct {
-	t   *testing.T
-	hub *server.Hub
-	srv *httptest.Server
-	sig *auth.Signer
+	t      *testing.T
+	hub    *server.Hub
+	srv    *httptest.Server
+	sig    *auth.Signer
+	client *http.Client
 }
 
+// newEnv serves a hub over HTTP/1.1, where streams take the hijacked path.
 func newEnv(t *testing.T, mutate func(*server.Config)) *env {
+	t.Helper()
+	return newEnvOn(t, "hijacked", mutate)
+}
+
+// newEnvOn serves a hub with its streams on one of the three paths:
+// "hijacked", "handler" (HTTP/1.1 with hijacking off) or "http2" (TLS).
+func newEnvOn(t *testing.T, path string, mutate func(*server.Config)) *env {
 	t.Helper()
 	v, err := auth.NewVerifier(secret)
 	if err != nil {
@@ -48,6 +58,7 @@ func newEnv(t *testing.T, mutate func(*server.Config)) *env {
 		SubscriberKey:  v,
 		AllowAnonymous: true,
 		Heartbeat:      -1,
+		DisableHijack:  path == "handler",
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -56,7 +67,17 @@ func newEnv(t *testing.T, mutate func(*server.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hub)
+	srv := httptest.NewUnstartedServer(hub)
+	client := &http.Client{}
+	if path == "http2" {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		client = srv.Client()
+		client.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{"h2"}
+		client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -65,7 +86,14 @@ func newEnv(t *testing.T, mutate func(*server.Config)) *env {
 		_ = hub.Close()
 		_ = cfg.Log.Close()
 	})
-	return &env{t: t, hub: hub, srv: srv, sig: sig}
+	e := &env{t: t, hub: hub, srv: srv, sig: sig, client: client}
+	if path == "http2" {
+		res := e.open("topic=probe&transport=poll&lastEventID=earliest")
+		if res.ProtoMajor != 2 || res.TLS == nil || res.TLS.NegotiatedProtocol != "h2" {
+			t.Fatalf("protocol %s, want HTTP/2 over TLS with h2", res.Proto)
+		}
+	}
+	return e
 }
 
 func (e *env) token(c auth.Claims) string {
@@ -85,7 +113,7 @@ func (e *env) post(token string, form url.Values) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -112,20 +140,42 @@ type stream struct {
 	ch  chan sse.Event
 }
 
-func (e *env) subscribe(query string, header http.Header) *stream {
+// publishDirect publishes data to topic "t" through the hub's Go API and
+// returns the id.
+func (e *env) publishDirect(data string) string {
+	e.t.Helper()
+	id, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// open sends a GET with query and returns the response, its body unread;
+// the body is closed when the test ends.
+func (e *env) open(query string, header ...http.Header) *http.Response {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"?"+query, nil)
-	for k, v := range header {
-		req.Header[k] = v
+	for _, h := range header {
+		for k, v := range h {
+			req.Header[k] = v
+		}
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
 	}
-	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
 	e.t.Cleanup(func() { cancel(); res.Body.Close() })
+	return res
+}
+
+// subscribe opens a subscription and decodes its events as they come.
+func (e *env) subscribe(query string, header http.Header) *stream {
+	e.t.Helper()
+	res := e.open(query, header)
+	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
 	if res.StatusCode != http.StatusOK {
 		return s
 	}
@@ -474,9 +524,24 @@ func TestPollTransport(t *testing.T) {
 	if d := time.Since(start); d < 250*time.Millisecond || strings.Contains(body, "data:") {
 		t.Fatalf("empty poll after %v: %q", d, body)
 	}
-	// Waiting: an event published during the poll ends it early.
-	go func() { time.Sleep(100 * time.Millisecond); e.publish("c", "t") }()
+	// Waiting: an event published during the poll ends it early. Published
+	// once the poll is subscribed, or it would be before the poll's head.
+	waitFor(t, func() bool { return e.hub.Subscribers() == 0 })
+	published := make(chan error, 1)
+	go func() {
+		for deadline := time.Now().Add(5 * time.Second); e.hub.Subscribers() == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				published <- errors.New("the poll never subscribed")
+				return
+			}
+		}
+		_, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: "c"}})
+		published <- err
+	}()
 	_, body = get(t, e.srv.URL+"?topic=t&transport=poll")
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(body, "data: c\n") {
 		t.Fatalf("poll while publishing: %q", body)
 	}
