@@ -17,14 +17,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,17 +45,12 @@ const (
 	endData  = "end"
 )
 
-// A clusterNode is one polysse process. Unlike StartHub's hubs it can be
-// killed mid-test, as a crashed machine would be, and it takes its store and
-// key from the caller, so that several nodes share both.
+// A clusterNode is one polysse process of a cluster: a hub that takes its
+// store and key from the caller, so that several nodes share both, and
+// that a test may Kill mid-run.
 type clusterNode struct {
 	Name string
-	URL  string // http://127.0.0.1:PORT
-
-	tb     testing.TB
-	cmd    *exec.Cmd
-	exited chan struct{}
-	out    *syncBuffer
+	*Hub
 }
 
 // startNode starts bin/polysse (built once by HubBinary) on a free loopback
@@ -68,87 +60,7 @@ type clusterNode struct {
 // failed test.
 func startNode(tb testing.TB, name, storeSpec, key string, extra ...string) *clusterNode {
 	tb.Helper()
-	bin := HubBinary(tb)
-	var lastErr error
-	// A port found free can be taken before the node binds it: try a few.
-	for range 3 {
-		addr, err := freeAddr()
-		if err != nil {
-			tb.Fatalf("cluster: finding a free port: %v", err)
-		}
-		n := &clusterNode{Name: name, URL: "http://" + addr, tb: tb, exited: make(chan struct{}), out: &syncBuffer{}}
-		args := append([]string{"-addr", addr, "-store", storeSpec, "-publisher-jwt-key", key, "-allow-anonymous"}, extra...)
-		n.cmd = exec.Command(bin, args...)
-		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-		if err := n.cmd.Start(); err != nil {
-			tb.Fatalf("cluster: starting %s: %v", bin, err)
-		}
-		go func() { n.cmd.Wait(); close(n.exited) }()
-		tb.Cleanup(n.stop)
-		if lastErr = n.waitHealthy(); lastErr == nil {
-			return n
-		}
-		if !strings.Contains(n.out.String(), "address already in use") {
-			break
-		}
-	}
-	tb.Fatalf("cluster: node %s did not become healthy: %v", name, lastErr)
-	return nil
-}
-
-func (n *clusterNode) waitHealthy() error {
-	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	deadline := time.Now().Add(HubStartTimeout)
-	for {
-		resp, err := hc.Get(n.URL + "/healthz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("GET /healthz: %s", resp.Status)
-		}
-		select {
-		case <-n.exited:
-			return fmt.Errorf("exited (%v) before answering /healthz; output:\n%s", n.cmd.ProcessState, n.out)
-		case <-time.After(25 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%v after %v; output:\n%s", err, HubStartTimeout, n.out)
-		}
-	}
-}
-
-// Kill ends the node with SIGKILL: no draining, its streams just break.
-func (n *clusterNode) Kill() {
-	n.tb.Helper()
-	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		n.tb.Fatalf("cluster: killing node %s: %v", n.Name, err)
-	}
-	select {
-	case <-n.exited:
-	case <-time.After(hubStopTimeout):
-		n.tb.Fatalf("cluster: node %s still running %v after SIGKILL", n.Name, hubStopTimeout)
-	}
-}
-
-func (n *clusterNode) stop() {
-	select {
-	case <-n.exited:
-	default:
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.exited:
-		case <-time.After(hubStopTimeout):
-			n.tb.Errorf("cluster: node %s ignored SIGTERM for %v; killing it", n.Name, hubStopTimeout)
-			n.cmd.Process.Kill()
-			<-n.exited
-		}
-	}
-	if n.tb.Failed() {
-		n.tb.Logf("cluster: output of node %s (%s):\n%s", n.Name, n.URL, n.out)
-	}
+	return &clusterNode{Name: name, Hub: startOnFreePort(tb, storeSpec, key, extra...)}
 }
 
 // rrProxy is the load balancer of the tests: each new request goes to the

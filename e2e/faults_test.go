@@ -62,10 +62,7 @@ func TestKill9KeepsEveryAcknowledgedEvent(t *testing.T) {
 			t.Fatalf("only %d publishes acknowledged in 5s", n)
 		}
 	}
-	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-h.exited
+	h.Kill()
 	wg.Wait()
 	t.Logf("%d publishes acknowledged before SIGKILL", len(acked))
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -105,41 +106,50 @@ type Hub struct {
 // into the test log if the test failed.
 func StartHub(t testing.TB, extra ...string) *Hub {
 	t.Helper()
-	bin := HubBinary(t)
-	key := "e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	return startOnFreePort(t, "memory", "e2e-"+strconv.FormatInt(time.Now().UnixNano(), 36), extra...)
+}
 
-	// A free port found by listening and closing can be taken by another
-	// process before the hub binds it; try a few.
+// startOnFreePort starts the binary as launch does, on a free loopback
+// port. A port found free can be taken by another process before the hub
+// binds it: it tries a few.
+func startOnFreePort(t testing.TB, storeSpec, key string, extra ...string) *Hub {
+	t.Helper()
 	var lastErr error
 	for range 3 {
 		addr, err := freeAddr()
 		if err != nil {
 			t.Fatalf("e2e: finding a free port: %v", err)
 		}
-		h := &Hub{URL: "http://" + addr, Key: key, t: t, exited: make(chan struct{}), stderr: &syncBuffer{}}
-		args := append([]string{
-			"-addr", addr,
-			"-store", "memory",
-			"-publisher-jwt-key", key,
-			"-allow-anonymous",
-		}, extra...)
-		h.cmd = exec.Command(bin, args...)
-		h.cmd.Stdout = h.stderr
-		h.cmd.Stderr = h.stderr
-		if err := h.cmd.Start(); err != nil {
-			t.Fatalf("e2e: starting %s: %v", bin, err)
-		}
-		go func() { h.cmd.Wait(); close(h.exited) }()
-		t.Cleanup(h.stop)
-		if lastErr = h.waitHealthy(); lastErr == nil {
+		var h *Hub
+		if h, lastErr = launch(t, addr, storeSpec, key, extra); lastErr == nil {
 			return h
 		}
-		if !strings.Contains(h.stderr.String(), "address already in use") {
+		if !strings.Contains(h.Output(), "address already in use") {
 			break
 		}
 	}
 	t.Fatalf("e2e: polysse did not become healthy: %v", lastErr)
 	return nil
+}
+
+// launch starts the binary on addr with the store and publisher key given,
+// anonymous subscribers allowed and extra flags appended, and waits for
+// GET /healthz to answer 200. The process gets SIGTERM when the test ends,
+// whether or not it became healthy.
+func launch(t testing.TB, addr, storeSpec, key string, extra []string) (*Hub, error) {
+	t.Helper()
+	bin := HubBinary(t)
+	h := &Hub{URL: "http://" + addr, Key: key, t: t, exited: make(chan struct{}), stderr: &syncBuffer{}}
+	args := append([]string{"-addr", addr, "-store", storeSpec, "-publisher-jwt-key", key, "-allow-anonymous"}, extra...)
+	h.cmd = exec.Command(bin, args...)
+	h.cmd.Stdout = h.stderr
+	h.cmd.Stderr = h.stderr
+	if err := h.cmd.Start(); err != nil {
+		t.Fatalf("e2e: starting %s: %v", bin, err)
+	}
+	go func() { h.cmd.Wait(); close(h.exited) }()
+	t.Cleanup(h.stop)
+	return h, h.waitHealthy()
 }
 
 func freeAddr() (string, error) {
@@ -193,6 +203,20 @@ func (h *Hub) stop() {
 	}
 	if h.t.Failed() {
 		h.t.Logf("e2e: polysse output (%s):\n%s", h.URL, h.stderr)
+	}
+}
+
+// Kill ends the hub with SIGKILL, as a crashed machine would end: no
+// draining, its streams just break.
+func (h *Hub) Kill() {
+	h.t.Helper()
+	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		h.t.Fatalf("e2e: killing polysse (%s): %v", h.URL, err)
+	}
+	select {
+	case <-h.exited:
+	case <-time.After(hubStopTimeout):
+		h.t.Fatalf("e2e: polysse (%s) still running %v after SIGKILL", h.URL, hubStopTimeout)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,24 +191,14 @@ func (p *faultProxy) subscribe(w http.ResponseWriter, r *http.Request) {
 // appended.
 func startHubAt(t *testing.T, addr, key string, extra ...string) *Hub {
 	t.Helper()
-	bin := HubBinary(t)
 	// The previous process's socket may linger a moment: try a few times.
 	var lastErr error
 	for range 20 {
-		h := &Hub{URL: "http://" + addr, Key: key, t: t, exited: make(chan struct{}), stderr: &syncBuffer{}}
-		args := append([]string{"-addr", addr, "-store", "memory", "-publisher-jwt-key", key, "-allow-anonymous"}, extra...)
-		h.cmd = exec.Command(bin, args...)
-		h.cmd.Stdout = h.stderr
-		h.cmd.Stderr = h.stderr
-		if err := h.cmd.Start(); err != nil {
-			t.Fatalf("e2e: starting %s: %v", bin, err)
-		}
-		go func() { h.cmd.Wait(); close(h.exited) }()
-		t.Cleanup(h.stop)
-		if lastErr = h.waitHealthy(); lastErr == nil {
+		var h *Hub
+		if h, lastErr = launch(t, addr, "memory", key, extra); lastErr == nil {
 			return h
 		}
-		if !strings.Contains(h.stderr.String(), "address already in use") {
+		if !strings.Contains(h.Output(), "address already in use") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
