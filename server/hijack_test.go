@@ -134,19 +134,23 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 	for _, mode := range []string{"hijacked", "handler", "http2"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Run("replay then live, no gap or duplicate", func(t *testing.T) {
+				// Published during the resume, so the replay and the live
+				// events meet mid-stream.
 				e := newEnvOn(t, mode, nil)
+				const total = 400
 				first := e.publishDirect("0")
 				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 1; i < 300; i++ {
-						e.publishDirect(strconv.Itoa(i))
+				wg.Go(func() {
+					for i := 1; i < total; i++ {
+						if _, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: strconv.Itoa(i)}}); err != nil {
+							t.Error(err)
+							return
+						}
 					}
-				}()
+				})
 				time.Sleep(time.Millisecond)
 				s := e.subscribe("topic=t", http.Header{"Last-Event-ID": {first}})
-				for i := 1; i < 300; i++ {
+				for i := 1; i < total; i++ {
 					if ev := s.next(t); ev.Data != strconv.Itoa(i) {
 						t.Fatalf("event %d: got %q", i, ev.Data)
 					}
@@ -197,6 +201,9 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				}
 				if _, ok := <-s.ch; ok {
 					t.Fatal("event after shutdown")
+				}
+				if res := e.open("topic=t"); res.StatusCode != http.StatusServiceUnavailable {
+					t.Errorf("subscribe while draining: %d, want 503", res.StatusCode)
 				}
 			})
 			t.Run("a subscriber that stops reading is cut off alone", func(t *testing.T) {
