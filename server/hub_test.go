@@ -589,32 +589,6 @@ func testSlowSubscriber(t *testing.T, hijack, reads bool, maxQueueBytes int, wri
 	}
 }
 
-func TestCORS(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example"} })
-	cases := []struct {
-		origin, wantOrigin, wantCreds string
-	}{
-		{"https://app.example", "https://app.example", "true"},
-		{"https://evil.example", "", ""},
-	}
-	for _, c := range cases {
-		req, _ := http.NewRequest(http.MethodOptions, e.srv.URL+"?topic=t", nil)
-		req.Header.Set("Origin", c.origin)
-		req.Header.Set("Access-Control-Request-Method", "GET")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if got := res.Header.Get("Access-Control-Allow-Origin"); got != c.wantOrigin {
-			t.Errorf("%s: allow-origin %q, want %q", c.origin, got, c.wantOrigin)
-		}
-		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != c.wantCreds {
-			t.Errorf("%s: allow-credentials %q, want %q", c.origin, got, c.wantCreds)
-		}
-	}
-}
-
 func TestGoAPIPublishValidates(t *testing.T) {
 	e := newEnv(t, nil)
 	_, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{ID: "x\ny"}})

@@ -31,28 +31,42 @@ func TestTopicsPerSubscriptionLimit(t *testing.T) {
 	}
 }
 
-func TestCORSCredentialsOnlyForListedOrigins(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example", "*"} })
+// TestCORS: a listed origin gets a grant with credentials, the wildcard
+// a grant without them, any other origin none, on preflights and streams.
+func TestCORS(t *testing.T) {
 	cases := []struct {
+		name                          string
+		allowed                       []string
+		method                        string
 		origin, wantOrigin, wantCreds string
 	}{
-		{"https://app.example", "https://app.example", "true"},
-		{"https://other.example", "*", ""}, // the wildcard grants, never with credentials
+		{"listed, preflight", []string{"https://app.example"}, http.MethodOptions, "https://app.example", "https://app.example", "true"},
+		{"unlisted, preflight", []string{"https://app.example"}, http.MethodOptions, "https://evil.example", "", ""},
+		{"unlisted, stream", []string{"https://app.example"}, http.MethodGet, "https://evil.example", "", ""},
+		{"listed beside the wildcard, stream", []string{"https://app.example", "*"}, http.MethodGet, "https://app.example", "https://app.example", "true"},
+		{"wildcard, stream", []string{"https://app.example", "*"}, http.MethodGet, "https://other.example", "*", ""},
+		{"wildcard, preflight", []string{"https://app.example", "*"}, http.MethodOptions, "https://other.example", "*", ""},
 	}
 	for _, c := range cases {
-		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"?topic=t", nil)
-		req.Header.Set("Origin", c.origin)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if got := res.Header.Get("Access-Control-Allow-Origin"); got != c.wantOrigin {
-			t.Errorf("%s: allow-origin %q, want %q", c.origin, got, c.wantOrigin)
-		}
-		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != c.wantCreds {
-			t.Errorf("%s: allow-credentials %q, want %q", c.origin, got, c.wantCreds)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, func(cfg *server.Config) { cfg.CORSOrigins = c.allowed })
+			req, _ := http.NewRequest(c.method, e.srv.URL+"?topic=t", nil)
+			req.Header.Set("Origin", c.origin)
+			if c.method == http.MethodOptions {
+				req.Header.Set("Access-Control-Request-Method", "GET")
+			}
+			res, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := res.Header.Get("Access-Control-Allow-Origin"); got != c.wantOrigin {
+				t.Errorf("allow-origin %q, want %q", got, c.wantOrigin)
+			}
+			if got := res.Header.Get("Access-Control-Allow-Credentials"); got != c.wantCreds {
+				t.Errorf("allow-credentials %q, want %q", got, c.wantCreds)
+			}
+		})
 	}
 }
 
