@@ -4,20 +4,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sse } from './lib/server.mjs';
-import { installBrowser, loadShim, recorder, sleep } from './lib/browser.mjs';
+import { installBrowser, loadShim, recorder, sleep, sources } from './lib/browser.mjs';
 
 const srv = await startServer();
 const page = installBrowser(srv.origin);
 loadShim();
 after(() => srv.close());
 
-const open = [];
-function source(path, init) {
-  const es = new EventSource(path, init);
-  open.push(es);
-  return es;
-}
-after(() => open.forEach((es) => es.close()));
+const source = sources(after);
 
 test('connections made before the engine loads are queued, and events arrive with type, data, id and origin', async () => {
   srv.route('/basic', (req, res) => {

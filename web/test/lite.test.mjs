@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as acorn from 'acorn';
 import { startServer, sse, dist } from './lib/server.mjs';
-import { installBrowser, loadShim, recorder, sleep } from './lib/browser.mjs';
+import { installBrowser, loadShim, recorder, sleep, sources } from './lib/browser.mjs';
 import { FakeXHR } from './lib/xhr.mjs';
 import { parser } from '../src/engines/lite/parser.js';
 
@@ -95,13 +95,7 @@ const page = installBrowser(srv.origin, { remove: ['WebAssembly', 'EventTarget',
 loadShim();
 after(() => srv.close());
 
-const open = [];
-function source(path, init) {
-  const es = new EventSource(path, init);
-  open.push(es);
-  return es;
-}
-after(() => open.forEach((es) => es.close()));
+const source = sources(after);
 
 test('IE gets the lite engine, loaded once, and events arrive', async () => {
   srv.route('/basic', (req, res) => {

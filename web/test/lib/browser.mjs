@@ -93,5 +93,18 @@ export function recorder(es, types = ['open', 'message', 'error']) {
   };
 }
 
+// sources returns a function that makes EventSources as `new EventSource`
+// does and closes every one it made when `after` (node:test's, of the test
+// file) runs, so no connection outlives its file.
+export function sources(after) {
+  const made = [];
+  after(() => made.forEach((es) => es.close()));
+  return (path, init) => {
+    const es = new EventSource(path, init);
+    made.push(es);
+    return es;
+  };
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export { http };
