@@ -5,24 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installBrowser, loadShim, recorder, sleep } from './lib/browser.mjs';
+import { fakeNative } from './lib/native.mjs';
 
-const created = [];
-class NativeES extends EventTarget {
-  constructor(url, init) {
-    super();
-    this.url = url;
-    this.withCredentials = !!(init && init.withCredentials);
-    this.readyState = 0;
-    this.closed = false;
-    created.push(this);
-  }
-  close() { this.closed = true; this.readyState = 2; }
-  emit(type, fields) {
-    const e = fields ? new MessageEvent(type, fields) : new Event(type);
-    if (this['on' + type]) this['on' + type](e);
-    this.dispatchEvent(e);
-  }
-}
+const { NativeES, created } = fakeNative();
 
 installBrowser('http://page.test');
 globalThis.EventSource = NativeES;
