@@ -30,7 +30,7 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func open(t *testing.T, path string, b store.Bounds, opts ...boltstore.Option) *boltstore.Log {
+func open(t testing.TB, path string, b store.Bounds, opts ...boltstore.Option) *boltstore.Log {
 	t.Helper()
 	l, err := boltstore.Open(path, b, opts...)
 	if err != nil {
@@ -363,81 +363,10 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	storetest.WaitGoroutines(t, "after Close", watch, 0)
 }
 
-func benchUpdate() store.Update {
-	return store.Update{
-		Topics: []string{"https://example.com/books/1"},
-		Event:  sse.Event{Type: "update", Data: `{"id":1,"title":"a book","price":12.5}`},
-	}
-}
-
 func BenchmarkAppend(b *testing.B) {
-	ctx := context.Background()
-	run := func(b *testing.B, parallelism int) {
-		l, err := boltstore.Open(filepath.Join(b.TempDir(), "log.db"), store.Bounds{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer l.Close()
-		b.ReportAllocs()
-		if parallelism == 0 {
-			for b.Loop() {
-				u := benchUpdate()
-				if err := l.Append(ctx, &u); err != nil {
-					b.Fatal(err)
-				}
-			}
-			return
-		}
-		b.SetParallelism(parallelism)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				u := benchUpdate()
-				if err := l.Append(ctx, &u); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	b.Run("serial", func(b *testing.B) { run(b, 0) })
-	b.Run("parallel", func(b *testing.B) { run(b, 1) })
-	b.Run("parallel64", func(b *testing.B) { run(b, 32) }) // 32×GOMAXPROCS publishers
+	storetest.BenchAppend(b, func(b *testing.B) store.Log { return open(b, filepath.Join(b.TempDir(), "log.db"), store.Bounds{}) })
 }
 
 func BenchmarkReplay10k(b *testing.B) {
-	ctx := context.Background()
-	l, err := boltstore.Open(filepath.Join(b.TempDir(), "log.db"), store.Bounds{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	var wg sync.WaitGroup
-	ids := make([]string, 10_001)
-	for w := range 100 { // concurrent appends fill the log in a few batches
-		wg.Go(func() {
-			for i := w; i < len(ids); i += 100 {
-				u := benchUpdate()
-				if err := l.Append(ctx, &u); err != nil {
-					b.Error(err)
-					return
-				}
-				ids[i] = u.Event.ID
-			}
-		})
-	}
-	wg.Wait()
-	var first string
-	l.Replay(ctx, store.Earliest, func(u *store.Update) error {
-		if first == "" {
-			first = u.Event.ID
-		}
-		return nil
-	})
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		err := l.Replay(ctx, first, func(*store.Update) error { n++; return nil })
-		if err != nil || n != 10_000 {
-			b.Fatalf("Replay = %d, %v", n, err)
-		}
-	}
+	storetest.BenchReplay10k(b, func(b *testing.B) store.Log { return open(b, filepath.Join(b.TempDir(), "log.db"), store.Bounds{}) })
 }

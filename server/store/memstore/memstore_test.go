@@ -94,61 +94,10 @@ func TestReplayWhileEvicting(t *testing.T) {
 	}
 }
 
-func benchUpdate() store.Update {
-	return store.Update{
-		Topics: []string{"https://example.com/books/1"},
-		Event:  sse.Event{Type: "update", Data: `{"id":1,"title":"a book","price":12.5}`},
-	}
-}
-
 func BenchmarkAppend(b *testing.B) {
-	ctx := context.Background()
-	b.Run("serial", func(b *testing.B) {
-		l := memstore.New(store.Bounds{})
-		defer l.Close()
-		b.ReportAllocs()
-		for b.Loop() {
-			u := benchUpdate()
-			if err := l.Append(ctx, &u); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		l := memstore.New(store.Bounds{})
-		defer l.Close()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				u := benchUpdate()
-				if err := l.Append(ctx, &u); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	})
+	storetest.BenchAppend(b, func(*testing.B) store.Log { return memstore.New(store.Bounds{}) })
 }
 
 func BenchmarkReplay10k(b *testing.B) {
-	ctx := context.Background()
-	l := memstore.New(store.Bounds{})
-	defer l.Close()
-	var first string
-	for i := range 10_001 {
-		u := benchUpdate()
-		if err := l.Append(ctx, &u); err != nil {
-			b.Fatal(err)
-		}
-		if i == 0 {
-			first = u.Event.ID
-		}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		err := l.Replay(ctx, first, func(*store.Update) error { n++; return nil })
-		if err != nil || n != 10_000 {
-			b.Fatalf("Replay = %d, %v", n, err)
-		}
-	}
+	storetest.BenchReplay10k(b, func(*testing.B) store.Log { return memstore.New(store.Bounds{}) })
 }
