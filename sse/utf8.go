@@ -18,42 +18,47 @@ const replacementChar = "\uFFFD"
 // appendUTF8 appends src to dst with every ill-formed subsequence replaced.
 func appendUTF8(dst, src []byte) []byte {
 	start := 0
-	for i := 0; i < len(src); {
+	for {
+		at, n := nextInvalid(src, start)
+		if at < 0 {
+			return append(dst, src[start:]...)
+		}
+		dst = append(dst, src[start:at]...)
+		dst = append(dst, replacementChar...)
+		start = at + n
+	}
+}
+
+// decodedLen is len(appendUTF8(nil, src)), without building it.
+func decodedLen(src []byte) int {
+	n := len(src)
+	for i := 0; ; {
+		at, w := nextInvalid(src, i)
+		if at < 0 {
+			return n
+		}
+		n += len(replacementChar) - w
+		i = at + w
+	}
+}
+
+// nextInvalid returns the offset and length of the first ill-formed
+// subpart of src at or after from, or -1 and 0 when there is none.
+func nextInvalid(src []byte, from int) (at, n int) {
+	for i := from; i < len(src); {
 		if src[i] < utf8.RuneSelf {
 			i++
 			continue
 		}
 		// A well-formed sequence starting at a non-ASCII byte is at least
 		// two bytes long; a width of 1 means ill-formed.
-		if _, n := utf8.DecodeRune(src[i:]); n > 1 {
-			i += n
-			continue
-		}
-		dst = append(dst, src[start:i]...)
-		dst = append(dst, replacementChar...)
-		i += invalidLen(src[i:])
-		start = i
-	}
-	return append(dst, src[start:]...)
-}
-
-// decodedLen is len(appendUTF8(nil, src)), without building it.
-func decodedLen(src []byte) int {
-	n := len(src)
-	for i := 0; i < len(src); {
-		if src[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
 		if _, w := utf8.DecodeRune(src[i:]); w > 1 {
 			i += w
 			continue
 		}
-		w := invalidLen(src[i:])
-		n += len(replacementChar) - w
-		i += w
+		return i, invalidLen(src[i:])
 	}
-	return n
+	return -1, 0
 }
 
 // decodeString returns src decoded as a string.
