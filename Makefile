@@ -49,6 +49,7 @@ test-web:
 
 test-go:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+	cd loadtest && $(GO) vet ./cmd/loadtest/ && $(GO) test -count=1 ./cmd/loadtest/
 	$(GO) test -count=1 -timeout 15m ./e2e/...
 
 ## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis); the browser,

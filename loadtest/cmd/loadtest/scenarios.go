@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -195,13 +194,9 @@ func fanout(ctx context.Context, t *target, z sizes, env *runEnv) (r fanResult) 
 }
 
 type latResult struct {
-	Subs      int          `json:"subs"`
-	Events    int          `json:"events"`
-	Samples   int          `json:"samples"`
-	P50ms     float64      `json:"p50_ms"`
-	P90ms     float64      `json:"p90_ms"`
-	P99ms     float64      `json:"p99_ms"`
-	MaxMs     float64      `json:"max_ms"`
+	Subs   int `json:"subs"`
+	Events int `json:"events"`
+	latencies
 	Missing   int          `json:"missing"`
 	Repeated  int64        `json:"repeated"`
 	ServerCPU float64      `json:"server_cpu_s"`
@@ -242,11 +237,9 @@ func latency(ctx context.Context, t *target, z sizes, env *runEnv) (r latResult)
 	for _, s := range g.subs {
 		all = append(all, s.lat...)
 	}
-	slices.Sort(all)
-	r.Samples = len(all)
+	r.latencies = summarize(all)
 	if len(all) > 0 {
-		q := func(f float64) float64 { return float64(all[min(len(all)-1, int(f*float64(len(all))))]) / 1000 }
-		r.P50ms, r.P90ms, r.P99ms, r.MaxMs = q(0.50), q(0.90), q(0.99), float64(all[len(all)-1])/1000
+		q := func(f float64) float64 { return pct(all, f) }
 		// Denser in the tail, which the chart draws on a scale of nines.
 		for f := 0.0; f < 0.9; f += 0.01 {
 			r.CDF = append(r.CDF, [2]float64{q(f), f})

@@ -44,12 +44,8 @@ var (
 
 // slowPhase is one phase's figures.
 type slowPhase struct {
-	WithSlow  bool    `json:"with_slow"`
-	Samples   int     `json:"samples"`
-	P50ms     float64 `json:"p50_ms"`
-	P90ms     float64 `json:"p90_ms"`
-	P99ms     float64 `json:"p99_ms"`
-	MaxMs     float64 `json:"max_ms"`
+	WithSlow bool `json:"with_slow"`
+	latencies
 	Missing   int     `json:"missing"`
 	Repeated  int64   `json:"repeated"`
 	ServerCPU float64 `json:"server_cpu_s"`
@@ -261,8 +257,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 	for _, s := range g.subs {
 		all = append(all, s.lat...)
 	}
-	ph.Samples = len(all)
-	ph.P50ms, ph.P90ms, ph.P99ms, ph.MaxMs = pct(all, 0.50), pct(all, 0.90), pct(all, 0.99), pct(all, 1)
+	ph.latencies = summarize(all)
 	ph.Missing, _, _ = g.missing(0, n)
 	ph.Repeated = g.repeated.Load()
 	// A subscriber that has every event exactly once received them in the
@@ -380,8 +375,24 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// pct returns the q-quantile of v (microseconds) in milliseconds; v is
-// sorted in place.
+// latencies summarizes publish-to-receive times.
+type latencies struct {
+	Samples int     `json:"samples"`
+	P50ms   float64 `json:"p50_ms"`
+	P90ms   float64 `json:"p90_ms"`
+	P99ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// summarize sorts v, times in microseconds, and returns its percentiles in
+// milliseconds.
+func summarize(v []int32) latencies {
+	slices.Sort(v)
+	return latencies{Samples: len(v), P50ms: pct(v, 0.50), P90ms: pct(v, 0.90), P99ms: pct(v, 0.99), MaxMs: pct(v, 1)}
+}
+
+// pct returns the q-quantile of v, times in microseconds, in milliseconds;
+// v is sorted first if it is not.
 func pct(v []int32, q float64) float64 {
 	if len(v) == 0 {
 		return 0
