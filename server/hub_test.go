@@ -332,8 +332,6 @@ func TestUnknownLastEventIDReplaysAllWithMissedEvent(t *testing.T) {
 	}
 }
 
-// TestReplayThenLiveHasNoGapOrDuplicate resumes while publishing goes on,
-// so that updates land before, during and after the replay.
 func TestFreshStreamGetsCursorSoADropLosesNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	e.publish("before", "t")
