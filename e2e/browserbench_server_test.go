@@ -200,24 +200,19 @@ func newBenchServer(tb testing.TB, as *benchAssets, html string, stream func(w h
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprint(w, html)
 	})
-	mux.HandleFunc("/baseline/{file}", func(w http.ResponseWriter, r *http.Request) {
-		a := as.baseline[r.PathValue("file")]
-		if a == nil {
-			http.NotFound(w, r)
-			return
+	files := func(set map[string]*benchAsset) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			a := set[r.PathValue("file")]
+			if a == nil {
+				http.NotFound(w, r)
+				return
+			}
+			s.encoding.Store(r.Header.Get("Accept-Encoding"))
+			a.serve(w, r)
 		}
-		s.encoding.Store(r.Header.Get("Accept-Encoding"))
-		a.serve(w, r)
-	})
-	mux.HandleFunc("/polysse/{file}", func(w http.ResponseWriter, r *http.Request) {
-		a := as.polysse[r.PathValue("file")]
-		if a == nil {
-			http.NotFound(w, r)
-			return
-		}
-		s.encoding.Store(r.Header.Get("Accept-Encoding"))
-		a.serve(w, r)
-	})
+	}
+	mux.HandleFunc("/baseline/{file}", files(as.baseline))
+	mux.HandleFunc("/polysse/{file}", files(as.polysse))
 	mux.HandleFunc("/esp/"+espFile, func(w http.ResponseWriter, r *http.Request) {
 		if as.esp == nil {
 			http.NotFound(w, r)
