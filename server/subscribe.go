@@ -80,9 +80,12 @@ func (s *subscriber) push(d delivery) {
 		s.queued += len(d.frame)
 	}
 	hs, signal, interrupt := s.hs, s.signal, s.interrupt
-	// A hijacked stream blocked in a write is closed, for the reason
-	// interrupt has; its writer gives up on the error.
-	blocked := overflow && hs != nil && hs.state == stateSlow
+	// A hijacked stream that a writer holds is closed, for the reason
+	// interrupt has: the writer may be in, or about to start, a blocking
+	// write to a full socket, which would keep the stream for up to the
+	// write timeout. The writer gives up on the error. An idle stream is
+	// woken instead, to end the response with its last chunk.
+	blocked := overflow && hs != nil && hs.state != stateIdle
 	wake := hs != nil && hs.wakeLocked()
 	s.mu.Unlock()
 	if overflow {

@@ -165,6 +165,11 @@ func (w *writer) serve(hs *hstream) {
 			return
 		}
 		if n < len(out) {
+			if cut {
+				// The last chunk is a courtesy: not worth a blocking write.
+				hs.close()
+				return
+			}
 			rest := bytes.Clone(out[n:])
 			s.mu.Lock()
 			if hs.state != stateQueued {
