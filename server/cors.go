@@ -24,8 +24,13 @@ func (h *Hub) cors(w http.ResponseWriter, r *http.Request) {
 	default:
 		return
 	}
+	if r.Method != http.MethodOptions {
+		// Draft-07 and draft-08 clients read these to detect a loss and
+		// to find the subscriptions API's cursor.
+		hdr.Set("Access-Control-Expose-Headers", "Last-Event-ID, Mercure-Last-Event-ID, Link")
+	}
 	if r.Method == http.MethodOptions {
-		hdr.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		hdr.Set("Access-Control-Allow-Methods", "GET, QUERY, POST, OPTIONS")
 		hdr.Set("Access-Control-Allow-Headers", "Authorization, Last-Event-ID, Cache-Control, Content-Type")
 		hdr.Set("Access-Control-Max-Age", "600")
 	}

@@ -235,7 +235,7 @@ func (h *Hub) serveHijacked(w http.ResponseWriter, r *http.Request, s *subscribe
 		fail()
 		return true
 	}
-	if _, err := st.resume(r.Context(), lastEventID(r), start); err != nil {
+	if _, err := st.resume(r.Context(), s.lastID, start); err != nil {
 		h.logger.Debug("replay ended the stream", "err", err)
 		fail()
 		return true

@@ -44,6 +44,18 @@ type Config struct {
 	// SubscriberKey verifies subscribers' tokens; nil ignores them, so only
 	// anonymous subscriptions (if allowed) are possible.
 	SubscriberKey *auth.Verifier
+	// AccessTokens verifies the access tokens of Mercure draft-08 clients
+	// (RFC 9068 JWTs with authorization_details); nil refuses them. The
+	// draft-07 keys above keep serving draft-07 clients at the same time.
+	AccessTokens *auth.AccessVerifier
+	// HubURL is the hub's public URL (draft-08: the base of relative
+	// topics and URL patterns, and the path of its reserved namespace);
+	// empty means the URL each request reached the hub at.
+	HubURL string
+	// Subscriptions turns on Mercure's active subscriptions: an update
+	// when a subscription starts and ends, and the subscriptions API under
+	// the hub's path (see subscriptions.go).
+	Subscriptions bool
 	// AllowAnonymous lets subscribers without a token receive public updates.
 	AllowAnonymous bool
 	// CORSOrigins lists the origins granted CORS, with credentials; "*"
@@ -353,14 +365,18 @@ func (h *Hub) Close() error {
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cors(w, r)
 	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	case http.MethodGet, http.MethodHead, MethodQuery:
 		h.subscribe(w, r)
 	case http.MethodPost:
+		if h.isDraft08Publish(r) {
+			h.publish08(w, r)
+			return
+		}
 		h.publish(w, r)
 	case http.MethodOptions:
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
+		w.Header().Set("Allow", "GET, HEAD, QUERY, POST, OPTIONS")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }

@@ -51,7 +51,11 @@ func TestNothingPublishedCanInjectAFieldOrEvent(t *testing.T) {
 			code, body := e.post(tok, form)
 			accepted := code == http.StatusOK
 			tooLong := field == "topic" && len(v) > topic.MaxLength
-			if !accepted && !tooLong && (field == "data" || field == "topic") {
+			// A URL parser strips tabs and newlines, so a topic of line
+			// breaks alone resolves to the hub's own URL: its reserved
+			// namespace, refused whatever the draft.
+			reserved := field == "topic" && code == http.StatusForbidden && strings.Contains(body, "reserved namespace")
+			if !accepted && !tooLong && !reserved && (field == "data" || field == "topic") {
 				t.Errorf("%s #%d refused (%d %s); data and topics may hold anything", field, i, code, body)
 			}
 			if !accepted && strings.TrimSpace(body) == "" {

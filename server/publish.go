@@ -54,6 +54,12 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
+	if t := h.reservedTopic(r, u.Topics); t != "" {
+		// Refused as the reference hub does: the namespace is the hub's,
+		// for subscription events, and a publisher must not forge them.
+		http.Error(w, "forbidden: topic "+strconv.Quote(t)+" is in the hub's reserved namespace", http.StatusForbidden)
+		return
+	}
 	for _, t := range u.Topics {
 		if !h.matcher.MatchAny([]string{t}, claims.Publish) {
 			http.Error(w, "forbidden: the token may not publish to topic "+strconv.Quote(t), http.StatusForbidden)

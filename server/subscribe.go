@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,10 +21,12 @@ import (
 
 // MissedEventType is the type of the in-band event a subscriber receives
 // when the last event id it resumed from is not in the log (trimmed away,
-// or never issued by it): the hub then replays every update it keeps, and
-// this event, sent first, tells the client it may have missed others.
-// EventSource cannot read response headers, hence an event. Its data is a
-// JSON object: {"lastEventId": the id the client sent}.
+// or never issued by it). As Mercure says, the hub then replays nothing
+// (the response's Last-Event-ID or Mercure-Last-Event-ID header says
+// "earliest") and the stream goes on from now; this event, sent first,
+// tells the client it may have missed updates, since EventSource cannot
+// read response headers. Its data is a JSON object: {"lastEventId": the id
+// the client sent}.
 const MissedEventType = "polysse-missed"
 
 // delivery is one encoded event queued for a subscriber. frame is shared
@@ -44,6 +47,12 @@ type subscriber struct {
 	// nil for an anonymous subscriber, who never receives private updates.
 	claims   []string
 	maxQueue int
+	// lastID is the last event id the subscriber resumes after; "" for a
+	// fresh subscription.
+	lastID string
+	// d8 is set for a Mercure draft-08 subscription (see draft08.go): its
+	// matchers and grants take the place of selectors and claims.
+	d8 *sub08
 
 	mu     sync.Mutex
 	queue  []delivery
@@ -58,6 +67,9 @@ type subscriber struct {
 }
 
 func (s *subscriber) wants(m *topic.Matcher, u *store.Update) bool {
+	if s.d8 != nil {
+		return s.d8.wants(u)
+	}
 	if !m.MatchAny(u.Topics, s.selectors) {
 		return false
 	}
@@ -157,6 +169,10 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	if isDraft08Subscribe(r) {
+		h.subscribe08(w, r)
+		return
+	}
 	q := r.URL.Query()
 	selectors := q["topic"]
 	if len(selectors) == 0 {
@@ -184,19 +200,25 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, err)
 		return
 	}
+	s := &subscriber{
+		h:         h,
+		selectors: selectors,
+		claims:    claims,
+		maxQueue:  h.cfg.MaxQueueBytes,
+		lastID:    lastEventID(r),
+	}
+	h.serveSubscription(w, r, q, s, expires)
+}
+
+// serveSubscription registers s and serves its stream; q holds the
+// request's parameters (for draft-08, from the query and the body).
+func (h *Hub) serveSubscription(w http.ResponseWriter, r *http.Request, q url.Values, s *subscriber, expires time.Time) {
 	tr := transportStream
 	if q.Get("transport") == "poll" {
 		tr = transportPoll
 	}
 	padding := q.Get("padding") == "true" || q.Get("padding") == "1"
 	probe := q.Get("_probe") == "1"
-
-	s := &subscriber{
-		h:         h,
-		selectors: selectors,
-		claims:    claims,
-		maxQueue:  h.cfg.MaxQueueBytes,
-	}
 	hijack := h.hijackable(w, r, tr)
 	if !hijack {
 		s.signal = make(chan struct{}, 1)
@@ -218,6 +240,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	h.setResumeHeader(r.Context(), hdr, s)
 	if hijack {
 		if h.serveHijacked(w, r, s, start, expires, padding, probe, open) {
 			return
@@ -260,7 +283,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sent, err := st.resume(ctx, lastEventID(r), start)
+	sent, err := st.resume(ctx, s.lastID, start)
 	if err != nil {
 		h.logger.Debug("replay ended the stream", "err", err)
 		return
@@ -397,11 +420,19 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		st.h.counters.replayHits.Add(1)
 	}
 	if errors.Is(err, store.ErrUnknownID) {
+		// Nothing is replayed: the client is told, and carries on from
+		// the hub's cursor as a fresh subscription would.
 		st.h.counters.replayMiss.Add(1)
 		missed := sse.Event{Type: MissedEventType, Data: `{"lastEventId":` + strconv.Quote(lastID) + `}`}
 		st.buf, _ = sse.AppendEvent(st.buf, &missed)
-		scannedID = store.Earliest
-		err = st.h.log.Replay(ctx, store.Earliest, replay)
+		c := store.Earliest
+		if start != nil {
+			c = start.id
+			st.after = start.pos
+		}
+		st.buf = appendCursor(st.buf, c)
+		st.appendProbe()
+		return 0, st.flush()
 	}
 	if err != nil {
 		return sent, err

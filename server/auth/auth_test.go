@@ -455,7 +455,7 @@ func TestFromRequest(t *testing.T) {
 		{name: "cookie", cookie: "c.c.c", want: "c.c.c"},
 		{name: "query", query: "q.q.q", want: "q.q.q"},
 		{name: "header before cookie and query", headers: []string{"Bearer h.h.h"}, cookie: "c.c.c", query: "q.q.q", want: "h.h.h"},
-		{name: "cookie before query", cookie: "c.c.c", query: "q.q.q", want: "c.c.c"},
+		{name: "query before cookie, as the reference hub", cookie: "c.c.c", query: "q.q.q", want: "q.q.q"},
 		{name: "basic scheme", headers: []string{"Basic dXNlcjpwYXNz"}, cookie: "c.c.c", wantErr: true},
 		{name: "scheme only", headers: []string{"Bearer"}, wantErr: true},
 		{name: "scheme and spaces", headers: []string{"Bearer  "}, wantErr: true},

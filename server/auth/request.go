@@ -21,9 +21,10 @@ const (
 // single "Bearer <token>".
 var ErrAuthorizationHeader = errors.New("auth: malformed Authorization header")
 
-// FromRequest returns the token r carries, looking where Mercure says and
-// in its order: the Authorization header (Bearer scheme), the CookieName
-// cookie, then the QueryParam query parameter. A request without a token
+// FromRequest returns the token r carries, looking where Mercure draft-07
+// says and in the reference hub's order: the Authorization header (Bearer
+// scheme), then the QueryParam query parameter, then the CookieName cookie
+// (ambient, so the one a client chose explicitly wins). A request without a token
 // yields "" and no error. An Authorization header that is present but not
 // a Bearer token is an error rather than a reason to look further, so that
 // a client's mistake is reported instead of hidden by a stale cookie.
@@ -34,13 +35,13 @@ func FromRequest(r *http.Request) (token string, err error) {
 		}
 		return bearer(values[0])
 	}
-	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
-		return c.Value, nil
-	}
 	if r.URL != nil {
 		if t := r.URL.Query().Get(QueryParam); t != "" {
 			return t, nil
 		}
+	}
+	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
+		return c.Value, nil
 	}
 	return "", nil
 }

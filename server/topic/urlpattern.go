@@ -1,0 +1,125 @@
+package topic
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/dunglas/go-urlpattern"
+)
+
+// Matcher types of Mercure draft-08 (section "Matcher Types"): the names a
+// subscriber appends to "match_" and a token puts in "match_type".
+const (
+	MatchExact      = "exact"
+	MatchURLPattern = "urlpattern"
+)
+
+// Selector is one compiled draft-08 topic matcher: "*", an exact topic, or
+// a URL pattern (WHATWG URL Pattern standard) resolved against the hub's
+// URL. It is compiled once, when the subscription or token is read, and is
+// safe for concurrent use.
+type Selector struct {
+	// Type is MatchExact or MatchURLPattern, and Match the matcher as given.
+	Type, Match string
+	pattern     *urlpattern.URLPattern
+	base        string
+}
+
+// ErrInvalidMatcher is matched by every error CompileSelector returns.
+var ErrInvalidMatcher = errors.New("topic: invalid matcher")
+
+// CompileSelector compiles a draft-08 matcher of the given type. base is
+// the hub's URL, against which relative URL patterns and relative topics
+// are resolved. The value must be valid UTF-8 without control or format
+// characters (CheckText), at most MaxLength bytes, and for MatchURLPattern
+// a well-formed URL pattern. An unknown type is an error.
+func CompileSelector(matchType, match, base string) (*Selector, error) {
+	if err := CheckText(match); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMatcher, err)
+	}
+	if match == "" {
+		return nil, fmt.Errorf("%w: empty", ErrInvalidMatcher)
+	}
+	if len(match) > MaxLength {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidMatcher, len(match), MaxLength)
+	}
+	s := &Selector{Type: matchType, Match: match, base: base}
+	switch matchType {
+	case MatchExact:
+		return s, nil
+	case MatchURLPattern:
+	default:
+		return nil, fmt.Errorf("%w: unsupported matcher type %q", ErrInvalidMatcher, matchType)
+	}
+	if match == Wildcard {
+		return s, nil
+	}
+	p, err := urlpattern.New(match, base, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: URL pattern: %w", ErrInvalidMatcher, err)
+	}
+	s.pattern = p
+	return s, nil
+}
+
+// Matches reports whether the selector matches topic. "*" matches every
+// topic whatever the type; an exact selector compares bytes; a URL pattern
+// is tested against the topic resolved against the hub's URL, and a topic
+// that does not parse as a URL reference matches no pattern. The URL
+// pattern library compiles to Go regular expressions (RE2), so a test
+// costs time linear in the topic's length; topics longer than MaxLength
+// are not tested at all.
+func (s *Selector) Matches(topic string) bool {
+	switch {
+	case s.Match == Wildcard:
+		return true
+	case s.pattern == nil:
+		return s.Match == topic
+	case len(topic) > MaxLength:
+		return false
+	}
+	return s.pattern.Test(topic, s.base)
+}
+
+// MatchesAny reports whether the selector matches one of topics.
+func (s *Selector) MatchesAny(topics []string) bool {
+	for _, t := range topics {
+		if s.Matches(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckText reports a string that Mercure draft-08 forbids as a topic or
+// matcher: not valid UTF-8, or holding a C0 or C1 control character, DEL,
+// or a Unicode format character (general category Cf).
+func CheckText(s string) error {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return fmt.Errorf("invalid UTF-8 at byte %d", i)
+		}
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("control or format character %U at byte %d", r, i)
+		}
+		i += n
+	}
+	return nil
+}
+
+// IsCanonicalType reports whether name is a matcher type this package
+// supports, spelled canonically (matcher type names are case-sensitive).
+func IsCanonicalType(name string) bool {
+	return name == MatchExact || name == MatchURLPattern
+}
+
+// HasMatchPrefix reports whether a parameter name falls in draft-08's
+// reserved "match" namespace: "match", or any name that begins with
+// "match" compared ASCII case-insensitively.
+func HasMatchPrefix(name string) bool {
+	return len(name) >= 5 && strings.EqualFold(name[:5], "match")
+}
