@@ -321,7 +321,9 @@ func (h *Hub) isDraft08Publish(r *http.Request) bool {
 	if err == nil && tok == "" {
 		tok, err = auth.FromRequest(r)
 	}
-	return err == nil && tok != "" && auth.IsAccessToken(tok)
+	// A publish with no token at all gets draft-08's challenge, which
+	// points at the metadata and is a valid draft-07 answer too.
+	return err == nil && (tok == "" || auth.IsAccessToken(tok))
 }
 
 // publish08 serves a draft-08 publish.
