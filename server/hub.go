@@ -56,6 +56,10 @@ type Config struct {
 	// when a subscription starts and ends, and the subscriptions API under
 	// the hub's path (see subscriptions.go).
 	Subscriptions bool
+	// Registry keeps the active subscriptions the API lists; nil means one
+	// in memory, for one node. Nodes sharing a log share a registry too
+	// (see server/cluster).
+	Registry Registry
 	// AllowAnonymous lets subscribers without a token receive public updates.
 	AllowAnonymous bool
 	// CORSOrigins lists the origins granted CORS, with credentials; "*"
@@ -150,6 +154,10 @@ type Hub struct {
 
 	// hj serves the hijacked HTTP/1.1 streams.
 	hj *hijacked
+	// registry lists active subscriptions; nil unless Config.Subscriptions.
+	registry Registry
+	// announcing counts the subscription-end announcements under way.
+	announcing sync.WaitGroup
 
 	stopWatch func()
 	drain     chan struct{}
@@ -198,6 +206,12 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		writers = runtime.GOMAXPROCS(0)
 	}
 	h.hj = newHijacked(h, writers)
+	if cfg.Subscriptions {
+		h.registry = cfg.Registry
+		if h.registry == nil {
+			h.registry = NewMemoryRegistry()
+		}
+	}
 	return h, nil
 }
 
@@ -350,6 +364,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // Close stops watching the log, and closes it if the hub created it.
 func (h *Hub) Close() error {
 	h.drainOnce.Do(func() { close(h.drain) })
+	h.announcing.Wait()
 	h.stopWatch()
 	h.closeOnce.Do(h.hj.stop)
 	if h.ownLog {
@@ -364,6 +379,12 @@ func (h *Hub) Close() error {
 // preflights (OPTIONS) on whatever path the hub is mounted at.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cors(w, r)
+	if h.registry != nil && r.Method != http.MethodOptions {
+		if hubPath, rest, ok := subscriptionsAPIPath(r.URL.EscapedPath()); ok {
+			h.serveSubscriptionsAPI(w, r, hubPath, rest)
+			return
+		}
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, MethodQuery:
 		h.subscribe(w, r)

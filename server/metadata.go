@@ -48,7 +48,7 @@ func (h *Hub) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 		"mercure_cookie":                        AccessTokenCookie,
 		"mercure_matcher_types_supported":       []string{topic.MatchExact, topic.MatchURLPattern},
 	}
-	if h.cfg.Subscriptions {
+	if h.registry != nil {
 		doc["mercure_subscriptions"] = true
 	}
 	body, _ := json.Marshal(doc)

@@ -705,3 +705,151 @@ func TestProtectedResourceMetadata(t *testing.T) {
 		t.Errorf("mercure_cookie %v", doc["mercure_cookie"])
 	}
 }
+
+// subscriptionDoc is a subscription document of either draft.
+type subscriptionDoc struct {
+	Context    string          `json:"@context"`
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	MatchType  string          `json:"match_type"`
+	Match      string          `json:"match"`
+	Topic      string          `json:"topic"`
+	Subscriber string          `json:"subscriber"`
+	Active     bool            `json:"active"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// nextSubscriptionEvent returns the next subscription event on s that is
+// about match (the watcher's own are skipped).
+func nextSubscriptionEvent(t *testing.T, s *stream, match string) (sse.Event, subscriptionDoc) {
+	t.Helper()
+	for {
+		ev := s.next(t)
+		var d subscriptionDoc
+		if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
+			t.Fatalf("event %+v is no JSON document: %v", ev, err)
+		}
+		if d.Match == match || d.Topic == match {
+			return ev, d
+		}
+	}
+}
+
+// TestDraft08ActiveSubscriptions: subscription events and the
+// subscriptions API, draft-08 shapes, on one node.
+func TestDraft08ActiveSubscriptions(t *testing.T) {
+	// A hijacked stream notices its client left at a heartbeat.
+	e := newPEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond })
+	const ns = "/.well-known/mercure/subscriptions"
+	watcherTok := e.token08(time.Hour, detail("subscribe", "urlpattern:"+ns+"/*", ns))
+	_, watcher := e.sub(req{query: "match_urlpattern=" + url.QueryEscape(ns+"/*"), header: bearer(watcherTok)})
+	if watcher == nil {
+		t.Fatal("watcher refused")
+	}
+	payload := auth.AuthorizationDetail{Actions: []string{"subscribe"}, Topics: []auth.TopicMatcher{{Match: "*", MatchType: "exact"}}, Payload: json.RawMessage(`{"tenant":"t1"}`)}
+	ctx, cancel := context.WithCancel(context.Background())
+	hr, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+hubPath+"?match="+url.QueryEscape("https://e.com/a b"), nil)
+	hr.Header.Set("Authorization", "Bearer "+e.token08(time.Hour, payload))
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", err, res)
+	}
+	ev, d := nextSubscriptionEvent(t, watcher, "https://e.com/a b")
+	if ev.Type != "mercure" {
+		t.Errorf("event type %q, want mercure", ev.Type)
+	}
+	wantID := ns + "/exact/https%3A%2F%2Fe.com%2Fa%20b/" + expandForTest(d.Subscriber)
+	if d.ID != wantID || d.Type != "subscription" || d.MatchType != "exact" || !d.Active || string(d.Payload) != `{"tenant":"t1"}` {
+		t.Errorf("start document %+v, want id %s", d, wantID)
+	}
+	if !strings.HasPrefix(d.Subscriber, "urn:uuid:") {
+		t.Errorf("subscriber %q is not a urn:uuid", d.Subscriber)
+	}
+
+	get := func(path string, h http.Header) (*http.Response, []byte) {
+		res := e.do(req{path: path, header: h})
+		b, _ := io.ReadAll(res.Body)
+		return res, b
+	}
+	res2, body := get(ns, bearer(watcherTok))
+	if res2.StatusCode != 200 || res2.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("collection: %d %s %s", res2.StatusCode, res2.Header.Get("Content-Type"), body)
+	}
+	if l := res2.Header.Get("Link"); !strings.Contains(l, `rel="mercure"`) || !strings.Contains(l, `last-event-id="`) {
+		t.Errorf("Link %q lacks the cursor", l)
+	}
+	var coll struct {
+		ID            string            `json:"id"`
+		Type          string            `json:"type"`
+		Subscriptions []subscriptionDoc `json:"subscriptions"`
+	}
+	if err := json.Unmarshal(body, &coll); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range coll.Subscriptions {
+		found = found || s.ID == d.ID
+	}
+	if coll.ID != ns || coll.Type != "subscriptions" || !found {
+		t.Errorf("collection %s lacks %s", body, d.ID)
+	}
+	if res, body := get(d.ID, bearer(watcherTok)); res.StatusCode != 200 || !strings.Contains(string(body), `"active":true`) {
+		t.Errorf("single: %d %s", res.StatusCode, body)
+	}
+	perMatcher := ns + "/exact/https%3A%2F%2Fe.com%2Fa%20b"
+	if res, body := get(perMatcher, bearer(watcherTok)); res.StatusCode != 200 || !strings.Contains(string(body), d.ID) {
+		t.Errorf("per-matcher collection: %d %s", res.StatusCode, body)
+	}
+	if res, _ := get(ns+"/exact/nope/urn%3Auuid%3Ax", bearer(watcherTok)); res.StatusCode != 404 {
+		t.Errorf("an unknown subscription: %d, want 404", res.StatusCode)
+	}
+	if res, _ := get(ns, nil); res.StatusCode != 401 {
+		t.Errorf("no token: %d, want 401", res.StatusCode)
+	}
+	if res, _ := get(ns, bearer(e.token08(time.Hour, detail("subscribe", "other")))); res.StatusCode != 403 {
+		t.Errorf("a token for another topic: %d, want 403", res.StatusCode)
+	}
+	cancel()
+	res.Body.Close()
+	_, d = nextSubscriptionEvent(t, watcher, "https://e.com/a b")
+	if d.Active {
+		t.Errorf("end document %+v, want active false", d)
+	}
+	if res, _ := get(d.ID, bearer(watcherTok)); res.StatusCode != 404 {
+		t.Errorf("an ended subscription: %d, want 404", res.StatusCode)
+	}
+}
+
+func expandForTest(s string) string {
+	return strings.NewReplacer(":", "%3A", "/", "%2F").Replace(s)
+}
+
+// TestDraft07ActiveSubscriptions: the same in draft-07's JSON-LD shapes,
+// on the same hub.
+func TestDraft07ActiveSubscriptions(t *testing.T) {
+	e := newPEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond })
+	const tmpl = "/.well-known/mercure/subscriptions{/topic}{/subscriber}"
+	watcherTok := e.token07(auth.Claims{Subscribe: []string{tmpl}})
+	_, watcher := e.sub(req{query: "topic=" + url.QueryEscape(tmpl), header: bearer(watcherTok)})
+	ctx, cancel := context.WithCancel(context.Background())
+	hr, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+hubPath+"?topic="+url.QueryEscape("https://e.com/{x}"), nil)
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", err, res)
+	}
+	ev, d := nextSubscriptionEvent(t, watcher, "https://e.com/{x}")
+	if ev.Type != "message" || d.Type != "Subscription" || d.Context != "https://mercure.rocks/" || !d.Active ||
+		d.ID != "/.well-known/mercure/subscriptions/https%3A%2F%2Fe.com%2F%7Bx%7D/"+expandForTest(d.Subscriber) {
+		t.Errorf("start event %+v, document %+v", ev, d)
+	}
+	r := e.do(req{path: "/.well-known/mercure/subscriptions", header: bearer(watcherTok)})
+	body, _ := io.ReadAll(r.Body)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/ld+json" || !strings.Contains(string(body), `"lastEventID"`) || !strings.Contains(string(body), d.ID) {
+		t.Errorf("collection: %d %s %s", r.StatusCode, r.Header.Get("Content-Type"), body)
+	}
+	cancel()
+	res.Body.Close()
+	if _, d = nextSubscriptionEvent(t, watcher, "https://e.com/{x}"); d.Active {
+		t.Errorf("end document %+v", d)
+	}
+}

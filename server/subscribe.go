@@ -53,6 +53,9 @@ type subscriber struct {
 	// d8 is set for a Mercure draft-08 subscription (see draft08.go): its
 	// matchers and grants take the place of selectors and claims.
 	d8 *sub08
+	// active are the subscriptions announced for this connection, when
+	// the hub tracks them (see subscriptions.go).
+	active []Subscription
 
 	mu     sync.Mutex
 	queue  []delivery
@@ -229,6 +232,7 @@ func (h *Hub) serveSubscription(w http.ResponseWriter, r *http.Request, q url.Va
 		http.Error(w, "too many subscribers on this hub: the limit is "+strconv.Itoa(h.cfg.MaxSubscribers), http.StatusServiceUnavailable)
 		return
 	}
+	h.startSubscriptions(r, s)
 	h.streams.Add(1)
 	open := &h.counters.streams[tr][engineIndex(q.Get("_engine"))]
 	open.Add(1)
@@ -317,6 +321,7 @@ func (st *stream) begin(padding, probe bool) {
 // did before serving it.
 func (h *Hub) release(s *subscriber, open *atomic.Int64) {
 	h.unregister(s)
+	h.endSubscriptions(s)
 	open.Add(-1)
 	h.streams.Done()
 }
