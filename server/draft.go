@@ -149,7 +149,14 @@ func (h *Hub) hubURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + r.URL.EscapedPath()
+	p := r.URL.EscapedPath()
+	if h.registry != nil {
+		// The subscriptions API lives under the hub's path.
+		if hubPath, _, ok := subscriptionsAPIPath(p); ok {
+			p = hubPath
+		}
+	}
+	return scheme + "://" + r.Host + p
 }
 
 // hubPath returns the path of the hub's URL, normalised like topic paths.

@@ -77,13 +77,15 @@ func publishCmd(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func tokenCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("token", "Mints a JWT for development from the hub's configured key: signed with the publisher\nkey when it has -publish selectors, else with the subscriber key.", stderr)
+	fs := newFlagSet("token", "Mints a JWT for development from the hub's configured key: signed with the publisher\nkey when it has -publish selectors, else with the subscriber key. With -jwt-issuer it mints a\nMercure draft-08 access token instead (typ at+jwt, authorization_details), signed with -jwt-issuer-key;\nits -publish and -subscribe values are exact topics, or URL patterns written urlpattern:PATTERN.", stderr)
 	var pub, sub stringList
 	fs.Var(&pub, "publish", "a topic selector the token may publish to (repeatable; * for all)")
 	fs.Var(&sub, "subscribe", "a topic selector whose private updates the token may receive (repeatable)")
 	pubKey := fs.String("publisher-jwt-key", "", "HS256 secret or RSA private key PEM file of publishers")
 	subKey := fs.String("subscriber-jwt-key", "", "HS256 secret or RSA private key PEM file of subscribers")
-	ttl := fs.Duration("ttl", 24*time.Hour, "lifetime of the token; 0 for none")
+	ttl := fs.Duration("ttl", 24*time.Hour, "lifetime of the token; 0 for none (draft-07 only: access tokens always expire)")
+	var d8 accessTokenFlags
+	d8.register(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -91,6 +93,14 @@ func tokenCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "polysse token: give at least one -publish or -subscribe selector")
 		fs.Usage()
 		return errUsage
+	}
+	if d8.issuer != "" {
+		tok, err := d8.mint(pub, sub, *ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, tok)
+		return nil
 	}
 	key, name := *subKey, "-subscriber-jwt-key"
 	if len(pub) > 0 {

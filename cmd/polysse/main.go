@@ -143,6 +143,11 @@ type options struct {
 	store           string
 	publisherKey    string
 	subscriberKey   string
+	issuer          string
+	issuerKey       string
+	audience        string
+	hubURL          string
+	subscriptions   bool
 	allowAnonymous  bool
 	corsOrigins     string
 	heartbeat       time.Duration
@@ -170,6 +175,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.store, "store", "bolt:polysse.db", "replay log: bolt:PATH (a file that survives restarts), memory, or redis://host:port/db\n(also rediss://, redis-sentinel://h1,h2/master, redis-cluster://h1,h2) to share one history across nodes")
 	fs.StringVar(&o.publisherKey, "publisher-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies publishers' tokens (no key: HTTP publishing refused)")
 	fs.StringVar(&o.subscriberKey, "subscriber-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies subscribers' tokens")
+	fs.StringVar(&o.issuer, "jwt-issuer", "", "issuer (iss) of the Mercure draft-08 access tokens the hub trusts, e.g. https://example.com")
+	fs.StringVar(&o.issuerKey, "jwt-issuer-key", "", "the -jwt-issuer's keys: an HS256 secret (32+ bytes), a PEM public key file (RS256, ES256, EdDSA),\na JWK Set file, or a JWK Set URL (https://..., cached and refreshed)")
+	fs.StringVar(&o.audience, "jwt-audience", "", "the hub's resource identifier, required in access tokens' aud (default: -hub-url)")
+	fs.StringVar(&o.hubURL, "hub-url", "", "the hub's public URL, e.g. https://hub.example.com/.well-known/mercure (default: the URL each request used)")
+	fs.BoolVar(&o.subscriptions, "subscriptions", false, "active subscriptions: events when subscriptions start and end, and the API at /.well-known/mercure/subscriptions")
 	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
@@ -194,6 +204,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	if (o.issuer == "") != (o.issuerKey == "") {
+		return nil, errors.New("-jwt-issuer and -jwt-issuer-key go together")
 	}
 	return o, nil
 }
@@ -265,6 +278,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxQueueBytes:   o.maxQueueBytes,
 		WriteTimeout:    o.writeTimeout,
 		Logger:          logger,
+		HubURL:          o.hubURL,
+		Subscriptions:   o.subscriptions,
+	}
+	if cfg.AccessTokens, err = accessVerifier(o); err != nil {
+		return err
 	}
 	if o.corsOrigins != "" {
 		for _, origin := range strings.Split(o.corsOrigins, ",") {
@@ -305,7 +323,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           routes(hub, o.demo, logger),
+		Handler:           withSubscriptionsAPI(hub, routes(hub, o.demo, logger)),
 		ReadHeaderTimeout: o.headerTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
@@ -364,6 +382,7 @@ func displayAddr(a net.Addr) string {
 func routes(hub *server.Hub, demo bool, logger *slog.Logger) http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/.well-known/mercure", hub)
+	r.HandleFunc(server.MetadataPathFor("/.well-known/mercure"), hub.ServeMetadata)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(hub, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
