@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/cluster"
+	"github.com/polysse/polysse/server/store/redisstore"
 )
 
 // accessVerifier returns the verifier of Mercure draft-08 access tokens
@@ -116,4 +120,34 @@ func (f *accessTokenFlags) mint(pub, sub []string, ttl time.Duration) (string, e
 		}
 	}
 	return s.Sign(auth.AccessToken{Issuer: f.issuer, Audience: f.audience, Subject: f.subject, Details: details}, ttl)
+}
+
+// clusterRegistry shares active subscriptions through Redis when the log
+// is on Redis and -subscriptions is on: every node's API then lists every
+// node's subscriptions. The returned start runs the node's lease until
+// ctx ends; the function it returns stops it and waits.
+func clusterRegistry(o *options, cfg *server.Config, logger *slog.Logger) (start func(context.Context, *server.Hub) func(), err error) {
+	noop := func(context.Context, *server.Hub) func() { return func() {} }
+	if !o.subscriptions || !isRedisURL(o.store) {
+		return noop, nil
+	}
+	rdb, err := redisstore.NewClient(o.store)
+	if err != nil {
+		return nil, fmt.Errorf("-subscriptions on Redis: %w", err)
+	}
+	reg := cluster.New(rdb, cluster.Options{Logger: logger})
+	cfg.Registry = reg
+	return func(ctx context.Context, hub *server.Hub) func() {
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			reg.Run(ctx, hub.Announce)
+		}()
+		return func() {
+			cancel()
+			<-done
+			_ = rdb.Close()
+		}
+	}, nil
 }

@@ -312,11 +312,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	cfg.Log = log
+	startRegistry, err := clusterRegistry(o, &cfg, logger)
+	if err != nil {
+		return err
+	}
 	hub, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer hub.Close()
+	defer startRegistry(ctx, hub)()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
