@@ -27,6 +27,8 @@ type StatusError struct {
 	// RetryAfter is the wait the server asked for with a Retry-After
 	// header, or zero.
 	RetryAfter time.Duration
+	// Challenge is the WWW-Authenticate header (see OAuthError).
+	Challenge string
 }
 
 // Error returns the status and the server's reason, such as
@@ -57,6 +59,7 @@ func newStatusError(resp *http.Response) *StatusError {
 		ContentType: resp.Header.Get("Content-Type"),
 		Body:        printable(string(b)),
 		RetryAfter:  retryAfter(resp.Header.Get("Retry-After")),
+		Challenge:   resp.Header.Get("WWW-Authenticate"),
 	}
 }
 
