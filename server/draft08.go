@@ -69,12 +69,12 @@ type grant struct {
 
 // compileGrants compiles c's details against the hub URL base; a matcher
 // that does not compile invalidates the token (as Verify's check does).
-func compileGrants(c *auth.AccessClaims, base string) (*grants, error) {
+func compileGrants(sc *topic.SelectorCache, c *auth.AccessClaims, base string) (*grants, error) {
 	g := &grants{details: make([]grant, 0, len(c.Details))}
 	for _, d := range c.Details {
 		gd := grant{publish: d.Grants(auth.ActionPublish), subscribe: d.Grants(auth.ActionSubscribe), payload: d.Payload}
 		for _, t := range d.Topics {
-			sel, err := topic.CompileSelector(t.MatchType, t.Match, base)
+			sel, err := sc.Compile(t.MatchType, t.Match, base)
 			if err != nil {
 				return nil, err
 			}
@@ -177,7 +177,7 @@ func (h *Hub) authorize08(w http.ResponseWriter, r *http.Request, required bool)
 	}
 	c, err = h.cfg.AccessTokens.Verify(r.Context(), tok)
 	if err == nil {
-		g, err = compileGrants(c, h.hubURL(r))
+		g, err = compileGrants(h.selectors, c, h.hubURL(r))
 	}
 	if err != nil {
 		h.logger.Debug("access token refused", "err", err)
@@ -248,7 +248,7 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "too many matcher parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
 			return
 		}
-		sel, err := topic.CompileSelector(mt, p.value, base)
+		sel, err := h.selectors.Compile(mt, p.value, base)
 		if err != nil {
 			http.Error(w, "invalid "+p.name+" value: "+err.Error(), http.StatusBadRequest)
 			return

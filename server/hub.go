@@ -138,12 +138,14 @@ func (c Config) withDefaults() Config {
 // Hub is the publish/subscribe hub. Create it with New, serve it with
 // ServeHTTP, and stop it with Shutdown then Close.
 type Hub struct {
-	cfg      Config
-	log      store.Log
-	ownLog   bool
-	matcher  *topic.Matcher
-	logger   *slog.Logger
-	counters *counters
+	cfg     Config
+	log     store.Log
+	ownLog  bool
+	matcher *topic.Matcher
+	// selectors compiles draft-08 matchers, sharing URL patterns.
+	selectors *topic.SelectorCache
+	logger    *slog.Logger
+	counters  *counters
 
 	mu   sync.RWMutex
 	subs map[*subscriber]struct{}
@@ -176,13 +178,14 @@ type cursor struct {
 func New(ctx context.Context, cfg Config) (*Hub, error) {
 	cfg = cfg.withDefaults()
 	h := &Hub{
-		cfg:      cfg,
-		log:      cfg.Log,
-		matcher:  topic.NewMatcher(4096),
-		logger:   cfg.Logger,
-		counters: newCounters(),
-		subs:     make(map[*subscriber]struct{}),
-		drain:    make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Log,
+		matcher:   topic.NewMatcher(4096),
+		selectors: topic.NewSelectorCache(4096),
+		logger:    cfg.Logger,
+		counters:  newCounters(),
+		subs:      make(map[*subscriber]struct{}),
+		drain:     make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = memstore.New(store.Bounds{})

@@ -32,14 +32,14 @@ const (
 // pEnv is a hub mounted at /.well-known/mercure that verifies draft-07
 // tokens (secret) and draft-08 access tokens (pSecret08, issuer pIssuer).
 type pEnv struct {
-	t     *testing.T
+	t     testing.TB
 	hub   *server.Hub
 	srv   *httptest.Server
 	sig07 *auth.Signer
 	sig08 *auth.AccessSigner
 }
 
-func newPEnv(t *testing.T, mutate func(*server.Config)) *pEnv {
+func newPEnv(t testing.TB, mutate func(*server.Config)) *pEnv {
 	t.Helper()
 	v07, err := auth.NewVerifier(secret)
 	if err != nil {
@@ -211,10 +211,19 @@ func (e *pEnv) publish08(form url.Values) string {
 }
 
 // data returns the data of the next non-notice event of s.
-func nextData(t *testing.T, s *stream) string {
+func nextData(t testing.TB, s *stream) string {
 	t.Helper()
 	for {
-		ev := s.next(t)
+		var ev sse.Event
+		select {
+		case e, ok := <-s.ch:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			ev = e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5s")
+		}
 		if ev.Type == server.MissedEventType || ev.Type == server.ProbeEventType {
 			continue
 		}

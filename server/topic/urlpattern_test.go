@@ -1,0 +1,88 @@
+package topic
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCompileSelector(t *testing.T) {
+	const base = "https://hub.example/.well-known/mercure"
+	cases := []struct {
+		typ, match, topic string
+		compiles, matches bool
+	}{
+		{MatchExact, "https://e.com/a", "https://e.com/a", true, true},
+		{MatchExact, "https://e.com/a", "https://e.com/A", true, false},
+		{MatchExact, "*", "anything", true, true},
+		{MatchURLPattern, "*", "not a url", true, true},
+		{MatchURLPattern, "https://e.com/books/:id", "https://e.com/books/1", true, true},
+		{MatchURLPattern, "https://e.com/books/:id", "https://e.com/books/1/2", true, false},
+		{MatchURLPattern, "/books/:id", "/books/1", true, true},
+		{MatchURLPattern, "/books/:id", "https://hub.example/books/1", true, true},
+		{MatchURLPattern, "/books/:id", "https://other.example/books/1", true, false},
+		{MatchURLPattern, "https://e.com/(", "", false, false},
+		{"regex", "a", "a", false, false},
+		{"Exact", "a", "a", false, false},
+		{MatchExact, "a\x00", "", false, false},
+		{MatchExact, "a\u200eb", "", false, false},
+		{MatchExact, "\xff", "", false, false},
+		{MatchExact, "", "", false, false},
+		{MatchExact, strings.Repeat("a", MaxLength+1), "", false, false},
+	}
+	for _, c := range cases {
+		s, err := CompileSelector(c.typ, c.match, base)
+		if (err == nil) != c.compiles {
+			t.Errorf("CompileSelector(%q, %q): err %v, want compiles=%v", c.typ, c.match, err, c.compiles)
+			continue
+		}
+		if err == nil && s.Matches(c.topic) != c.matches {
+			t.Errorf("%s %q matches %q = %v, want %v", c.typ, c.match, c.topic, !c.matches, c.matches)
+		}
+	}
+}
+
+// TestURLPatternMatchingIsLinear: a pattern built to make a backtracking
+// engine explode matches a long topic in about the time of a short one
+// times their length ratio (Go's regexp is RE2: linear time).
+func TestURLPatternMatchingIsLinear(t *testing.T) {
+	s, err := CompileSelector(MatchURLPattern, "https://e.com/:a(a*)*:b(a*)*:c(a*)*b", "")
+	if err != nil {
+		t.Skipf("the pathological pattern is refused, which is fine: %v", err)
+	}
+	topic := "https://e.com/" + strings.Repeat("a", MaxLength-20)
+	start := time.Now()
+	s.Matches(topic)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("one match took %v", d)
+	}
+}
+
+func BenchmarkSelectorMatch(b *testing.B) {
+	const base = "https://hub.example/.well-known/mercure"
+	topic := "https://example.com/books/12345"
+	exact, _ := CompileSelector(MatchExact, topic, base)
+	pattern, _ := CompileSelector(MatchURLPattern, "https://example.com/books/:id", base)
+	m := NewMatcher(4096)
+	cached, _ := NewSelectorCache(4096).Compile(MatchURLPattern, "https://example.com/books/:id", base)
+	b.Run("urlpattern-cached", func(b *testing.B) {
+		for b.Loop() {
+			cached.Matches(topic)
+		}
+	})
+	b.Run("exact", func(b *testing.B) {
+		for b.Loop() {
+			exact.Matches(topic)
+		}
+	})
+	b.Run("urlpattern", func(b *testing.B) {
+		for b.Loop() {
+			pattern.Matches(topic)
+		}
+	})
+	b.Run("uritemplate-cached", func(b *testing.B) {
+		for b.Loop() {
+			m.Match(topic, "https://example.com/books/{id}")
+		}
+	})
+}
