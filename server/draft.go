@@ -140,10 +140,20 @@ func (h *Hub) holds(ctx context.Context, id string) bool {
 
 // hubURL returns the hub's URL as draft-08 uses it: the base of relative
 // topics and URL patterns, and the path of its reserved namespace. It is
-// Config.HubURL when set, else the URL the request reached the hub at.
+// Config.HubURL when set; else the access tokens' audience when it is an
+// http(s) URL, since draft-08 recommends the hub's canonical URL as its
+// resource identifier; else the URL the request reached the hub at. The
+// request's URL comes last because its Host is the client's to choose:
+// a relative URL pattern in a token resolved against a Host of the
+// client's choosing could be made to match another site's topics.
 func (h *Hub) hubURL(r *http.Request) string {
 	if h.cfg.HubURL != "" {
 		return h.cfg.HubURL
+	}
+	if h.cfg.AccessTokens != nil {
+		if a := h.cfg.AccessTokens.Audience(); strings.HasPrefix(a, "https://") || strings.HasPrefix(a, "http://") {
+			return a
+		}
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -176,15 +186,19 @@ func (h *Hub) hubPath(r *http.Request) string {
 // A topic that does not parse as a URL reference names no hub path.
 func (h *Hub) reservedTopic(r *http.Request, topics []string) string {
 	base := h.hubURL(r)
-	hubPath := h.hubPath(r)
+	// The configured hub path, and the one the request came in at, where
+	// this hub's subscription events live.
+	paths := []string{h.hubPath(r), normalizePath(r.URL.EscapedPath())}
 	for _, t := range topics {
 		u, err := url.ParseRef(base, t)
 		if err != nil || u.OpaquePath() {
 			continue
 		}
 		p := normalizePath(u.Pathname())
-		if p == hubPath || strings.HasPrefix(p, hubPath+"/") {
-			return t
+		for _, hubPath := range paths {
+			if p == hubPath || strings.HasPrefix(p, hubPath+"/") {
+				return t
+			}
 		}
 	}
 	return ""

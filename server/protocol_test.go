@@ -261,7 +261,8 @@ func TestDraft08Subscribe(t *testing.T) {
 		{"match_urlpattern is case-sensitive outside the host", "match_urlpattern=https://example.com/Books/:id", []string{"https://example.com/books/1"}, false},
 		{"match_urlpattern host is case-insensitive", "match_urlpattern=https://EXAMPLE.com/books/:id", []string{"https://example.com/books/1"}, true},
 		{"a relative pattern resolves against the hub URL", "match_urlpattern=" + url.QueryEscape("/books/:id"), []string{"/books/1"}, true},
-		{"a topic that is no URL matches no pattern", "match_urlpattern=*://*", []string{"not a url"}, false},
+		{"the * wildcard matches even a topic that is no URL", "match_urlpattern=*", []string{"https://bad host/x"}, true},
+		{"a topic that is no URL reference matches no pattern, even a catch-all one", "match_urlpattern=" + url.QueryEscape("*://*/*"), []string{"https://bad host/x"}, false},
 		{"several matchers: any matching one", "match=x&match_urlpattern=https://e.com/:a", []string{"https://e.com/b"}, true},
 		{"alternate topics route too", "match=alt", []string{"canonical", "alt"}, true},
 	}
@@ -861,4 +862,36 @@ func TestDraft07ActiveSubscriptions(t *testing.T) {
 	if _, d = nextSubscriptionEvent(t, watcher, "https://e.com/{x}"); d.Active {
 		t.Errorf("end document %+v", d)
 	}
+}
+
+// TestDraft08RelativeGrantsIgnoreTheHostHeader: a relative URL pattern in
+// a token resolves against the hub's URL (here its resource identifier),
+// not against a Host header the client chose, which would let it read
+// another site's private topics.
+func TestDraft08RelativeGrantsIgnoreTheHostHeader(t *testing.T) {
+	e := newPEnv(t, nil)
+	tok := e.token08(time.Hour, detail("subscribe", "urlpattern:/private/:id"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hr, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+hubPath+"?match=*", nil)
+	hr.Host = "victim.example"
+	hr.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", err, res)
+	}
+	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 16)}
+	go func() {
+		defer close(s.ch)
+		for {
+			ev, err := s.rd.Next()
+			if err != nil {
+				return
+			}
+			s.ch <- ev
+		}
+	}()
+	e.publish08(url.Values{"topic": {"http://victim.example/private/1"}, "data": {"leak"}, "private": {"on"}})
+	e.publish08(url.Values{"topic": {"https://hub.example/private/2"}, "data": {"granted"}, "private": {"on"}})
+	e.expectOnly(s, "granted")
 }

@@ -189,10 +189,11 @@ func (h *Hub) Announce(ctx context.Context, subs []Subscription, active bool) {
 // startSubscriptions records and announces s's subscriptions, when the
 // hub tracks them.
 func (h *Hub) startSubscriptions(r *http.Request, s *subscriber) {
-	if h.registry == nil {
+	if h.registry == nil || r.Method == http.MethodHead {
 		return
 	}
-	hubPath := h.hubPath(r)
+	// The path the hub is mounted at, which the subscriptions API is under.
+	hubPath := normalizePath(r.URL.EscapedPath())
 	id := newSubscriberID()
 	if s.d8 != nil {
 		id = s.d8.id
