@@ -333,3 +333,19 @@ func TestKeySourceRefusesShortSecrets(t *testing.T) {
 		t.Error("a 5-byte HMAC secret was accepted")
 	}
 }
+
+// FuzzAccessTokenVerify: no token panics the verifier, and whatever it
+// accepts carries an issuer and an expiry.
+func FuzzAccessTokenVerify(f *testing.F) {
+	exp := time.Now().Add(time.Hour).Unix()
+	f.Add(rawHS256(testSecret, `{"alg":"HS256","typ":"at+jwt"}`, claimsJSON(exp, anyDetail)))
+	f.Add(rawHS256(testSecret, `{"alg":"HS256","typ":"at+jwt"}`, claimsJSON(exp, `[{"type":"https://mercure.rocks/authorization-detail","actions":["subscribe"],"topics":[{"match":"a","match_type":"urlpattern"}],"payload":{}}]`)))
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, tok string) {
+		v := newTestVerifier(t)
+		c, err := v.Verify(context.Background(), tok)
+		if err == nil && (c.Issuer == "" || c.Expires.IsZero()) {
+			t.Fatalf("accepted %q without iss or exp", tok)
+		}
+	})
+}

@@ -86,3 +86,24 @@ func BenchmarkSelectorMatch(b *testing.B) {
 		}
 	})
 }
+
+// FuzzCompileSelector: any matcher and topic, from the network, neither
+// panics nor is accepted unchecked.
+func FuzzCompileSelector(f *testing.F) {
+	for _, s := range []string{"https://e.com/books/:id", "/books/:id(\\d+)", "*://*/*", "https://e.com/{a}?", "((", ":a*:b+", "https://[::1]:80/x#:y"} {
+		f.Add(s, "https://e.com/books/1")
+	}
+	c := NewSelectorCache(64)
+	f.Fuzz(func(t *testing.T, match, topic string) {
+		for _, typ := range []string{MatchExact, MatchURLPattern} {
+			s, err := c.Compile(typ, match, "https://hub.example/.well-known/mercure")
+			if err != nil {
+				continue
+			}
+			if CheckText(match) != nil {
+				t.Fatalf("%q compiled with a forbidden character", match)
+			}
+			s.Matches(topic)
+		}
+	})
+}
