@@ -347,6 +347,9 @@ func (h *Hub) publish08(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
+	if u.Event.ID == "" {
+		u.Event.ID = h.ids.New()
+	}
 	for _, t := range u.Topics {
 		if !g.allows(auth.ActionPublish, t) {
 			h.bearerError(w, r, http.StatusForbidden, "insufficient_scope", "the token may not publish to topic "+strconv.Quote(t))

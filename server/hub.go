@@ -160,6 +160,9 @@ type Hub struct {
 	registry Registry
 	// announcing counts the subscription-end announcements under way.
 	announcing sync.WaitGroup
+	// ids names draft-08 updates published without an id: draft-08 wants
+	// an IRI, which not every log generates (Redis's are stream ids).
+	ids store.IDGen
 
 	stopWatch func()
 	drain     chan struct{}

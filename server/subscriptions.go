@@ -180,7 +180,9 @@ func subscriptionUpdate(s Subscription, active bool) *store.Update {
 // subscriptions of a node that died, once.
 func (h *Hub) Announce(ctx context.Context, subs []Subscription, active bool) {
 	for _, s := range subs {
-		if err := h.store(ctx, subscriptionUpdate(s, active)); err != nil {
+		u := subscriptionUpdate(s, active)
+		u.Event.ID = h.ids.New()
+		if err := h.store(ctx, u); err != nil {
 			h.logger.Warn("a subscription event was not stored", "topic", s.Topic(), "active", active, "err", err)
 		}
 	}

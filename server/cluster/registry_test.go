@@ -235,3 +235,40 @@ func TestThreeNodesShareSubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// TestDraft08IDsOnRedisAreIRIs: draft-08 wants generated ids to be IRIs
+// (or fragments); Redis stream ids are neither, so the hub names draft-08
+// updates itself.
+func TestDraft08IDsOnRedisAreIRIs(t *testing.T) {
+	redis := redistest.Start(t)
+	keys, _ := auth.NewKeySource(secret, auth.JWKSOptions{})
+	v, err := auth.NewAccessVerifier(auth.AccessOptions{Audience: audience, Issuers: []auth.AccessIssuer{{ID: issuer, Keys: keys}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, redis.URL(), v)
+	signer, _ := auth.NewAccessSigner(secret)
+	tok, _ := signer.Sign(auth.AccessToken{Issuer: issuer, Audience: audience, Details: []auth.AuthorizationDetail{{Actions: []string{"publish"}, Topics: []auth.TopicMatcher{{Match: "*"}}}}}, time.Hour)
+	req, _ := http.NewRequest(http.MethodPost, n.srv.URL+"/.well-known/mercure", strings.NewReader("topic=a&data=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	id, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.HasPrefix(string(id), "urn:uuid:") {
+		t.Fatalf("publish: %d, id %q, want a urn:uuid IRI", res.StatusCode, id)
+	}
+	// The id works as a resume cursor on Redis.
+	sreq, _ := http.NewRequest(http.MethodGet, n.srv.URL+"/.well-known/mercure?match=a&last_event_id="+url.QueryEscape(string(id)), nil)
+	sres, err := http.DefaultClient.Do(sreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sres.Body.Close()
+	if got := sres.Header.Get("Mercure-Last-Event-ID"); got != string(id) {
+		t.Errorf("Mercure-Last-Event-ID %q, want the id: Redis does not know it", got)
+	}
+}
