@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
@@ -211,10 +212,20 @@ func TestAccessTokenKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	hsKeys, _ := NewKeySource(testSecret, JWKSOptions{})
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	edSigner, err := NewAccessSigner(accessPrivatePEM(t, edPriv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edKeys, err := NewKeySource(accessPublicPEM(t, edPub), JWKSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	v := newTestVerifier(t,
 		AccessIssuer{ID: "https://ec.example", Keys: ecKeys},
 		AccessIssuer{ID: "https://rs.example", Keys: rsKeys},
 		AccessIssuer{ID: "https://hs.example", Keys: hsKeys},
+		AccessIssuer{ID: "https://ed.example", Keys: edKeys},
 	)
 	sign := func(s *AccessSigner, iss string) string {
 		tok, err := s.Sign(AccessToken{Issuer: iss, Audience: testAudience}, time.Hour)
@@ -236,6 +247,8 @@ func TestAccessTokenKeys(t *testing.T) {
 		{"ES256", sign(ecSigner, "https://ec.example"), true},
 		{"RS256", sign(rsSigner, "https://rs.example"), true},
 		{"HS256", sign(hsSigner, "https://hs.example"), true},
+		{"EdDSA", sign(edSigner, "https://ed.example"), true},
+		{"EdDSA token claiming the EC issuer", sign(edSigner, "https://ec.example"), false},
 		{"ES256 token claiming the RS issuer", sign(ecSigner, "https://rs.example"), false},
 		{"HS256 token claiming the EC issuer", sign(hsSigner, "https://ec.example"), false},
 		{"HS256 signed with the RSA public key", confused, false},
