@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -118,7 +119,16 @@ type AccessVerifier struct {
 	opts    AccessOptions
 	issuers map[string]KeySource
 	parser  *jwt.Parser
+
+	// verified remembers tokens that verified, until they expire, so that
+	// a token presented again (every publish of a publisher) costs a
+	// lookup: verifying parses JSON and compiles its URL patterns.
+	mu       sync.Mutex
+	verified map[string]*AccessClaims
 }
+
+// accessCacheSize bounds the verified tokens remembered.
+const accessCacheSize = 1024
 
 // ErrInvalidToken is matched by every error AccessVerifier.Verify returns
 // for a presented token that is not acceptable: RFC 6750's invalid_token.
@@ -143,7 +153,7 @@ func NewAccessVerifier(opts AccessOptions) (*AccessVerifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	v := &AccessVerifier{opts: opts, issuers: make(map[string]KeySource, len(opts.Issuers))}
+	v := &AccessVerifier{opts: opts, issuers: make(map[string]KeySource, len(opts.Issuers)), verified: make(map[string]*AccessClaims)}
 	for _, is := range opts.Issuers {
 		if is.ID == "" || is.Keys == nil {
 			return nil, errors.New("auth: access tokens: an issuer needs an identifier and keys")
@@ -204,8 +214,33 @@ func decodeHeader(token string) (joseHeader, bool) {
 // claim names (never a key the token carries), aud containing the hub's
 // resource identifier, exp present and not passed, nbf if present, and
 // well-formed Mercure authorization details. Every error matches
-// ErrInvalidToken; the reason is for logs, not for the client.
+// ErrInvalidToken; the reason is for logs, not for the client. The claims
+// returned are shared by the callers that present the same token: they
+// must not be modified.
 func (v *AccessVerifier) Verify(ctx context.Context, token string) (*AccessClaims, error) {
+	now := v.opts.Now()
+	v.mu.Lock()
+	c, ok := v.verified[token]
+	v.mu.Unlock()
+	if ok && now.Before(c.Expires.Add(v.opts.Leeway)) {
+		return c, nil
+	}
+	c, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.verified) >= accessCacheSize {
+		// Dropping everything is crude but bounded, and a hub's working
+		// set of tokens refills it at the cost of one verification each.
+		clear(v.verified)
+	}
+	v.verified[token] = c
+	v.mu.Unlock()
+	return c, nil
+}
+
+func (v *AccessVerifier) verify(ctx context.Context, token string) (*AccessClaims, error) {
 	fail := func(format string, args ...any) (*AccessClaims, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidToken}, args...)...)
 	}

@@ -362,3 +362,24 @@ func FuzzAccessTokenVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestAccessTokenCacheHonoursExpiry: a verified token is remembered, but
+// not past its exp.
+func TestAccessTokenCacheHonoursExpiry(t *testing.T) {
+	keys, _ := NewKeySource(testSecret, JWKSOptions{})
+	now := time.Now()
+	v, err := NewAccessVerifier(AccessOptions{Audience: testAudience, Issuers: []AccessIssuer{{ID: testIssuer, Keys: keys}}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := rawHS256(testSecret, `{"alg":"HS256","typ":"at+jwt"}`, claimsJSON(now.Add(time.Minute).Unix(), anyDetail))
+	for range 2 {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(context.Background(), tok); err == nil {
+		t.Fatal("a remembered token was accepted after its exp")
+	}
+}
