@@ -1,12 +1,17 @@
 // Package server is the polysse hub: an http.Handler that speaks the
-// publish/subscribe core of the Mercure protocol (draft-07) over
-// Server-Sent Events, keeps a replay log so that a client resuming with its
+// publish/subscribe core of the Mercure protocol over Server-Sent Events,
+// draft-07 and draft-08 on one endpoint at once (told apart per request:
+// see draft.go), keeps a replay log so that a client resuming with its
 // last event id misses nothing, and adds the transports legacy browsers
 // need.
 //
 // Subscribe with GET on the hub's URL (conventionally /.well-known/mercure)
-// and one or more topic parameters; publish with a POST form carrying topic,
-// data and optionally id, type, retry and private. Programs in the same
+// and one or more topic parameters (draft-07), or match and
+// match_urlpattern parameters, by GET or QUERY (draft-08); publish with a
+// POST form carrying topic, data and optionally id, type, retry and
+// private. Draft-08 clients present OAuth 2.0 access tokens
+// (Config.AccessTokens); with Config.Subscriptions the hub also announces
+// subscriptions and lists them (subscriptions.go). Programs in the same
 // process publish with Hub.Publish, without a token.
 //
 // An HTTP/1.1 stream is taken over from net/http once accepted: the hub
