@@ -338,7 +338,8 @@ func (h *Hub) serveSubscriptionsAPI(w http.ResponseWriter, r *http.Request, hubP
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "must-revalidate")
 	hdr.Set("ETag", `"`+strings.ReplaceAll(cursor, `"`, "")+`"`)
-	hdr.Set("Vary", "Authorization, Cookie")
+	hdr.Add("Vary", "Authorization")
+	hdr.Add("Vary", "Cookie")
 	single := len(parts) == max
 	var body []byte
 	if single && len(docs) == 0 {
