@@ -232,7 +232,9 @@ func (h *Hub) serveSubscription(w http.ResponseWriter, r *http.Request, q url.Va
 		http.Error(w, "too many subscribers on this hub: the limit is "+strconv.Itoa(h.cfg.MaxSubscribers), http.StatusServiceUnavailable)
 		return
 	}
-	h.startSubscriptions(r, s)
+	if tr == transportStream {
+		h.startSubscriptions(r, s)
+	}
 	h.streams.Add(1)
 	open := &h.counters.streams[tr][engineIndex(q.Get("_engine"))]
 	open.Add(1)

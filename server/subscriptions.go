@@ -189,7 +189,9 @@ func (h *Hub) Announce(ctx context.Context, subs []Subscription, active bool) {
 }
 
 // startSubscriptions records and announces s's subscriptions, when the
-// hub tracks them.
+// hub tracks them. Long-poll requests are not tracked: each is one poll of
+// a client that comes back at once, and announcing each would write two
+// updates per matcher per poll to the log.
 func (h *Hub) startSubscriptions(r *http.Request, s *subscriber) {
 	if h.registry == nil || r.Method == http.MethodHead {
 		return
