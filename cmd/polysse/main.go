@@ -178,7 +178,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.issuer, "jwt-issuer", "", "issuer (iss) of the Mercure draft-08 access tokens the hub trusts, e.g. https://example.com")
 	fs.StringVar(&o.issuerKey, "jwt-issuer-key", "", "the -jwt-issuer's keys: an HS256 secret (32+ bytes), a PEM public key file (RS256, ES256, EdDSA),\na JWK Set file, or a JWK Set URL (https://..., cached and refreshed)")
 	fs.StringVar(&o.audience, "jwt-audience", "", "the hub's resource identifier, required in access tokens' aud (default: -hub-url)")
-	fs.StringVar(&o.hubURL, "hub-url", "", "the hub's public URL, e.g. https://hub.example.com/.well-known/mercure (default: the URL each request used)")
+	fs.StringVar(&o.hubURL, "hub-url", "", "the hub's public URL, e.g. https://hub.example.com/.well-known/mercure (default: -jwt-audience when a URL, else the URL each request used)")
 	fs.BoolVar(&o.subscriptions, "subscriptions", false, "active subscriptions: events when subscriptions start and end, and the API at /.well-known/mercure/subscriptions")
 	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
