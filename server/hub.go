@@ -50,7 +50,8 @@ type Config struct {
 	AccessTokens *auth.AccessVerifier
 	// HubURL is the hub's public URL (draft-08: the base of relative
 	// topics and URL patterns, and the path of its reserved namespace);
-	// empty means the URL each request reached the hub at.
+	// empty means the access tokens' audience when it is an http(s) URL,
+	// else the URL each request reached the hub at.
 	HubURL string
 	// Subscriptions turns on Mercure's active subscriptions: an update
 	// when a subscription starts and ends, and the subscriptions API under
