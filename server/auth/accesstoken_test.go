@@ -334,10 +334,20 @@ func TestJWKS(t *testing.T) {
 	if _, err := v.Verify(ctx, tok(s2, "https://url.example")); err != nil {
 		t.Errorf("after rotation: %v", err)
 	}
-	for _, bad := range []string{`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`, `{"keys":[]}`, `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`, `[`} {
+	for _, bad := range []string{`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`, `{"keys":[]}`, `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`, `[`, `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`} {
 		if _, err := ParseJWKS([]byte(bad)); err == nil {
 			t.Errorf("ParseJWKS(%s) accepted", bad)
 		}
+	}
+	// Keys of other types and uses are skipped, not fatal.
+	mixed, _ := json.Marshal(map[string]any{"keys": []any{
+		map[string]string{"kty": "oct", "k": "c2VjcmV0"},
+		map[string]string{"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"},
+		map[string]string{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"},
+		jwkOf("k1", &k1.PublicKey),
+	}})
+	if keys, err := ParseJWKS(mixed); err != nil || len(keys) != 1 || keys[0].ID != "k1" {
+		t.Errorf("a set with other keys: %v, %v", keys, err)
 	}
 }
 

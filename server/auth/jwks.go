@@ -179,10 +179,11 @@ type jwk struct {
 }
 
 // ParseJWKS returns the signature-verification keys of a JWK Set. Keys
-// for another use ("enc"), symmetric keys and private members are not
-// taken: a JWK Set published by an authorization server holds public keys.
-// A key that does not parse makes the set invalid, so that a typo is not
-// silently a key fewer.
+// for another use ("enc") and keys of a type or curve this package does
+// not verify with (symmetric keys among them: a JWK Set published by an
+// authorization server holds public keys) are left out. A key of a
+// supported type that does not parse makes the set invalid, so that a
+// typo is not silently a key fewer.
 func ParseJWKS(data []byte) ([]VerificationKey, error) {
 	var set struct {
 		Keys []jwk `json:"keys"`
@@ -199,6 +200,9 @@ func ParseJWKS(data []byte) ([]VerificationKey, error) {
 			continue
 		}
 		key, err := k.public()
+		if errors.Is(err, errUnsupportedKey) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("JWK Set: key %d (kid %q): %w", i, k.Kid, err)
 		}
@@ -216,6 +220,10 @@ func ParseJWKS(data []byte) ([]VerificationKey, error) {
 	}
 	return out, nil
 }
+
+// errUnsupportedKey marks a JWK of a type or curve that is not verified
+// with here: skipped, not an error.
+var errUnsupportedKey = errors.New("unsupported key type")
 
 func (k *jwk) public() (any, error) {
 	b64 := func(s, name string) ([]byte, error) {
@@ -243,7 +251,7 @@ func (k *jwk) public() (any, error) {
 	case "EC":
 		curve := curveByName(k.Crv)
 		if curve == nil {
-			return nil, fmt.Errorf("unsupported curve %q", k.Crv)
+			return nil, fmt.Errorf("%w: curve %q", errUnsupportedKey, k.Crv)
 		}
 		x, err := b64(k.X, "x")
 		if err != nil {
@@ -263,7 +271,7 @@ func (k *jwk) public() (any, error) {
 		return ecdsa.ParseUncompressedPublicKey(curve, raw)
 	case "OKP":
 		if k.Crv != "Ed25519" {
-			return nil, fmt.Errorf("unsupported OKP curve %q", k.Crv)
+			return nil, fmt.Errorf("%w: OKP curve %q", errUnsupportedKey, k.Crv)
 		}
 		x, err := b64(k.X, "x")
 		if err != nil {
@@ -274,7 +282,7 @@ func (k *jwk) public() (any, error) {
 		}
 		return ed25519.PublicKey(x), nil
 	}
-	return nil, fmt.Errorf("unsupported kty %q", k.Kty)
+	return nil, fmt.Errorf("%w: kty %q", errUnsupportedKey, k.Kty)
 }
 
 // JWKSOptions tune a JWK Set fetched from a URL.
