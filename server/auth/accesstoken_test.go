@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -391,5 +392,43 @@ func TestAccessTokenCacheHonoursExpiry(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	if _, err := v.Verify(context.Background(), tok); err == nil {
 		t.Fatal("a remembered token was accepted after its exp")
+	}
+}
+
+// TestJWKSOneFetchAtATime: callers arriving while the set is fetched wait
+// for that fetch instead of starting their own.
+func TestJWKSOneFetchAtATime(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	body, _ := json.Marshal(map[string]any{"keys": []any{jwkOf("k", &k.PublicKey)}})
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		time.Sleep(100 * time.Millisecond)
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	src := NewJWKSURL(srv.URL, JWKSOptions{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys, err := src.Keys(context.Background(), "k")
+			if err == nil && len(keys) != 1 {
+				err = fmt.Errorf("%d keys", len(keys))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d fetches, want 1", n)
 	}
 }

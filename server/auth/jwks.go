@@ -302,11 +302,12 @@ type JWKSURL struct {
 	url  string
 	opts JWKSOptions
 
-	mu      sync.Mutex
-	keys    []VerificationKey
-	fetched time.Time // of the last successful fetch
-	tried   time.Time // of the last attempt
-	lastErr error
+	mu       sync.Mutex
+	keys     []VerificationKey
+	fetched  time.Time // of the last successful fetch
+	tried    time.Time // of the last attempt
+	lastErr  error
+	inflight chan struct{} // closed when the fetch under way ends; nil when none
 }
 
 // NewJWKSURL returns a KeySource for the JWK Set at url. Nothing is
@@ -325,25 +326,43 @@ func NewJWKSURL(url string, opts JWKSOptions) *JWKSURL {
 }
 
 // Keys returns the cached set, fetching it when it is stale, or when kid
-// is not in it and the last attempt is older than MinRefresh. A failed
-// fetch keeps serving the keys fetched before, if any.
+// is not in it and the last attempt is older than MinRefresh. One fetch
+// runs at a time, outside the lock: callers meanwhile get the keys fetched
+// before, and wait only when there are none yet. A failed fetch keeps
+// serving the keys fetched before, if any.
 func (j *JWKSURL) Keys(ctx context.Context, kid string) ([]VerificationKey, error) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	now := time.Now()
 	stale := j.keys == nil || now.Sub(j.fetched) > j.opts.Refresh
 	if !stale && kid != "" && !hasKid(j.keys, kid) {
 		stale = true
 	}
-	if stale && now.Sub(j.tried) >= j.opts.MinRefresh {
+	if stale && j.inflight == nil && now.Sub(j.tried) >= j.opts.MinRefresh {
 		j.tried = now
+		done := make(chan struct{})
+		j.inflight = done
+		j.mu.Unlock()
 		keys, err := j.fetch(ctx)
+		j.mu.Lock()
 		if err == nil {
-			j.keys, j.fetched, j.lastErr = keys, now, nil
+			j.keys, j.fetched, j.lastErr = keys, time.Now(), nil
 		} else {
 			j.lastErr = err
 		}
+		j.inflight = nil
+		close(done)
 	}
+	if j.keys == nil && j.inflight != nil {
+		wait := j.inflight
+		j.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("auth: JWK Set %s: %w", j.url, ctx.Err())
+		}
+		j.mu.Lock()
+	}
+	defer j.mu.Unlock()
 	if j.keys == nil {
 		if j.lastErr != nil {
 			return nil, fmt.Errorf("auth: JWK Set %s: %w", j.url, j.lastErr)
