@@ -127,8 +127,12 @@ type AccessVerifier struct {
 	verified map[string]*AccessClaims
 }
 
-// accessCacheSize bounds the verified tokens remembered.
-const accessCacheSize = 1024
+// The verified tokens remembered: at most accessCacheSize, each at most
+// maxCachedTokenLen bytes (4 MiB in all).
+const (
+	accessCacheSize   = 1024
+	maxCachedTokenLen = 4 << 10
+)
 
 // ErrInvalidToken is matched by every error AccessVerifier.Verify returns
 // for a presented token that is not acceptable: RFC 6750's invalid_token.
@@ -228,6 +232,9 @@ func (v *AccessVerifier) Verify(ctx context.Context, token string) (*AccessClaim
 	c, err := v.verify(ctx, token)
 	if err != nil {
 		return nil, err
+	}
+	if len(token) > maxCachedTokenLen {
+		return c, nil
 	}
 	v.mu.Lock()
 	if len(v.verified) >= accessCacheSize {
