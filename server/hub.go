@@ -28,6 +28,7 @@ const (
 	DefaultMaxPublishBytes = 1 << 20
 	DefaultMaxEventBytes   = 512 << 10
 	DefaultMaxTopics       = 64
+	DefaultMaxTemplateVars = 64
 	DefaultMaxQueueBytes   = 4 << 20
 	DefaultMaxSubscribers  = 100_000
 	DefaultPadding         = 2048
@@ -67,6 +68,10 @@ type Config struct {
 	MaxEventBytes int
 	// MaxTopics bounds the topic parameters of one subscription.
 	MaxTopics int
+	// MaxTemplateVariables bounds the variables of the URI templates one
+	// subscription names, together (400 beyond): matching a template costs
+	// about its variables on every publish.
+	MaxTemplateVariables int
 	// MaxQueueBytes bounds what may wait for one subscriber; beyond it the
 	// subscriber is cut off and resumes from the replay log.
 	MaxQueueBytes int
@@ -107,6 +112,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxTopics <= 0 {
 		c.MaxTopics = DefaultMaxTopics
 	}
+	if c.MaxTemplateVariables <= 0 {
+		c.MaxTemplateVariables = DefaultMaxTemplateVars
+	}
 	if c.MaxSubscribers <= 0 {
 		c.MaxSubscribers = DefaultMaxSubscribers
 	}
@@ -119,13 +127,21 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// matcherCacheBytes bounds each of the caches of the matcher that answers
+// publishers' claims.
+const matcherCacheBytes = 8 << 20
+
 // Hub is the publish/subscribe hub. Create it with New, serve it with
 // ServeHTTP, and stop it with Shutdown then Close.
 type Hub struct {
-	cfg      Config
-	log      store.Log
-	ownLog   bool
-	matcher  *topic.Matcher
+	cfg    Config
+	log    store.Log
+	ownLog bool
+	// matcher answers publishers' claims; subscriptions keep theirs in sels.
+	matcher *topic.Matcher
+	sels    *selectorSet
+	// epoch numbers fan-outs, for sharedSelector.matches.
+	epoch    atomic.Uint64
 	logger   *slog.Logger
 	counters *counters
 
@@ -158,7 +174,8 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	h := &Hub{
 		cfg:      cfg,
 		log:      cfg.Log,
-		matcher:  topic.NewMatcher(4096),
+		matcher:  topic.NewMatcher(matcherCacheBytes),
+		sels:     newSelectorSet(),
 		logger:   cfg.Logger,
 		counters: newCounters(),
 		subs:     make(map[*subscriber]struct{}),
@@ -213,10 +230,11 @@ func (h *Hub) fanout(u *store.Update) {
 	}
 	d := delivery{pos: u.Pos, frame: frame}
 	h.counters.published.Add(1)
+	epoch := h.epoch.Add(1)
 	h.mu.RLock()
 	h.advance(&cursor{id: u.Event.ID, pos: u.Pos})
 	for s := range h.subs {
-		if s.wants(h.matcher, u) {
+		if s.wants(u, epoch) {
 			s.push(d)
 		}
 	}

@@ -10,11 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unique"
 
 	"github.com/polysse/polysse/server/auth"
 	"github.com/polysse/polysse/server/store"
-	"github.com/polysse/polysse/server/topic"
 	"github.com/polysse/polysse/sse"
 )
 
@@ -38,12 +36,13 @@ type delivery struct {
 // handler goroutine (woken through signal), or, for a hijacked HTTP/1.1
 // stream, the hub's writer pool (woken through hs; see hijack.go).
 type subscriber struct {
-	h         *Hub
-	selectors []string
-	// claims are the mercure.subscribe selectors of the subscriber's token;
-	// nil for an anonymous subscriber, who never receives private updates.
-	claims   []string
-	maxQueue int
+	h *Hub
+	// selectors and claims are compiled once, when the subscription opens
+	// (see selectors.go). claims are the mercure.subscribe selectors of the
+	// subscriber's token; nil for an anonymous subscriber, who never
+	// receives private updates.
+	selectors, claims []*sharedSelector
+	maxQueue          int
 
 	mu     sync.Mutex
 	queue  []delivery
@@ -57,11 +56,22 @@ type subscriber struct {
 	interrupt func()
 }
 
-func (s *subscriber) wants(m *topic.Matcher, u *store.Update) bool {
-	if !m.MatchAny(u.Topics, s.selectors) {
+// wants reports whether s may receive u. epoch is the fan-out's (see
+// sharedSelector.matches), or zero elsewhere.
+func (s *subscriber) wants(u *store.Update, epoch uint64) bool {
+	if !matchAny(s.selectors, u.Topics, epoch) {
 		return false
 	}
-	return !u.Private || m.MatchAny(u.Topics, s.claims)
+	return !u.Private || matchAny(s.claims, u.Topics, epoch)
+}
+
+func matchAny(sels []*sharedSelector, topics []string, epoch uint64) bool {
+	for _, sel := range sels {
+		if sel.matches(topics, epoch) {
+			return true
+		}
+	}
+	return false
 }
 
 // push queues d without blocking: the fan-out must never wait on one slow
@@ -157,32 +167,40 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	q := r.URL.Query()
-	selectors := q["topic"]
-	if len(selectors) == 0 {
-		http.Error(w, "missing topic parameter", http.StatusBadRequest)
-		return
-	}
-	if len(selectors) > h.cfg.MaxTopics {
-		http.Error(w, "too many topic parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
-		return
-	}
-	for _, sel := range selectors {
-		if err := topic.Validate(sel); err != nil {
-			http.Error(w, "invalid topic selector: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-	}
-	for i, sel := range selectors {
-		// Interned: the parsed query points into the request line, which
-		// a long-lived stream would otherwise keep whole; and thousands of
-		// streams on one topic then share one copy of its name.
-		selectors[i] = unique.Make(sel).Value()
-	}
-	claims, expires, err := h.subscriberClaims(r)
+	// Authentication first: nothing costly is parsed for a client that
+	// may not subscribe.
+	claimTexts, expires, err := h.subscriberClaims(r)
 	if err != nil {
 		h.unauthorized(w, err)
 		return
+	}
+	q := r.URL.Query()
+	texts := q["topic"]
+	if len(texts) == 0 {
+		http.Error(w, "missing topic parameter", http.StatusBadRequest)
+		return
+	}
+	if len(texts) > h.cfg.MaxTopics {
+		http.Error(w, "too many topic parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
+		return
+	}
+	if err := h.checkBudget(texts); err != nil {
+		http.Error(w, "subscription too costly: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	for i, sel := range texts {
+		// Copied: the parsed query points into the request line, which a
+		// long-lived stream would otherwise keep whole.
+		texts[i] = strings.Clone(sel)
+	}
+	selectors, err := h.sels.acquire(texts, true)
+	if err != nil {
+		http.Error(w, "invalid topic selector: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var claims []*sharedSelector
+	if claimTexts != nil {
+		claims, _ = h.sels.acquire(claimTexts, false)
 	}
 	tr := transportStream
 	if q.Get("transport") == "poll" {
@@ -203,6 +221,8 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	start, ok := h.register(s)
 	if !ok {
+		h.sels.release(selectors)
+		h.sels.release(claims)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "too many subscribers on this hub: the limit is "+strconv.Itoa(h.cfg.MaxSubscribers), http.StatusServiceUnavailable)
 		return
@@ -294,6 +314,8 @@ func (st *stream) begin(padding, probe bool) {
 // did before serving it.
 func (h *Hub) release(s *subscriber, open *atomic.Int64) {
 	h.unregister(s)
+	h.sels.release(s.selectors)
+	h.sels.release(s.claims)
 	open.Add(-1)
 	h.streams.Done()
 }
@@ -379,7 +401,7 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 	sent, scannedID, sentID := 0, "", ""
 	replay := func(u *store.Update) error {
 		st.after, scannedID = u.Pos, u.Event.ID
-		if !st.s.wants(st.h.matcher, u) {
+		if !st.s.wants(u, 0) {
 			return nil
 		}
 		var err error

@@ -159,6 +159,7 @@ type options struct {
 	maxPublishBytes int64
 	maxEventBytes   int
 	maxTopics       int
+	maxTemplateVars int
 	maxQueueBytes   int
 	writeTimeout    time.Duration
 }
@@ -187,6 +188,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Int64Var(&o.maxPublishBytes, "max-publish-bytes", server.DefaultMaxPublishBytes, "largest publish request body (413 beyond)")
 	fs.IntVar(&o.maxEventBytes, "max-event-bytes", server.DefaultMaxEventBytes, "largest event, its data, id and type together (413 beyond)")
 	fs.IntVar(&o.maxTopics, "max-topics", server.DefaultMaxTopics, "topic parameters one subscription may name (400 beyond)")
+	fs.IntVar(&o.maxTemplateVars, "max-template-vars", server.DefaultMaxTemplateVars, "URI template variables one subscription's topic parameters may name together (400 beyond)")
 	fs.IntVar(&o.maxQueueBytes, "max-queue-bytes", server.DefaultMaxQueueBytes, "bytes that may wait for one subscriber; beyond, it is cut off and resumes from the log")
 	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "bound on one write to a subscriber; one that stops reading is cut off after it")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -255,16 +257,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := server.Config{
-		AllowAnonymous:  o.allowAnonymous,
-		Heartbeat:       o.heartbeat,
-		Retry:           o.retry,
-		MaxSubscribers:  o.maxSubscribers,
-		MaxPublishBytes: o.maxPublishBytes,
-		MaxEventBytes:   o.maxEventBytes,
-		MaxTopics:       o.maxTopics,
-		MaxQueueBytes:   o.maxQueueBytes,
-		WriteTimeout:    o.writeTimeout,
-		Logger:          logger,
+		AllowAnonymous:       o.allowAnonymous,
+		Heartbeat:            o.heartbeat,
+		Retry:                o.retry,
+		MaxSubscribers:       o.maxSubscribers,
+		MaxPublishBytes:      o.maxPublishBytes,
+		MaxEventBytes:        o.maxEventBytes,
+		MaxTopics:            o.maxTopics,
+		MaxTemplateVariables: o.maxTemplateVars,
+		MaxQueueBytes:        o.maxQueueBytes,
+		WriteTimeout:         o.writeTimeout,
+		Logger:               logger,
 	}
 	if o.corsOrigins != "" {
 		for _, origin := range strings.Split(o.corsOrigins, ",") {

@@ -1,0 +1,78 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/polysse/polysse/server"
+)
+
+// costlyTemplate is a valid selector with the most variables Validate
+// allows, explode modifiers and the ";" operator: the costliest kind to
+// compile and to match (issue 15, item 1).
+func costlyTemplate(i int) string {
+	var b strings.Builder
+	b.WriteString("{;")
+	for v := range 16 {
+		if v > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("s" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + "v" + string(rune('a'+v)) + "*")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// TestSubscribeAuthenticatesBeforeParsing: a hub that refuses anonymous
+// subscribers answers 401 to a request without a token before it looks at
+// its selectors, so that the costly ones cost an attacker's request
+// nothing; an invalid one gets the same 401.
+func TestSubscribeAuthenticatesBeforeParsing(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.AllowAnonymous = false })
+	for name, sel := range map[string]string{"costly": costlyTemplate(0), "invalid": "{bad"} {
+		s := e.subscribe(url.Values{"topic": {sel}}.Encode(), nil)
+		if s.res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s selector without a token: %d, want 401", name, s.res.StatusCode)
+		}
+	}
+}
+
+// TestSubscribeCostBudget: a subscription whose templates add up to more
+// than the per-request budget is refused with a 400 that says why, before
+// any of them is compiled; one within it is served.
+func TestSubscribeCostBudget(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.MaxTemplateVariables = 32 })
+	within := url.Values{"topic": {costlyTemplate(0), costlyTemplate(1), "exact", "*"}}
+	if s := e.subscribe(within.Encode(), nil); s.res.StatusCode != http.StatusOK {
+		t.Fatalf("32 template variables: %d, want 200", s.res.StatusCode)
+	}
+	over := url.Values{"topic": {costlyTemplate(0), costlyTemplate(1), "{x}"}}
+	res := e.open(over.Encode())
+	body := readAll(t, res)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "template variables") {
+		t.Fatalf("33 template variables: %d %q, want 400 naming the template budget", res.StatusCode, body)
+	}
+	long := url.Values{}
+	for i := range 8 {
+		long.Add("topic", "https://example.com/"+strings.Repeat("x", 1500)+"/{id"+string(rune('a'+i))+"}")
+	}
+	res = e.open(long.Encode())
+	body = readAll(t, res)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "template bytes") {
+		t.Fatalf("12 KB of templates: %d %q, want 400 naming the template budget", res.StatusCode, body)
+	}
+}
+
+// readAll reads and closes a response body.
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
