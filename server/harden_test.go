@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/polysse/polysse/server"
+	"github.com/polysse/polysse/server/auth"
 )
 
 // costlyTemplate is a valid selector with the most variables Validate
@@ -75,4 +76,45 @@ func readAll(t *testing.T, res *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCookiePublishNeedsAllowedOrigin: a publish authorized by the
+// mercureAuthorization cookie is refused unless its Origin (or, without
+// one, its Referer) is in PublishOrigins (issue 15, item 2); one with the
+// token in the Authorization header is served whatever its Origin.
+func TestCookiePublishNeedsAllowedOrigin(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.PublishOrigins = []string{"https://app.example"} })
+	tok := e.token(auth.Claims{Publish: []string{"*"}})
+	cases := []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"cookie, no origin", http.Header{"Cookie": {"mercureAuthorization=" + tok}}, http.StatusForbidden},
+		{"cookie, other origin", http.Header{"Cookie": {"mercureAuthorization=" + tok}, "Origin": {"https://evil.example"}}, http.StatusForbidden},
+		{"cookie, null origin", http.Header{"Cookie": {"mercureAuthorization=" + tok}, "Origin": {"null"}}, http.StatusForbidden},
+		{"cookie, other referer", http.Header{"Cookie": {"mercureAuthorization=" + tok}, "Referer": {"https://evil.example/page"}}, http.StatusForbidden},
+		{"cookie, allowed origin", http.Header{"Cookie": {"mercureAuthorization=" + tok}, "Origin": {"https://app.example"}}, http.StatusOK},
+		{"cookie, allowed referer", http.Header{"Cookie": {"mercureAuthorization=" + tok}, "Referer": {"https://app.example/admin"}}, http.StatusOK},
+		{"header, other origin", http.Header{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}}, http.StatusOK},
+		{"header beside a cookie, other origin", http.Header{"Authorization": {"Bearer " + tok}, "Cookie": {"mercureAuthorization=" + tok}, "Origin": {"https://evil.example"}}, http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL, strings.NewReader(url.Values{"topic": {"t"}, "data": {"x"}}.Encode()))
+			req.Header = c.header.Clone()
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(t, res)
+			if res.StatusCode != c.want {
+				t.Fatalf("%d %q, want %d", res.StatusCode, body, c.want)
+			}
+			if c.want == http.StatusForbidden && !strings.Contains(body, "rigin") {
+				t.Errorf("body %q does not say why", body)
+			}
+		})
+	}
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// CORSOrigins lists the origins granted CORS, with credentials; "*"
 	// grants every origin, without credentials.
 	CORSOrigins []string
+	// PublishOrigins lists the origins whose pages may publish with the
+	// mercureAuthorization cookie ("*" for any), as Mercure's
+	// publish_origins: a publish authorized by the cookie from another
+	// origin, or without an Origin (or Referer), is refused with 403.
+	// Publishes with a token in the Authorization header are not concerned.
+	PublishOrigins []string
 	// Heartbeat is the idle time after which a comment keeps a stream alive;
 	// negative disables heartbeats.
 	Heartbeat time.Duration

@@ -2,7 +2,9 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -30,6 +32,10 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 	claims, err := h.cfg.PublisherKey.Verify(tok)
 	if err != nil {
 		h.unauthorized(w, err)
+		return
+	}
+	if err := h.checkPublishOrigin(r); err != nil {
+		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
@@ -110,4 +116,35 @@ func isTrue(f map[string][]string, name string) bool {
 		return false
 	}
 	return true
+}
+
+// checkPublishOrigin refuses a publish authorized by the cookie unless it
+// comes from a page of an origin in PublishOrigins: a browser attaches the
+// cookie to a form that any other site posts, so without this a page
+// elsewhere could publish as the user. A token in the Authorization header
+// or the query was put there by the publisher itself, and needs no check.
+func (h *Hub) checkPublishOrigin(r *http.Request) error {
+	if len(r.Header.Values("Authorization")) > 0 {
+		return nil
+	}
+	if c, err := r.Cookie(auth.CookieName); err != nil || c.Value == "" {
+		return nil
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		// Browsers send Origin with every cross-origin POST and most
+		// same-origin ones; a Referer is what older ones send.
+		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Scheme != "" && ref.Host != "" {
+			origin = ref.Scheme + "://" + ref.Host
+		}
+	}
+	if origin == "" {
+		return errors.New("a publish authorized by the cookie needs an Origin header")
+	}
+	for _, o := range h.cfg.PublishOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q may not publish with the cookie (see PublishOrigins, -publish-origins)", origin)
 }

@@ -145,6 +145,7 @@ type options struct {
 	subscriberKey   string
 	allowAnonymous  bool
 	corsOrigins     string
+	publishOrigins  string
 	heartbeat       time.Duration
 	retry           time.Duration
 	maxSubscribers  int
@@ -172,6 +173,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.publisherKey, "publisher-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies publishers' tokens (no key: HTTP publishing refused)")
 	fs.StringVar(&o.subscriberKey, "subscriber-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies subscribers' tokens")
 	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
+	fs.StringVar(&o.publishOrigins, "publish-origins", "", "comma-separated origins whose pages may publish with the mercureAuthorization cookie; * for any (default none)")
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
 	fs.DurationVar(&o.retry, "retry", server.DefaultRetry, "reconnection time sent to clients at the start of every stream")
@@ -272,6 +274,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if o.corsOrigins != "" {
 		for _, origin := range strings.Split(o.corsOrigins, ",") {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, strings.TrimSpace(origin))
+		}
+	}
+	if o.publishOrigins != "" {
+		for _, origin := range strings.Split(o.publishOrigins, ",") {
+			cfg.PublishOrigins = append(cfg.PublishOrigins, strings.TrimSpace(origin))
 		}
 	}
 	if o.publisherKey != "" {
