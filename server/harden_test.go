@@ -118,3 +118,23 @@ func TestCookiePublishNeedsAllowedOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishDuplicateIDConflicts: a publisher allowed only topic a cannot
+// take the id of an update of topic b (issue 15, item 3): 409, and b's
+// subscribers resuming from that id get what followed it.
+func TestPublishDuplicateIDConflicts(t *testing.T) {
+	e := newEnv(t, nil)
+	code, bID := e.post(e.token(auth.Claims{Publish: []string{"b"}}), url.Values{"topic": {"b"}, "data": {"b1"}, "id": {"b-1"}})
+	if code != http.StatusOK {
+		t.Fatalf("publish: %d %s", code, bID)
+	}
+	code, body := e.post(e.token(auth.Claims{Publish: []string{"a"}}), url.Values{"topic": {"a"}, "data": {"a1"}, "id": {"b-1"}})
+	if code != http.StatusConflict || !strings.Contains(body, "b-1") {
+		t.Fatalf("publish with a kept id: %d %q, want 409 naming it", code, body)
+	}
+	e.publish("b2", "b")
+	s := e.subscribe("topic=b", http.Header{"Last-Event-ID": {"b-1"}})
+	if ev := s.next(t); ev.Data != "b2" {
+		t.Fatalf("resume after b-1: %+v, want b2", ev)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,9 +68,24 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.store(r.Context(), u); err != nil {
-		h.logger.Error("publish failed: the log did not store the update", "err", err)
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+		switch {
+		case errors.Is(err, store.ErrDuplicateID):
+			http.Error(w, "conflict: an update with id "+strconv.Quote(u.Event.ID)+" is already in the log", http.StatusConflict)
+		case errors.Is(err, store.ErrMaybeStored), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+			// A retry could store the update twice, unless it carries
+			// an id: a second copy of an id is refused with 409.
+			h.logger.Error("publish failed: the log answered too late; the update may have been stored", "id", u.Event.ID, "err", err)
+			w.Header().Set("Retry-After", "1")
+			hint := "retry with the same id: if it was stored, the retry is refused with 409 Conflict"
+			if r.PostForm.Get("id") == "" {
+				hint = "to retry safely, publish with an id of your own: a second update with an id already stored is refused with 409 Conflict"
+			}
+			http.Error(w, "the update may have been stored: "+err.Error()+"; "+hint, http.StatusServiceUnavailable)
+		default:
+			h.logger.Error("publish failed: the log did not store the update", "err", err)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

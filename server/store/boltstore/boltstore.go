@@ -89,7 +89,10 @@ type request struct {
 	ctx   context.Context
 	u     *store.Update // the log's copy; the committer fills ID, Pos and Time
 	probe bool          // Ready: commit an empty transaction
-	done  chan error    // buffered; the committer sends exactly once
+	// refused is why the committer left this append out of its
+	// transaction (ErrDuplicateID), or nil.
+	refused error
+	done    chan error // buffered; the committer sends exactly once
 }
 
 // Option configures a Log.
@@ -331,16 +334,21 @@ func (l *Log) commit(batch []*request) {
 			if r.probe {
 				continue
 			}
+			u := r.u
+			if u.Event.ID == "" {
+				u.Event.ID = l.ids.New()
+				lastID = u.Event.ID
+			} else if ib.Get([]byte(u.Event.ID)) != nil {
+				// The index holds exactly the ids kept, this batch's
+				// included: the transaction sees its own writes.
+				r.refused = store.ErrDuplicateID
+				continue
+			}
 			// NextSequence is rolled back with a failed transaction, so
 			// positions stay gapless and never repeat.
 			seq, err := lb.NextSequence()
 			if err != nil {
 				return err
-			}
-			u := r.u
-			if u.Event.ID == "" {
-				u.Event.ID = l.ids.New()
-				lastID = u.Event.ID
 			}
 			u.Pos, u.Time = store.Pos{Lo: seq}, now
 			k := binary.BigEndian.AppendUint64(keys[8*i:8*i:8*i+8], seq)
@@ -375,12 +383,12 @@ func (l *Log) commit(batch []*request) {
 	// Watchers hear of an update before its Append returns, in Pos order
 	// since this goroutine alone commits.
 	for _, r := range live {
-		if !r.probe {
+		if !r.probe && r.refused == nil {
 			l.watchers.Notify(r.u)
 		}
 	}
 	for _, r := range live {
-		r.done <- nil
+		r.done <- r.refused
 	}
 }
 
@@ -406,7 +414,8 @@ func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit
 		if err != nil {
 			return first, fmt.Errorf("entry %d: %w", first, err)
 		}
-		// A reused id points at its newest entry: leave that one be.
+		// Files written before ids were unique may hold a reused id,
+		// which points at its newest entry: leave that one be.
 		if s := ib.Get(id); len(s) == 8 && seqOf(s) == first {
 			if err := ib.Delete(id); err != nil {
 				return first, err

@@ -77,12 +77,15 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 		return store.ErrClosed
 	}
 	now := l.now()
+	l.expire(now)
 	if c.Event.ID == "" {
 		c.Event.ID = l.ids.New()
+	} else if _, dup := l.index[c.Event.ID]; dup {
+		l.mu.Unlock()
+		return store.ErrDuplicateID
 	}
 	c.Time = now
 	c.Pos = store.Pos{Lo: l.next}
-	l.expire(now)
 	l.push(c)
 	// Notifying under the lock that assigned Pos is what keeps every
 	// watcher in Pos order when Appends race.
@@ -116,10 +119,7 @@ func (l *Log) push(u *store.Update) {
 func (l *Log) evict() {
 	u := l.ring[l.head]
 	l.ring[l.head] = nil
-	// A publisher may reuse an id; the index then points at the newest.
-	if l.index[u.Event.ID] == u.Pos.Lo {
-		delete(l.index, u.Event.ID)
-	}
+	delete(l.index, u.Event.ID) // ids are unique (Append refuses a kept one)
 	l.head = (l.head + 1) % len(l.ring)
 	l.n--
 	l.first++

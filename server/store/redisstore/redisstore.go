@@ -98,7 +98,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -337,6 +339,13 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 		return err
 	})
 	if err != nil {
+		var reply redis.Error
+		switch {
+		case errors.As(err, &reply) && strings.Contains(reply.Error(), errDuplicateReply):
+			return fmt.Errorf("redisstore: append: %w", store.ErrDuplicateID)
+		case mayHaveRun(err):
+			return l.failed("append", fmt.Errorf("%w: %w", store.ErrMaybeStored, err))
+		}
 		return l.failed("append", err)
 	}
 	pos, ok := parseEntryID(id)
@@ -348,6 +357,21 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 	}
 	u.Pos, u.Time = pos, entryTime(pos)
 	return nil
+}
+
+// mayHaveRun reports whether a command that failed with err may have run
+// all the same: Redis refused it (an error reply) or it never left (the
+// connection could not be made) only when it surely did not.
+func mayHaveRun(err error) bool {
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return !errors.Is(err, redis.ErrClosed) && !errors.Is(err, store.ErrClosed)
 }
 
 // head is what headScript answers.

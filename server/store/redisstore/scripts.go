@@ -24,6 +24,34 @@ local function idless(a, b)
 end
 `
 
+// luaFirstKept is shared by the scripts: the id of the oldest entry the
+// count and age bounds keep (a little more may be in the stream, since
+// trimming is approximate), or nil when they keep none.
+const luaFirstKept = `
+local function firstkept(stream, maxcount, maxage)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local cutoff = now - maxage
+  local first
+  local excess = redis.call('XLEN', stream) - maxcount
+  if excess > 0 then
+    local r = redis.call('XRANGE', stream, '-', '+', 'COUNT', excess + 1)
+    first = r[#r][1]
+  else
+    local r = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+    if #r == 0 then return nil end
+    first = r[1][1]
+  end
+  if idless(first, cutoff .. '-0') then
+    first = cutoff .. '-0'
+  end
+  return first
+end
+`
+
+// errDuplicateReply is what appendScript answers for an id already kept.
+const errDuplicateReply = "POLYSSE_DUPLICATE_ID"
+
 // appendScript stores one update and trims.
 //
 //	KEYS[1] the stream, KEYS[2] the id index (sorted set: publisher id
@@ -31,7 +59,8 @@ end
 //	ARGV[1] max count, ARGV[2] max age in ms, ARGV[3] payload,
 //	ARGV[4] the publisher's event id, or "" to use the entry id
 //
-// It returns the new entry id.
+// It returns the new entry id, or the error errDuplicateReply (storing
+// nothing) when ARGV[4] is the id of an entry kept.
 //
 // XADD trims by count (MAXLEN ~, which frees whole stream nodes only and so
 // costs next to nothing) and XTRIM by age (MINID ~): one XADD cannot do
@@ -44,7 +73,40 @@ end
 // and pruning costs no scan. A score is exact (a double holds a
 // millisecond count exactly), and the entry is found again by its id
 // within that millisecond.
-var appendScript = redis.NewScript(luaIDLess + `
+var appendScript = redis.NewScript(luaIDLess + luaFirstKept + `
+if ARGV[4] ~= '' then
+  -- Ids are unique among the entries kept (see store.ErrDuplicateID): as
+  -- a publisher's id, or as the id of an entry stored without one.
+  local at = nil
+  local ms = redis.call('ZSCORE', KEYS[2], ARGV[4])
+  if ms then
+    local es = redis.call('XREVRANGE', KEYS[1], ms, ms)
+    for j = 1, #es do
+      local ef = es[j][2]
+      for i = 1, #ef, 2 do
+        if ef[i] == 'i' and ef[i+1] == ARGV[4] then at = es[j][1] end
+      end
+      if at then break end
+    end
+  end
+  if at == nil and string.match(ARGV[4], '^%d+%-%d+$') then
+    local e = redis.call('XRANGE', KEYS[1], ARGV[4], ARGV[4])
+    if #e == 1 then
+      local given = false
+      local ef = e[1][2]
+      for i = 1, #ef, 2 do
+        if ef[i] == 'i' then given = true end
+      end
+      if not given then at = e[1][1] end
+    end
+  end
+  if at then
+    local first = firstkept(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+    if first and not idless(at, first) then
+      return redis.error_reply('POLYSSE_DUPLICATE_ID')
+    end
+  end
+end
 local id
 if ARGV[4] == '' then
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3])

@@ -46,7 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReplayEmpty", testReplayEmpty},
 		{"ReplayFnError", testReplayFnError},
 		{"ReplayCanceled", testReplayCanceled},
-		{"ReusedID", testReusedID},
+		{"DuplicateID", testDuplicateID},
 		{"CountBound", testCountBound},
 		{"AgeBound", testAgeBound},
 		{"LastEmpty", testLastEmpty},
@@ -356,30 +356,64 @@ func testReplayCanceled(t *testing.T, open Opener) {
 	}
 }
 
-// A publisher may give an id twice: Replay then resumes after its newest
-// use, and trimming the older use must not forget the newer.
-func testReusedID(t *testing.T, open Opener) {
+// An id names one update: an Append with the id of an update kept is
+// refused with ErrDuplicateID and stores nothing, in one batch as across
+// batches; once the first use is trimmed away, the id is free again.
+func testDuplicateID(t *testing.T, open Opener) {
 	l := openLog(t, open, store.Bounds{MaxCount: 3})
-	var all []store.Update
-	for i, id := range []string{"x", "y", "x", "z"} {
-		u := newUpdate("t", id, i)
-		if err := l.Append(t.Context(), &u); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, u)
+	x := newUpdate("a", "x", 0)
+	if err := l.Append(t.Context(), &x); err != nil {
+		t.Fatal(err)
 	}
-	got, err := l.replay(t, "x")
+	dup := newUpdate("b", "x", 1)
+	if err := l.Append(t.Context(), &dup); !errors.Is(err, store.ErrDuplicateID) {
+		t.Fatalf("Append of a kept id = %v, want ErrDuplicateID", err)
+	}
+	// Concurrent appends of one new id: exactly one is stored.
+	var (
+		wg      sync.WaitGroup
+		stored  atomic.Int32
+		refused atomic.Int32
+	)
+	for i := range 8 {
+		wg.Go(func() {
+			u := newUpdate("b", "y", 10+i)
+			switch err := l.Append(t.Context(), &u); {
+			case err == nil:
+				stored.Add(1)
+			case errors.Is(err, store.ErrDuplicateID):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if stored.Load() != 1 || refused.Load() != 7 {
+		t.Fatalf("8 concurrent appends of one id: %d stored, %d refused; want 1 and 7", stored.Load(), refused.Load())
+	}
+	got, err := l.replay(t, store.Earliest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameUpdates(t, "after a reused id", got, all[3:])
-
-	all = append(all, l.appendN(t, "t", 1)...) // trims y; the first x is gone already
-	got, err = l.replay(t, "x")
+	if want := []string{"x", "y"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("log holds %v, want %v", ids(got), want)
+	}
+	if got[0].Topics[0] != "a" {
+		t.Errorf("the update of id x has topics %v: the refused one replaced it", got[0].Topics)
+	}
+	rest, err := l.replay(t, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameUpdates(t, "after a reused id, once its first use is trimmed", got, all[3:])
+	if !slices.Equal(ids(rest), []string{"y"}) {
+		t.Errorf("after x: %v, want [y]", ids(rest))
+	}
+	l.appendN(t, "t", 3) // trims x and y
+	again := newUpdate("c", "x", 2)
+	if err := l.Append(t.Context(), &again); err != nil {
+		t.Fatalf("Append of an id trimmed away = %v, want it stored", err)
+	}
 }
 
 func testCountBound(t *testing.T, open Opener) {
@@ -481,7 +515,7 @@ func (l *testLog) wantLast(t *testing.T, what string, u store.Update) {
 
 func testLastAfterAppends(t *testing.T, open Opener) {
 	l := openLog(t, open, store.Bounds{})
-	for i, id := range []string{"", "given", "", "x", "y", "x"} {
+	for i, id := range []string{"", "given", "", "x", "y", "z"} {
 		u := newUpdate("t", id, i)
 		if err := l.Append(t.Context(), &u); err != nil {
 			t.Fatal(err)
