@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -136,5 +137,45 @@ func TestPublishDuplicateIDConflicts(t *testing.T) {
 	s := e.subscribe("topic=b", http.Header{"Last-Event-ID": {"b-1"}})
 	if ev := s.next(t); ev.Data != "b2" {
 		t.Fatalf("resume after b-1: %+v, want b2", ev)
+	}
+}
+
+// TestPrivateByPresence: a private field makes an update private whatever
+// its value (issue 15, item 7), as Mercure reads it.
+func TestPrivateByPresence(t *testing.T) {
+	for _, v := range []string{"on", "true", "off", "false", "0", "no", ""} {
+		t.Run("private="+v, func(t *testing.T) {
+			e := newEnv(t, nil)
+			anon := e.subscribe("topic=s", nil)
+			code, body := e.post(e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"s"}, "data": {"secret"}, "private": {v}})
+			if code != http.StatusOK {
+				t.Fatalf("publish: %d %s", code, body)
+			}
+			e.publish("public", "s")
+			if ev := anon.next(t); ev.Data != "public" {
+				t.Fatalf("anonymous subscriber got %+v, want only the public update", ev)
+			}
+		})
+	}
+}
+
+// TestMissedEventIsJSON: the polysse-missed event's data is JSON that
+// parses back to the id the client sent, whatever bytes it holds (issue
+// 15, item 11).
+func TestMissedEventIsJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	e.publish("x", "t")
+	for _, id := range []string{"plain", "\x01\x07\x1f", `quote" and \ backslash`, "\u2028\u2029", "\x7f", "é\t"} {
+		s := e.subscribe(url.Values{"topic": {"t"}, "lastEventID": {id}}.Encode(), nil)
+		ev := s.next(t)
+		if ev.Type != server.MissedEventType {
+			t.Fatalf("first event %+v, want %s", ev, server.MissedEventType)
+		}
+		var got struct {
+			LastEventID *string `json:"lastEventId"`
+		}
+		if err := json.Unmarshal([]byte(ev.Data), &got); err != nil || got.LastEventID == nil || *got.LastEventID != id {
+			t.Errorf("id %q: data %q does not parse back to it (%v)", id, ev.Data, err)
+		}
 	}
 }

@@ -100,7 +100,7 @@ func updateFromForm(r *http.Request) (*store.Update, error) {
 	f := r.PostForm
 	u := &store.Update{
 		Topics:  f["topic"],
-		Private: isTrue(f, "private"),
+		Private: present(f, "private"),
 		Event: sse.Event{
 			ID:   f.Get("id"),
 			Type: f.Get("type"),
@@ -117,23 +117,14 @@ func updateFromForm(r *http.Request) (*store.Update, error) {
 	return u, nil
 }
 
-// isTrue reads a form flag the way Mercure does (present means set), while
-// letting an explicit false, off or 0 mean what it says.
-func isTrue(f map[string][]string, name string) bool {
-	v, ok := f[name]
-	if !ok {
-		return false
-	}
-	if len(v) == 0 {
-		return true
-	}
-	switch strings.ToLower(v[0]) {
-	case "false", "off", "0", "no":
-		return false
-	}
-	return true
+// present reads a form flag the way Mercure does: present means set,
+// whatever its value. Reading "off" or "false" as unset would make an
+// update public that its publisher marked private, and a publisher cannot
+// tell from the answer that it did.
+func present(f map[string][]string, name string) bool {
+	_, ok := f[name]
+	return ok
 }
-
 // checkPublishOrigin refuses a publish authorized by the cookie unless it
 // comes from a page of an origin in PublishOrigins: a browser attaches the
 // cookie to a form that any other site posts, so without this a page

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -420,7 +421,12 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 	}
 	if errors.Is(err, store.ErrUnknownID) {
 		st.h.counters.replayMiss.Add(1)
-		missed := sse.Event{Type: MissedEventType, Data: `{"lastEventId":` + strconv.Quote(lastID) + `}`}
+		// encoding/json, not strconv.Quote: Go's escapes (\x01, \a) are
+		// not JSON, and the id comes from the client.
+		data, _ := json.Marshal(struct {
+			LastEventID string `json:"lastEventId"`
+		}{lastID})
+		missed := sse.Event{Type: MissedEventType, Data: string(data)}
 		st.buf, _ = sse.AppendEvent(st.buf, &missed)
 		scannedID = store.Earliest
 		err = st.h.log.Replay(ctx, store.Earliest, replay)
