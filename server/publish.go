@@ -125,6 +125,7 @@ func present(f map[string][]string, name string) bool {
 	_, ok := f[name]
 	return ok
 }
+
 // checkPublishOrigin refuses a publish authorized by the cookie unless it
 // comes from a page of an origin in PublishOrigins: a browser attaches the
 // cookie to a form that any other site posts, so without this a page
