@@ -178,6 +178,9 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if err != nil {
 		return nil, v.explain(t, err)
 	}
+	if err := checkClaimsJSON(token); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	c := &Claims{}
 	if tc.Mercure != nil {
 		c.Publish = tc.Mercure.Publish

@@ -73,6 +73,18 @@ func unsigned(header, claims, signature string) string {
 	return enc([]byte(header)) + "." + enc([]byte(claims)) + "." + signature
 }
 
+// signedRaw signs claims, JSON as given, with HS256 and secret.
+func signedRaw(t testing.TB, claims, secret string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	unsignedPart := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(claims))
+	sig, err := jwt.SigningMethodHS256.Sign(unsignedPart, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unsignedPart + "." + enc(sig)
+}
+
 func TestVerify(t *testing.T) {
 	rsaKey := newRSAKey(t)
 	pubPEM := publicPEM(t, rsaKey)
@@ -134,6 +146,16 @@ func TestVerify(t *testing.T) {
 		{"mercure not an object", hs, hs256(jwt.MapClaims{"mercure": "x"}), nil, ErrMalformed},
 		{"publish not strings", hs, hs256(jwt.MapClaims{"mercure": map[string]any{"publish": []int{1}}}), nil, ErrMalformed},
 		{"exp not a number", hs, hs256(jwt.MapClaims{"exp": "tomorrow"}), nil, ErrMalformed},
+		// Claims are read case-sensitively and without duplicate keys
+		// (issue 15, item 12): encoding/json alone would read these as
+		// mercure.publish ["*"].
+		{"claim name case", hs, signedRaw(t, `{"Mercure":{"Publish":["*"]}}`, secret), nil, ErrMalformed},
+		{"inner claim name case", hs, signedRaw(t, `{"mercure":{"PUBLISH":["*"]}}`, secret), nil, ErrMalformed},
+		{"exp case", hs, signedRaw(t, `{"EXP":99999999999}`, secret), nil, ErrMalformed},
+		{"duplicate key", hs, signedRaw(t, `{"mercure":{"publish":["a"],"publish":["*"]}}`, secret), nil, ErrMalformed},
+		{"duplicate claim", hs, signedRaw(t, `{"mercure":{"publish":["a"]},"mercure":{"publish":["*"]}}`, secret), nil, ErrMalformed},
+		{"duplicate key in payload", hs, signedRaw(t, `{"mercure":{"payload":{"a":1,"a":2}}}`, secret), nil, ErrMalformed},
+		{"exact names", hs, signedRaw(t, `{"mercure":{"publish":["a"],"payload":{"Publish":1}},"other":{"A":1,"a":2}}`, secret), &Claims{Publish: []string{"a"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
