@@ -285,11 +285,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		if cfg.PublisherKey, err = auth.NewVerifier(o.publisherKey); err != nil {
 			return fmt.Errorf("-publisher-jwt-key: %w", err)
 		}
+		logger.Info("publisher key", "kind", cfg.PublisherKey.Kind())
 	}
 	if o.subscriberKey != "" {
 		if cfg.SubscriberKey, err = auth.NewVerifier(o.subscriberKey); err != nil {
 			return fmt.Errorf("-subscriber-jwt-key: %w", err)
 		}
+		logger.Info("subscriber key", "kind", cfg.SubscriberKey.Kind())
 	}
 	// go-redis logs every failed dial to stderr process-wide; routed through
 	// slog at debug, an outage is logged once, by the store.

@@ -160,6 +160,19 @@ func NewVerifierWithOptions(spec string, opts Options) (*Verifier, error) {
 // Algorithm returns the one signing algorithm v accepts, HS256 or RS256.
 func (v *Verifier) Algorithm() string { return v.alg }
 
+// Kind describes v's key for a start-up log, without revealing it: "HS256
+// secret of 32 bytes" or "RS256 RSA public key of 2048 bits", so that an
+// operator sees which kind a key flag was read as.
+func (v *Verifier) Kind() string {
+	switch k := v.key.(type) {
+	case []byte:
+		return fmt.Sprintf("%s secret of %d bytes", v.alg, len(k))
+	case *rsa.PublicKey:
+		return fmt.Sprintf("%s RSA public key of %d bits", v.alg, k.N.BitLen())
+	}
+	return v.alg
+}
+
 // Verify checks token's signature and its exp and nbf claims, and returns
 // what it authorizes. The error matches one of ErrMalformed, ErrAlgorithm,
 // ErrSignature, ErrExpired, ErrNotYetValid or ErrInvalidClaims. Tokens

@@ -353,7 +353,16 @@ func TestNewVerifierKeys(t *testing.T) {
 		msg  string // in the error
 	}{
 		{"secret", secret, HS256, ""},
-		{"secret that is not a file", "no/such/file.pem", HS256, ""},
+		// A value that looks like a path but names no file is an error,
+		// not a secret anyone can guess (issue 15, item 13).
+		{"absolute path of no file", "/etc/polysse/publisher.pem", "", "no such key file"},
+		{"absolute path without extension", "/etc/polysse/publisher", "", "no such key file"},
+		{"relative path of no file", "./keys/pub", "", "no such key file"},
+		{"home path of no file", "~/pub", "", "no such key file"},
+		{"pem name of no file", "no/such/file.pem", "", "no such key file"},
+		{"key name of no file", "publisher.KEY", "", "no such key file"},
+		{"secret with a slash", "c2VjcmV0/c2VjcmV0+c2VjcmV0=", HS256, ""},
+		{"base64 secret starting with a slash", "/3q2+7w==", HS256, ""},
 		{"pkix public key file", writeFile(t, "pub.pem", publicPEM(t, key)), RS256, ""},
 		{"pkcs1 public key file", writeFile(t, "pub1.pem", pemBytes("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&key.PublicKey))), RS256, ""},
 		{"certificate file", writeFile(t, "cert.pem", pemBytes("CERTIFICATE", cert)), RS256, ""},
@@ -388,6 +397,9 @@ func TestNewVerifierKeys(t *testing.T) {
 			}
 			if v.Algorithm() != tt.alg {
 				t.Fatalf("Algorithm() = %s, want %s", v.Algorithm(), tt.alg)
+			}
+			if kind := v.Kind(); !strings.HasPrefix(kind, tt.alg) || strings.Contains(kind, tt.spec) {
+				t.Errorf("Kind() = %q: want the algorithm first, and never the key", kind)
 			}
 			if tt.alg == RS256 {
 				if _, err := v.Verify(signed); err != nil {
