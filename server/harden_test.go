@@ -179,3 +179,45 @@ func TestMissedEventIsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCursorDoesNotLeakPrivateIDs: the id a stream starts with (alone, or
+// after a replay) is never that of a private update the subscriber may not
+// receive (issue 15, item 8); a subscriber authorized for it gets it.
+func TestCursorDoesNotLeakPrivateIDs(t *testing.T) {
+	e := newEnv(t, nil)
+	pub := e.token(auth.Claims{Publish: []string{"*"}})
+	post := func(f url.Values) {
+		if code, body := e.post(pub, f); code != http.StatusOK {
+			t.Fatalf("publish: %d %s", code, body)
+		}
+	}
+	post(url.Values{"topic": {"p"}, "data": {"x"}, "id": {"public-1"}})
+	post(url.Values{"topic": {"secret"}, "data": {"x"}, "id": {"secret-merger-plan"}, "private": {""}})
+	cursor := func(query string, header http.Header) string {
+		s := e.subscribe(query+"&_probe=1", header)
+		for {
+			ev := s.next(t)
+			if ev.Type == server.ProbeEventType {
+				return ev.ID
+			}
+		}
+	}
+	authorized := http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"secret"}})}}
+	for _, c := range []struct {
+		name, query string
+		header      http.Header
+		want        string
+	}{
+		{"fresh, anonymous", "topic=*", nil, "public-1"},
+		{"fresh, other claims", "topic=p", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"other"}})}}, "public-1"},
+		{"fresh, authorized", "topic=p", authorized, "secret-merger-plan"},
+		// Nothing it may know of after public-1: no id line, the client
+		// keeps the one it sent (which this reader does not know of).
+		{"after a replay, anonymous", "topic=p&lastEventID=public-1", nil, ""},
+		{"after a replay, authorized", "topic=p&lastEventID=public-1", authorized, "secret-merger-plan"},
+	} {
+		if got := cursor(c.query, c.header); got != c.want {
+			t.Errorf("%s: cursor %q, want %q", c.name, got, c.want)
+		}
+	}
+}

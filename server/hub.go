@@ -171,6 +171,14 @@ type Hub struct {
 type cursor struct {
 	id  string
 	pos store.Pos
+	// known says whether the update's routing is known: not for the
+	// newest update read from the log at start.
+	known   bool
+	private bool
+	topics  []string
+	// public is the newest cursor of a public update at or before this
+	// one, or nil: what a subscriber who may not know this one's id gets.
+	public *cursor
 }
 
 // New returns a hub that serves cfg. It starts watching the log at once, so
@@ -220,6 +228,12 @@ func (h *Hub) advance(c *cursor) {
 		if old != nil && !old.pos.Less(c.pos) {
 			return
 		}
+		switch {
+		case c.known && !c.private:
+			c.public = c
+		case old != nil:
+			c.public = old.public
+		}
 		if h.last.CompareAndSwap(old, c) {
 			return
 		}
@@ -238,7 +252,7 @@ func (h *Hub) fanout(u *store.Update) {
 	h.counters.published.Add(1)
 	epoch := h.epoch.Add(1)
 	h.mu.RLock()
-	h.advance(&cursor{id: u.Event.ID, pos: u.Pos})
+	h.advance(&cursor{id: u.Event.ID, pos: u.Pos, known: true, private: u.Private, topics: u.Topics})
 	for s := range h.subs {
 		if s.wants(u, epoch) {
 			s.push(d)

@@ -66,6 +66,13 @@ func (s *subscriber) wants(u *store.Update, epoch uint64) bool {
 	return !u.Private || matchAny(s.claims, u.Topics, epoch)
 }
 
+// mayKnow reports whether s may learn the id of an update of topics: any
+// public one (it could subscribe to it), a private one only when its
+// claims match. An id is the publisher's, and may say what the update is.
+func (s *subscriber) mayKnow(private bool, topics []string) bool {
+	return !private || matchAny(s.claims, topics, 0)
+}
+
 func matchAny(sels []*sharedSelector, topics []string, epoch uint64) bool {
 	for _, sel := range sels {
 		if sel.matches(topics, epoch) {
@@ -390,18 +397,33 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 	if lastID == "" {
 		// A fresh subscription: nothing to replay, but the client gets the
 		// hub's cursor so that a drop before its first event loses nothing.
+		// When the newest update's id is not for this client, the newest
+		// public one before it serves, at the cost of replaying what lies
+		// between (filtered as ever); when there is none, no cursor.
 		c := store.Earliest
 		if start != nil {
-			c = start.id
 			st.after = start.pos
+			switch {
+			case start.known && st.s.mayKnow(start.private, start.topics):
+				c = start.id
+			case start.public != nil:
+				c = start.public.id
+			default:
+				c = ""
+			}
 		}
-		st.buf = appendCursor(st.buf, c)
+		if c != "" {
+			st.buf = appendCursor(st.buf, c)
+		}
 		st.appendProbe()
 		return 0, st.flush()
 	}
 	sent, scannedID, sentID := 0, "", ""
 	replay := func(u *store.Update) error {
-		st.after, scannedID = u.Pos, u.Event.ID
+		st.after = u.Pos
+		if st.s.mayKnow(u.Private, u.Topics) {
+			scannedID = u.Event.ID
+		}
 		if !st.s.wants(u, 0) {
 			return nil
 		}
@@ -435,9 +457,10 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		return sent, err
 	}
 	st.h.counters.delivered.Add(uint64(sent))
-	if scannedID != sentID {
-		// The last update scanned was not for this client; its id still
-		// moves the client's cursor past what was filtered out.
+	if scannedID != sentID && scannedID != "" {
+		// The last update scanned whose id the client may know was not
+		// for it; its id still moves the client's cursor past what was
+		// filtered out.
 		st.buf = appendCursor(st.buf, scannedID)
 	}
 	st.appendProbe()
