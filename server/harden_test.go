@@ -5,8 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
@@ -219,5 +221,60 @@ func TestCursorDoesNotLeakPrivateIDs(t *testing.T) {
 		if got := cursor(c.query, c.header); got != c.want {
 			t.Errorf("%s: cursor %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// TestNothingDeliveredAfterTokenExpiry: on every path, an update published
+// once the subscriber's token has expired never reaches it (issue 15, item
+// 9: hijacked HTTP/1.1 streams delivered for up to 139 ms after exp).
+// Each update's data is the time its publish started; the stream must
+// carry none that started at or after exp.
+func TestNothingDeliveredAfterTokenExpiry(t *testing.T) {
+	for _, path := range []string{"hijacked", "handler", "http2"} {
+		t.Run(path, func(t *testing.T) {
+			e := newEnvOn(t, path, func(c *server.Config) { c.Heartbeat = 5 * time.Second })
+			tok, err := e.sig.Sign(auth.Claims{Subscribe: []string{"p"}}, 1500*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := auth.NewVerifier(secret)
+			c, err := v.Verify(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := c.Expires
+			s := e.subscribe("topic=p", http.Header{"Authorization": {"Bearer " + tok}})
+			if s.res.StatusCode != http.StatusOK {
+				t.Fatalf("subscribe: %d", s.res.StatusCode)
+			}
+			pubTok := e.token(auth.Claims{Publish: []string{"*"}})
+			for time.Now().Before(exp.Add(300 * time.Millisecond)) {
+				started := time.Now()
+				code, body := e.post(pubTok, url.Values{"topic": {"p"}, "private": {""}, "data": {strconv.FormatInt(started.UnixNano(), 10)}})
+				if code != http.StatusOK {
+					t.Fatalf("publish: %d %s", code, body)
+				}
+				time.Sleep(3 * time.Millisecond)
+			}
+			got := 0
+			for {
+				select {
+				case ev, ok := <-s.ch:
+					if !ok {
+						if got == 0 {
+							t.Fatal("no update before exp was delivered: the test proves nothing")
+						}
+						return
+					}
+					ns, _ := strconv.ParseInt(ev.Data, 10, 64)
+					if started := time.Unix(0, ns); !started.Before(exp) {
+						t.Fatalf("an update published %v after exp was delivered", started.Sub(exp))
+					}
+					got++
+				case <-time.After(5 * time.Second):
+					t.Fatal("the stream did not end after exp")
+				}
+			}
+		})
 	}
 }

@@ -534,6 +534,13 @@ func (st *stream) serve(ctx context.Context, sent int, expires time.Time) {
 			if cut {
 				return // counted where it was cut off
 			}
+			if !expires.IsZero() && !time.Now().Before(expires) {
+				// select picks at random among ready cases: the expiry
+				// timer may have fired with a delivery waiting.
+				st.buf = sse.AppendComment(st.buf, "token expired")
+				_ = st.flush()
+				return
+			}
 			n := 0
 			for _, d := range batch {
 				if !st.after.Less(d.pos) {
