@@ -147,7 +147,10 @@ type Hub struct {
 	matcher *topic.Matcher
 	sels    *selectorSet
 	// epoch numbers fan-outs, for sharedSelector.matches.
-	epoch    atomic.Uint64
+	epoch atomic.Uint64
+	// refused is the log's last refusal of an append, nil once one is
+	// accepted (see Ready).
+	refused  atomic.Pointer[refusal]
 	logger   *slog.Logger
 	counters *counters
 
@@ -304,10 +307,26 @@ func (h *Hub) store(ctx context.Context, u *store.Update) error {
 	start := time.Now()
 	if err := h.log.Append(ctx, u); err != nil {
 		h.counters.publishFailures.Add(1)
+		if !errors.Is(err, store.ErrDuplicateID) && ctx.Err() == nil {
+			h.refused.Store(&refusal{err: err, at: time.Now()})
+		}
 		return err
 	}
+	h.refused.Store(nil)
 	h.counters.observePublish(start)
 	return nil
+}
+
+// refusedHold is how long after the log refused an append, with none
+// accepted since, Ready fails: a log's own probe may pass while its appends
+// fail (a full disk still takes an empty transaction), and the hold ends
+// so that a node taken out of rotation gets publishes again to try.
+const refusedHold = 10 * time.Second
+
+// refusal is the log's last refusal of an append.
+type refusal struct {
+	err error
+	at  time.Time
 }
 
 // ErrInvalidUpdate wraps every reason Publish refuses an update for.
@@ -346,13 +365,17 @@ func (h *Hub) validate(u *store.Update) error {
 	return nil
 }
 
-// Ready reports whether the hub can take publishes: its log is ready and it
-// is not draining.
+// Ready reports whether the hub can take publishes: it is not draining, its
+// log is ready, and the log has not refused an append in the last ten
+// seconds without accepting one since (a full disk, Redis down).
 func (h *Hub) Ready(ctx context.Context) error {
 	select {
 	case <-h.drain:
 		return errors.New("server: draining")
 	default:
+	}
+	if r := h.refused.Load(); r != nil && time.Since(r.at) < refusedHold {
+		return fmt.Errorf("server: the log refused an append %v ago: %w", time.Since(r.at).Round(time.Millisecond), r.err)
 	}
 	return h.log.Ready(ctx)
 }

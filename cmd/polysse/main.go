@@ -153,6 +153,7 @@ type options struct {
 	shutdownTimeout time.Duration
 	maxCount        int
 	maxAge          time.Duration
+	maxBytes        int64
 	logLevel        string
 	tlsCert, tlsKey string
 	headerTimeout   time.Duration
@@ -182,6 +183,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
 	fs.DurationVar(&o.maxAge, "log-max-age", store.DefaultMaxAge, "age after which the replay log drops an update")
+	fs.Int64Var(&o.maxBytes, "log-max-bytes", store.DefaultMaxBytes, "bytes the replay log keeps at most (data, id, type and topics of its updates); the oldest go first")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS, with HTTP/2 so a page's streams share one connection")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file for -tls-cert")
@@ -296,7 +298,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// go-redis logs every failed dial to stderr process-wide; routed through
 	// slog at debug, an outage is logged once, by the store.
 	redis.SetLogger(redisstore.DriverLogger(logger, slog.LevelDebug))
-	log, err := openStore(ctx, o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge}, logger)
+	log, err := openStore(ctx, o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge, MaxBytes: o.maxBytes}, logger)
 	if err != nil {
 		return err
 	}

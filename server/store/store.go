@@ -112,12 +112,18 @@ type Log interface {
 type Bounds struct {
 	MaxCount int           // updates kept at most
 	MaxAge   time.Duration // updates older than this are dropped
+	// MaxBytes bounds the updates kept, each counted as Size says: the
+	// oldest are dropped beyond it. The newest update is always kept.
+	MaxBytes int64
 }
 
-// Default bounds.
+// Default bounds. The byte bound keeps the default count of updates of
+// about 2.5 KB each; the count bound alone would let 100,000 updates of
+// the hub's largest event size (512 KB) take 50 GB.
 const (
 	DefaultMaxCount = 100_000
 	DefaultMaxAge   = 24 * time.Hour
+	DefaultMaxBytes = 256 << 20
 )
 
 // WithDefaults returns b with zero fields set to the defaults.
@@ -128,5 +134,22 @@ func (b Bounds) WithDefaults() Bounds {
 	if b.MaxAge <= 0 {
 		b.MaxAge = DefaultMaxAge
 	}
+	if b.MaxBytes <= 0 {
+		b.MaxBytes = DefaultMaxBytes
+	}
 	return b
+}
+
+// updateOverhead is what Size adds to an update's strings: about what a
+// log keeps beside them (positions, times, lengths, index entries).
+const updateOverhead = 64
+
+// Size is what u counts for against Bounds.MaxBytes: its event's data, id
+// and type, its topics, and a fixed overhead. Every log counts the same.
+func Size(u *Update) int64 {
+	n := updateOverhead + len(u.Event.Data) + len(u.Event.ID) + len(u.Event.Type)
+	for _, t := range u.Topics {
+		n += len(t)
+	}
+	return int64(n)
 }

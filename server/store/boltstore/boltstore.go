@@ -35,6 +35,7 @@ const (
 	metaBucket  = "meta" // the keys below
 	versionKey  = "version"
 	lastIDKey   = "lastid" // the last id generated, so ids sort across restarts
+	bytesKey    = "bytes"  // the store.Size of the entries kept, big-endian
 	fileVersion = "1"
 )
 
@@ -79,6 +80,8 @@ type Log struct {
 	// Owned by the committer: the Pos.Lo of the oldest and newest entries
 	// kept (first > last when the log is empty).
 	first, last uint64
+	// bytes is the store.Size of the entries kept, for the byte bound.
+	bytes int64
 
 	// Notified by the committer alone, so in Pos order.
 	watchers store.Watchers
@@ -202,10 +205,26 @@ func (l *Log) init() error {
 		if k, _ := lb.Cursor().First(); k != nil {
 			l.first = seqOf(k)
 		}
+		if v := mb.Get([]byte(bytesKey)); len(v) == 8 {
+			l.bytes = int64(binary.BigEndian.Uint64(v))
+		} else {
+			// A file from before the byte bound: count once.
+			c := lb.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				n, err := entrySize(v)
+				if err != nil {
+					return fmt.Errorf("entry %d: %w", seqOf(k), err)
+				}
+				l.bytes += n
+			}
+		}
 		if tx.Writable() {
 			var err error
-			if l.first, err = l.trim(lb, ib, l.first, l.last, l.now(), -1); err != nil {
+			if l.first, err = l.trim(lb, ib, l.first, l.last, l.now(), -1, &l.bytes); err != nil {
 				return fmt.Errorf("trim: %w", err)
+			}
+			if err := putBytes(mb, l.bytes); err != nil {
+				return err
 			}
 		}
 		l.ids.Observe(string(mb.Get([]byte(lastIDKey))))
@@ -324,7 +343,7 @@ func (l *Log) commit(batch []*request) {
 	}
 
 	now := l.now()
-	first, last := l.first, l.last
+	first, last, bytes := l.first, l.last, l.bytes
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		lb, ib := tx.Bucket([]byte(logBucket)), tx.Bucket([]byte(idBucket))
 		// bbolt keeps values until the commit: each needs memory of its own.
@@ -358,6 +377,7 @@ func (l *Log) commit(batch []*request) {
 			if err := ib.Put([]byte(u.Event.ID), k); err != nil {
 				return fmt.Errorf("index %d: %w", seq, err)
 			}
+			bytes += store.Size(u)
 			last = seq
 		}
 		if lastID != "" {
@@ -366,10 +386,10 @@ func (l *Log) commit(batch []*request) {
 			}
 		}
 		var err error
-		if first, err = l.trim(lb, ib, first, last, now, maxTrimPerCommit); err != nil {
+		if first, err = l.trim(lb, ib, first, last, now, maxTrimPerCommit, &bytes); err != nil {
 			return fmt.Errorf("trim: %w", err)
 		}
-		return nil
+		return putBytes(tx.Bucket([]byte(metaBucket)), bytes)
 	})
 	if err != nil {
 		err = fmt.Errorf("commit to %s: %w", l.path, err)
@@ -378,7 +398,7 @@ func (l *Log) commit(batch []*request) {
 		}
 		return
 	}
-	l.first, l.last = first, last
+	l.first, l.last, l.bytes = first, last, bytes
 
 	// Watchers hear of an update before its Append returns, in Pos order
 	// since this goroutine alone commits.
@@ -392,10 +412,16 @@ func (l *Log) commit(batch []*request) {
 	}
 }
 
-// trim deletes, oldest first, the entries beyond the count bound or older
-// than the age bound, at most limit of them (no limit when negative), and
-// returns the new first.
-func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit int) (uint64, error) {
+// putBytes records the size of the entries kept.
+func putBytes(mb *bolt.Bucket, n int64) error {
+	return mb.Put([]byte(bytesKey), binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// trim deletes, oldest first, the entries beyond the count bound, older
+// than the age bound or beyond the byte bound (all but the newest), at most
+// limit of them (no limit when negative), and returns the new first;
+// *bytes is kept up to date.
+func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit int, bytes *int64) (uint64, error) {
 	cutoff := now.Add(-l.bounds.MaxAge).UnixNano()
 	for ; first <= last && limit != 0; first, limit = first+1, limit-1 {
 		k := keyOf(first)
@@ -407,8 +433,12 @@ func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit
 		if err != nil {
 			return first, fmt.Errorf("entry %d: %w", first, err)
 		}
-		if last-first < uint64(l.bounds.MaxCount) && t >= cutoff {
+		if last-first < uint64(l.bounds.MaxCount) && t >= cutoff && (*bytes <= l.bounds.MaxBytes || first == last) {
 			break
+		}
+		n, err := entrySize(v)
+		if err != nil {
+			return first, fmt.Errorf("entry %d: %w", first, err)
 		}
 		id, err := entryID(v)
 		if err != nil {
@@ -424,6 +454,7 @@ func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit
 		if err := lb.Delete(k); err != nil {
 			return first, err
 		}
+		*bytes -= n
 	}
 	return first, nil
 }

@@ -18,6 +18,7 @@ func BulkLoad(path string, n int, mk func(i int) store.Update) error {
 	}
 	defer db.Close()
 	now := time.Now()
+	var bytes int64
 	const perTx = 100_000
 	for start := 0; start < n; start += perTx {
 		err := db.Update(func(tx *bolt.Tx) error {
@@ -45,8 +46,9 @@ func BulkLoad(path string, n int, mk func(i int) store.Update) error {
 				if err := ib.Put([]byte(u.Event.ID), k); err != nil {
 					return err
 				}
+				bytes += store.Size(&u)
 			}
-			return nil
+			return putBytes(tx.Bucket([]byte(metaBucket)), bytes)
 		})
 		if err != nil {
 			return err

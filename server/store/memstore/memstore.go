@@ -19,8 +19,9 @@ import (
 // replay neither holds up Append nor copies the whole ring at once.
 const replayChunk = 256
 
-// Log is an in-memory store.Log. It keeps at most Bounds.MaxCount updates;
-// updates older than Bounds.MaxAge are dropped when the log is next used.
+// Log is an in-memory store.Log. It keeps at most Bounds.MaxCount updates
+// and Bounds.MaxBytes of them; updates older than Bounds.MaxAge are dropped
+// when the log is next used.
 type Log struct {
 	bounds store.Bounds
 	now    func() time.Time
@@ -31,6 +32,7 @@ type Log struct {
 	ring   []*store.Update // grows up to bounds.MaxCount, then wraps
 	head   int             // ring index of the oldest update
 	n      int             // updates kept
+	bytes  int64           // their store.Size, together
 	first  uint64          // Pos.Lo of the oldest update kept, if any
 	next   uint64          // Pos.Lo of the next update
 	index  map[string]uint64
@@ -113,6 +115,10 @@ func (l *Log) push(u *store.Update) {
 	l.n++
 	l.next++
 	l.index[u.Event.ID] = u.Pos.Lo
+	l.bytes += store.Size(u)
+	for l.bytes > l.bounds.MaxBytes && l.n > 1 {
+		l.evict()
+	}
 }
 
 // evict drops the oldest update.
@@ -123,6 +129,7 @@ func (l *Log) evict() {
 	l.head = (l.head + 1) % len(l.ring)
 	l.n--
 	l.first++
+	l.bytes -= store.Size(u)
 }
 
 // expire drops the updates older than the age bound.

@@ -42,7 +42,10 @@
 // # Bounds
 //
 // Appends trim with XADD MAXLEN ~ (count) and XTRIM MINID ~ (age), which
-// free whole stream nodes only and cost next to nothing; Replay and Last
+// free whole stream nodes only and cost next to nothing, and by bytes with
+// XDEL of the oldest entries (each entry carries the running total of the
+// sizes appended, kept in "{PREFIX}:bytes", and its own size, so what the
+// stream holds is known without a scan); Replay and Last
 // apply the bounds exactly, so they never return an update beyond the
 // count or older than MaxAge, even while trimming lags. Every node using a
 // stream should have the same bounds: each trims to its own.
@@ -132,8 +135,8 @@ type Log struct {
 	cfg    config
 
 	// Keys, all with the same hash tag.
-	stream, ids        string
-	maxCount, maxAgeMs string // script arguments
+	stream, ids, bytes           string
+	maxCount, maxAgeMs, maxBytes string // script arguments
 
 	closed  atomic.Bool
 	ctx     context.Context // canceled by Close: ends the reader
@@ -253,6 +256,8 @@ func Open(ctx context.Context, rawURL string, b store.Bounds, opts ...Option) (*
 		cfg:      c,
 		stream:   tag + "stream",
 		ids:      tag + "ids",
+		bytes:    tag + "bytes",
+		maxBytes: strconv.FormatInt(b.MaxBytes, 10),
 		maxCount: strconv.Itoa(b.MaxCount),
 		maxAgeMs: strconv.FormatInt(max(b.MaxAge.Milliseconds(), 1), 10),
 	}
@@ -334,8 +339,8 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 	err := l.call(ctx, func(ctx context.Context) error {
 		var err error
 		id, err = appendScript.Run(ctx, l.rdb,
-			[]string{l.stream, l.ids},
-			l.maxCount, l.maxAgeMs, payload, u.Event.ID).Text()
+			[]string{l.stream, l.ids, l.bytes},
+			l.maxCount, l.maxAgeMs, payload, u.Event.ID, l.maxBytes, store.Size(u)).Text()
 		return err
 	})
 	if err != nil {

@@ -55,9 +55,11 @@ const errDuplicateReply = "POLYSSE_DUPLICATE_ID"
 // appendScript stores one update and trims.
 //
 //	KEYS[1] the stream, KEYS[2] the id index (sorted set: publisher id
-//	scored by the millisecond part of its newest entry's id)
+//	scored by the millisecond part of its newest entry's id), KEYS[3]
+//	the running total of the sizes of the entries ever appended
 //	ARGV[1] max count, ARGV[2] max age in ms, ARGV[3] payload,
-//	ARGV[4] the publisher's event id, or "" to use the entry id
+//	ARGV[4] the publisher's event id, or "" to use the entry id,
+//	ARGV[5] max bytes, ARGV[6] the update's store.Size
 //
 // It returns the new entry id, or the error errDuplicateReply (storing
 // nothing) when ARGV[4] is the id of an entry kept.
@@ -107,11 +109,28 @@ if ARGV[4] ~= '' then
     end
   end
 end
+local cum = redis.call('INCRBY', KEYS[3], ARGV[6])
 local id
 if ARGV[4] == '' then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3])
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3], 'c', cum, 's', ARGV[6])
 else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3], 'i', ARGV[4])
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3], 'i', ARGV[4], 'c', cum, 's', ARGV[6])
+end
+-- The byte bound. Every entry holds the running total of sizes up to it
+-- ('c') and its own size ('s'), so what the stream keeps adds up to the
+-- newest total minus the oldest's, plus its size, however entries were
+-- trimmed. Entries from before the byte bound carry no total and stop it.
+local maxbytes = tonumber(ARGV[5])
+for n = 1, 1000 do
+  local o = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if o == nil or o[1] == id then break end
+  local oc, os
+  for i = 1, #o[2], 2 do
+    if o[2][i] == 'c' then oc = tonumber(o[2][i+1]) end
+    if o[2][i] == 's' then os = tonumber(o[2][i+1]) end
+  end
+  if oc == nil or os == nil or cum - oc + os <= maxbytes then break end
+  redis.call('XDEL', KEYS[1], o[1])
 end
 local ms = idparts(id)
 local minid = ms - tonumber(ARGV[2])

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReplayCanceled", testReplayCanceled},
 		{"DuplicateID", testDuplicateID},
 		{"CountBound", testCountBound},
+		{"ByteBound", testByteBound},
 		{"AgeBound", testAgeBound},
 		{"LastEmpty", testLastEmpty},
 		{"LastAfterAppends", testLastAfterAppends},
@@ -414,6 +416,42 @@ func testDuplicateID(t *testing.T, open Opener) {
 	if err := l.Append(t.Context(), &again); err != nil {
 		t.Fatalf("Append of an id trimmed away = %v, want it stored", err)
 	}
+}
+
+// The byte bound drops the oldest updates once those kept add up to more
+// than MaxBytes (as store.Size counts them), and keeps the newest even when
+// it alone is larger.
+func testByteBound(t *testing.T, open Opener) {
+	// Ids of one length, so that every update counts the same.
+	u := newUpdate("t", "b000", 0)
+	u.Event.Data = strings.Repeat("x", 1000)
+	size := store.Size(&u)
+	const keep = 10
+	l := openLog(t, open, store.Bounds{MaxBytes: keep * size})
+	var all []store.Update
+	for i := range 3 * keep {
+		u := newUpdate("t", fmt.Sprintf("b%03d", i), i)
+		u.Event.Data = strings.Repeat("x", 1000)
+		if err := l.Append(t.Context(), &u); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, u)
+	}
+	got, err := l.replay(t, store.Earliest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameUpdates(t, "under a byte bound", got, all[len(all)-keep:])
+	big := newUpdate("t", "b999", 99)
+	big.Event.Data = strings.Repeat("y", int(2*keep*size))
+	if err := l.Append(t.Context(), &big); err != nil {
+		t.Fatal(err)
+	}
+	got, err = l.replay(t, store.Earliest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameUpdates(t, "after an update larger than the bound", got, []store.Update{big})
 }
 
 func testCountBound(t *testing.T, open Opener) {
