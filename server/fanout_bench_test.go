@@ -67,8 +67,8 @@ func BenchmarkFanout(b *testing.B) {
 					b.Fatal(err)
 				}
 				s := &subscriber{h: h, selectors: sels, maxQueue: DefaultMaxQueueBytes, signal: make(chan struct{}, 1)}
-				if _, ok := h.register(s); !ok {
-					b.Fatal("register refused")
+				if _, err := h.register(s); err != nil {
+					b.Fatal(err)
 				}
 			}
 			u := &store.Update{

@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -276,5 +279,102 @@ func TestNothingDeliveredAfterTokenExpiry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fromAddr returns a client whose connections come from the loopback
+// address ip, so that a test can be several clients.
+func fromAddr(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// TestPerClientSubscriptionLimit: one client, a remote address or a token
+// subject, holds at most MaxSubscribersPerClient streams and is answered
+// 429 beyond, while other clients still get in (issue 15, item 6); the
+// streams a status page holds with HoldStream count against the same
+// limits and the hub's cap.
+func TestPerClientSubscriptionLimit(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.MaxSubscribers = 5
+		c.MaxSubscribersPerClient = 2
+		c.AllowAnonymous = true
+	})
+	var held []func()
+	t.Cleanup(func() {
+		for _, r := range held {
+			r()
+		}
+	})
+	status := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if release, ok := e.hub.HoldStream(w, r); ok {
+			held = append(held, release)
+		}
+	}))
+	defer status.Close()
+	tok := func(sub string) string {
+		tk, err := e.sig.Sign(auth.Claims{Subject: sub, Subscribe: []string{"t"}}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	get := func(ip, url, token string) int {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := fromAddr(ip).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		if res.StatusCode != http.StatusOK && res.Header.Get("Retry-After") == "" {
+			t.Errorf("%d without Retry-After", res.StatusCode)
+		}
+		return res.StatusCode
+	}
+	sub := e.srv.URL + "?topic=t"
+	steps := []struct {
+		name, ip, url, token string
+		want                 int
+	}{
+		{"address A, 1", "127.0.0.1", sub, "", 200},
+		{"address A, 2", "127.0.0.1", sub, "", 200},
+		{"address A, 3", "127.0.0.1", sub, "", http.StatusTooManyRequests},
+		{"address A, status stream", "127.0.0.1", status.URL, "", http.StatusTooManyRequests},
+		{"alice from B", "127.0.0.2", sub, tok("alice"), 200},
+		{"alice from C", "127.0.0.3", sub, tok("alice"), 200},
+		{"alice from D, her third", "127.0.0.4", sub, tok("alice"), http.StatusTooManyRequests},
+		{"status stream from D", "127.0.0.4", status.URL, "", 200},
+		{"bob from D, the hub full", "127.0.0.4", sub, tok("bob"), http.StatusServiceUnavailable},
+	}
+	for _, s := range steps {
+		if got := get(s.ip, s.url, s.token); got != s.want {
+			t.Fatalf("%s: %d, want %d", s.name, got, s.want)
+		}
+	}
+}
+
+// TestSubscriberCapFromFileLimit: the default cap leaves room under the
+// process's open-file limit for everything that is not a stream.
+func TestSubscriberCapFromFileLimit(t *testing.T) {
+	for _, c := range []struct {
+		limit uint64
+		want  int
+	}{
+		{0, server.DefaultMaxSubscribers},
+		{1024, 1024 - 102},
+		{20_000, 18_000},
+		{100, 36},
+		{70, 16},
+		{1 << 40, server.DefaultMaxSubscribers},
+	} {
+		if got := server.CapFromFileLimit(c.limit); got != c.want {
+			t.Errorf("cap for an open-file limit of %d: %d, want %d", c.limit, got, c.want)
+		}
 	}
 }

@@ -30,7 +30,7 @@ const (
 	DefaultMaxTopics       = 64
 	DefaultMaxTemplateVars = 64
 	DefaultMaxQueueBytes   = 4 << 20
-	DefaultMaxSubscribers  = 100_000
+	DefaultMaxSubscribers  = 100_000 // the most MaxSubscribers is derived to
 	DefaultPadding         = 2048
 )
 
@@ -81,10 +81,19 @@ type Config struct {
 	// MaxQueueBytes bounds what may wait for one subscriber; beyond it the
 	// subscriber is cut off and resumes from the replay log.
 	MaxQueueBytes int
-	// MaxSubscribers bounds the subscriptions open at once; beyond it a
-	// subscribe is answered 503 with Retry-After, so a client retries
-	// later (or on another node) instead of exhausting the process.
+	// MaxSubscribers bounds the subscriptions open at once (streams held
+	// with HoldStream count too); beyond it a subscribe is answered 503
+	// with Retry-After, so a client retries later (or on another node)
+	// instead of exhausting the process. Zero derives it from the
+	// process's open-file limit, leaving a tenth of it (at least 64) for
+	// everything else, up to DefaultMaxSubscribers.
 	MaxSubscribers int
+	// MaxSubscribersPerClient bounds the subscriptions of one client: one
+	// remote address, and one token subject; beyond it, 429 with
+	// Retry-After. Zero means a tenth of MaxSubscribers, at least 16; a
+	// negative value, no limit. Behind a reverse proxy every client has
+	// the proxy's address: raise it there, or turn it off.
+	MaxSubscribersPerClient int
 	// Logger receives the hub's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// DisableHijack keeps every stream on the ordinary handler path, one
@@ -122,7 +131,10 @@ func (c Config) withDefaults() Config {
 		c.MaxTemplateVariables = DefaultMaxTemplateVars
 	}
 	if c.MaxSubscribers <= 0 {
-		c.MaxSubscribers = DefaultMaxSubscribers
+		c.MaxSubscribers = capFromFileLimit(openFileLimit())
+	}
+	if c.MaxSubscribersPerClient == 0 {
+		c.MaxSubscribersPerClient = max(16, c.MaxSubscribers/10)
 	}
 	if c.MaxQueueBytes <= 0 {
 		c.MaxQueueBytes = DefaultMaxQueueBytes
@@ -156,6 +168,10 @@ type Hub struct {
 
 	mu   sync.RWMutex
 	subs map[*subscriber]struct{}
+	// open counts the streams held against MaxSubscribers (subs, and
+	// HoldStream's), perClient those of each client key (see clientKeys).
+	open      int
+	perClient map[string]int
 	// last is the newest update the fan-out has seen; a new subscriber's
 	// cursor, so that a stream that drops before its first event resumes
 	// without a gap.
@@ -189,14 +205,15 @@ type cursor struct {
 func New(ctx context.Context, cfg Config) (*Hub, error) {
 	cfg = cfg.withDefaults()
 	h := &Hub{
-		cfg:      cfg,
-		log:      cfg.Log,
-		matcher:  topic.NewMatcher(matcherCacheBytes),
-		sels:     newSelectorSet(),
-		logger:   cfg.Logger,
-		counters: newCounters(),
-		subs:     make(map[*subscriber]struct{}),
-		drain:    make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Log,
+		matcher:   topic.NewMatcher(matcherCacheBytes),
+		sels:      newSelectorSet(),
+		logger:    cfg.Logger,
+		counters:  newCounters(),
+		subs:      make(map[*subscriber]struct{}),
+		perClient: make(map[string]int),
+		drain:     make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = memstore.New(store.Bounds{})
@@ -265,20 +282,23 @@ func (h *Hub) fanout(u *store.Update) {
 }
 
 // register adds s to the fan-out and returns the cursor it starts after;
-// ok is false when the hub already holds MaxSubscribers.
-func (h *Hub) register(s *subscriber) (start *cursor, ok bool) {
+// it fails when the hub or the subscriber's client (s.keys) is at its limit.
+func (h *Hub) register(s *subscriber) (start *cursor, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.subs) >= h.cfg.MaxSubscribers {
-		return nil, false
+	if err := h.reserveLocked(s.keys); err != nil {
+		return nil, err
 	}
 	h.subs[s] = struct{}{}
-	return h.last.Load(), true
+	return h.last.Load(), nil
 }
 
 func (h *Hub) unregister(s *subscriber) {
 	h.mu.Lock()
-	delete(h.subs, s)
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		h.unreserveLocked(s.keys)
+	}
 	h.mu.Unlock()
 }
 

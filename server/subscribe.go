@@ -44,6 +44,9 @@ type subscriber struct {
 	// receives private updates.
 	selectors, claims []*sharedSelector
 	maxQueue          int
+	// keys are the client keys the subscription counts against (see
+	// clientKeys).
+	keys []string
 
 	mu     sync.Mutex
 	queue  []delivery
@@ -177,7 +180,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	// Authentication first: nothing costly is parsed for a client that
 	// may not subscribe.
-	claimTexts, expires, err := h.subscriberClaims(r)
+	claimTexts, subject, expires, err := h.subscriberClaims(r)
 	if err != nil {
 		h.unauthorized(w, err)
 		return
@@ -222,17 +225,17 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		selectors: selectors,
 		claims:    claims,
 		maxQueue:  h.cfg.MaxQueueBytes,
+		keys:      clientKeys(r, subject),
 	}
 	hijack := h.hijackable(w, r, tr)
 	if !hijack {
 		s.signal = make(chan struct{}, 1)
 	}
-	start, ok := h.register(s)
-	if !ok {
+	start, err := h.register(s)
+	if err != nil {
 		h.sels.release(selectors)
 		h.sels.release(claims)
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many subscribers on this hub: the limit is "+strconv.Itoa(h.cfg.MaxSubscribers), http.StatusServiceUnavailable)
+		h.refuseStream(w, err)
 		return
 	}
 	h.streams.Add(1)
@@ -329,27 +332,27 @@ func (h *Hub) release(s *subscriber, open *atomic.Int64) {
 }
 
 // subscriberClaims authenticates a subscriber: it returns the token's
-// subscribe selectors (nil when anonymous) and its expiry.
-func (h *Hub) subscriberClaims(r *http.Request) ([]string, time.Time, error) {
+// subscribe selectors (nil when anonymous), its subject and its expiry.
+func (h *Hub) subscriberClaims(r *http.Request) ([]string, string, time.Time, error) {
 	tok, err := auth.FromRequest(r)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, "", time.Time{}, err
 	}
 	if tok == "" || h.cfg.SubscriberKey == nil {
 		if !h.cfg.AllowAnonymous {
-			return nil, time.Time{}, errors.New("a subscriber token is required")
+			return nil, "", time.Time{}, errors.New("a subscriber token is required")
 		}
-		return nil, time.Time{}, nil
+		return nil, "", time.Time{}, nil
 	}
 	c, err := h.cfg.SubscriberKey.Verify(tok)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, "", time.Time{}, err
 	}
 	claims := c.Subscribe
 	if claims == nil {
 		claims = []string{}
 	}
-	return claims, c.Expires, nil
+	return claims, c.Subject, c.Expires, nil
 }
 
 func (h *Hub) unauthorized(w http.ResponseWriter, err error) {

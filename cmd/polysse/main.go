@@ -149,6 +149,7 @@ type options struct {
 	heartbeat       time.Duration
 	retry           time.Duration
 	maxSubscribers  int
+	maxPerClient    int
 	demo            bool
 	shutdownTimeout time.Duration
 	maxCount        int
@@ -178,7 +179,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
 	fs.DurationVar(&o.retry, "retry", server.DefaultRetry, "reconnection time sent to clients at the start of every stream")
-	fs.IntVar(&o.maxSubscribers, "max-subscribers", server.DefaultMaxSubscribers, "subscriptions open at once; beyond, 503 with Retry-After")
+	fs.IntVar(&o.maxSubscribers, "max-subscribers", 0, "subscriptions open at once, status-page streams included; beyond, 503 with Retry-After\n(default: the open-file limit less a tenth of it, at most 100000)")
+	fs.IntVar(&o.maxPerClient, "max-subscribers-per-client", 0, "subscriptions one client (a remote address, a token subject) may hold; beyond, 429 with Retry-After\n(default: a tenth of -max-subscribers, at least 16; -1: no limit; behind a reverse proxy every client has its address)")
 	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, and enable the demo publish form")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
@@ -261,17 +263,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := server.Config{
-		AllowAnonymous:       o.allowAnonymous,
-		Heartbeat:            o.heartbeat,
-		Retry:                o.retry,
-		MaxSubscribers:       o.maxSubscribers,
-		MaxPublishBytes:      o.maxPublishBytes,
-		MaxEventBytes:        o.maxEventBytes,
-		MaxTopics:            o.maxTopics,
-		MaxTemplateVariables: o.maxTemplateVars,
-		MaxQueueBytes:        o.maxQueueBytes,
-		WriteTimeout:         o.writeTimeout,
-		Logger:               logger,
+		AllowAnonymous:          o.allowAnonymous,
+		Heartbeat:               o.heartbeat,
+		Retry:                   o.retry,
+		MaxSubscribers:          o.maxSubscribers,
+		MaxSubscribersPerClient: o.maxPerClient,
+		MaxPublishBytes:         o.maxPublishBytes,
+		MaxEventBytes:           o.maxEventBytes,
+		MaxTopics:               o.maxTopics,
+		MaxTemplateVariables:    o.maxTemplateVars,
+		MaxQueueBytes:           o.maxQueueBytes,
+		WriteTimeout:            o.writeTimeout,
+		Logger:                  logger,
 	}
 	if o.corsOrigins != "" {
 		for _, origin := range strings.Split(o.corsOrigins, ",") {

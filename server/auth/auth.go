@@ -71,6 +71,9 @@ type Claims struct {
 	// Expires is the token's exp claim, or the zero time when it has
 	// none (Mercure does not require one).
 	Expires time.Time
+	// Subject is the token's sub claim, or "": whom the hub counts a
+	// client's subscriptions against.
+	Subject string
 }
 
 func (c *Claims) clone() *Claims {
@@ -78,6 +81,7 @@ func (c *Claims) clone() *Claims {
 		Publish:   slices.Clone(c.Publish),
 		Subscribe: slices.Clone(c.Subscribe),
 		Expires:   c.Expires,
+		Subject:   c.Subject,
 	}
 }
 
@@ -194,7 +198,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if err := checkClaimsJSON(token); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	c := &Claims{}
+	c := &Claims{Subject: tc.Subject}
 	if tc.Mercure != nil {
 		c.Publish = tc.Mercure.Publish
 		c.Subscribe = tc.Mercure.Subscribe

@@ -113,7 +113,7 @@ func TestVerify(t *testing.T) {
 		{"hs256", hs, hs256(jwt.MapClaims{"mercure": mercure, "exp": hour}), full, nil},
 		{"rs256", rs, rs256(jwt.MapClaims{"mercure": mercure, "exp": hour}), full, nil},
 		{"no exp", hs, hs256(jwt.MapClaims{"mercure": mercure}), &Claims{Publish: full.Publish, Subscribe: full.Subscribe}, nil},
-		{"no mercure claim", hs, hs256(jwt.MapClaims{"sub": "someone"}), &Claims{}, nil},
+		{"no mercure claim", hs, hs256(jwt.MapClaims{"sub": "someone"}), &Claims{Subject: "someone"}, nil},
 		{"empty lists", hs, hs256(jwt.MapClaims{"mercure": map[string]any{"publish": []string{}, "subscribe": nil}}), &Claims{Publish: []string{}}, nil},
 		{"payload ignored", hs, hs256(jwt.MapClaims{"mercure": map[string]any{"subscribe": []string{"a"}, "payload": map[string]any{"user": 1}}}), &Claims{Subscribe: []string{"a"}}, nil},
 		{"nbf past", hs, hs256(jwt.MapClaims{"nbf": jwt.NewNumericDate(now.Add(-time.Minute))}), &Claims{}, nil},
