@@ -15,7 +15,7 @@ import (
 // the cost of deciding: exact topics; templates from a pool of 64 distinct
 // ones (matched once per publish, however many subscribers share them);
 // and every subscriber at the template budget with costly templates of its
-// own (issue 15, item 1: before selectors were compiled per subscription,
+// own, plain and exploded (issue 15, item 1: before selectors were compiled per subscription,
 // that case recompiled templates on every publish and took seconds).
 func BenchmarkFanout(b *testing.B) {
 	const subscribers = 200
@@ -37,8 +37,20 @@ func BenchmarkFanout(b *testing.B) {
 			}
 			return out
 		}},
-		{"costly", func(sub int) []string {
+		{"costly-plain", func(sub int) []string {
 			per := DefaultMaxTemplateVars / 16
+			out := make([]string, per)
+			for k := range out {
+				var v []string
+				for i := range 16 {
+					v = append(v, fmt.Sprintf("s%dk%dv%d", sub, k, i))
+				}
+				out[k] = "https://example.com/{;" + strings.Join(v, ",") + "}"
+			}
+			return out
+		}},
+		{"costly", func(sub int) []string {
+			per := DefaultMaxTemplateVars / 32 // exploded variables count twice
 			out := make([]string, per)
 			for k := range out {
 				var v []string
