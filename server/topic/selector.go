@@ -12,7 +12,6 @@ import (
 type Selector struct {
 	text string
 	re   *regexp.Regexp // nil unless text is a valid template
-	vars int
 }
 
 // Compile validates selector as Validate does and compiles it.
@@ -29,7 +28,7 @@ func Compile(selector string) (*Selector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Selector{text: selector, re: re, vars: Variables(selector)}, nil
+	return &Selector{text: selector, re: re}, nil
 }
 
 // Literal returns a selector for a claim that Compile refused: like

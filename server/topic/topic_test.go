@@ -441,3 +441,54 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	})
 }
+
+// TestVariables: what a subscription's template budget is charged, before
+// anything is parsed: a variable per name, an exploded one twice.
+func TestVariables(t *testing.T) {
+	for _, c := range []struct {
+		selector string
+		want     int
+	}{
+		{"https://example.com/books/1", 0},
+		{"https://example.com/books/{id}", 1},
+		{"https://example.com/{a,b}/{c}", 3},
+		{"{;a*,b}", 3},
+		{"{/list*,path:4}{?keys*}", 5},
+		{"a,b*", 0},
+		{"{unclosed,x", 2},
+	} {
+		if got := Variables(c.selector); got != c.want {
+			t.Errorf("Variables(%q) = %d, want %d", c.selector, got, c.want)
+		}
+	}
+}
+
+// TestCompile: a compiled selector answers as the Matcher does, and
+// Compile refuses what Validate refuses.
+func TestCompile(t *testing.T) {
+	var m Matcher
+	for _, c := range []struct{ selector, topic string }{
+		{"*", "https://example.com/a"},
+		{"https://example.com/a", "https://example.com/a"},
+		{"https://example.com/a", "https://example.com/b"},
+		{"https://example.com/books/{id}", "https://example.com/books/1"},
+		{"https://example.com/books/{id}", "https://example.com/books/1/x"},
+		{"{+path}", "/a/b?c=d"},
+	} {
+		s, err := Compile(c.selector)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", c.selector, err)
+		}
+		if got, want := s.Match(c.topic), m.Match(c.topic, c.selector); got != want {
+			t.Errorf("Compile(%q).Match(%q) = %v, Matcher says %v", c.selector, c.topic, got, want)
+		}
+	}
+	for _, bad := range []string{"", "{", "a}", "{=x}", strings.Repeat("a", MaxLength+1)} {
+		if _, err := Compile(bad); !errors.Is(err, ErrInvalidSelector) {
+			t.Errorf("Compile(%q) = %v, want ErrInvalidSelector", bad, err)
+		}
+		if Literal(bad).Match(bad) != true {
+			t.Errorf("Literal(%q) does not match itself", bad)
+		}
+	}
+}

@@ -200,7 +200,8 @@ end
 local at = nil
 local ms = redis.call('ZSCORE', KEYS[2], cursor)
 if ms then
-  -- Newest first: a publisher may reuse an id within a millisecond.
+  -- Newest first: an entry beyond the bounds, not yet trimmed, may hold
+  -- the same id (ids are unique among the entries kept only).
   local es = redis.call('XREVRANGE', KEYS[1], ms, ms)
   for j = 1, #es do
     local ef = es[j][2]
