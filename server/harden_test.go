@@ -15,6 +15,9 @@ import (
 
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/store"
+	"github.com/polysse/polysse/server/store/memstore"
+	"github.com/polysse/polysse/sse"
 )
 
 // costlyTemplate is a valid selector with the most variables Validate
@@ -377,5 +380,30 @@ func TestSubscriberCapFromFileLimit(t *testing.T) {
 		if got := server.CapFromFileLimit(c.limit); got != c.want {
 			t.Errorf("cap for an open-file limit of %d: %d, want %d", c.limit, got, c.want)
 		}
+	}
+}
+
+// TestCursorAfterRestartDoesNotLeakPrivateIDs: a hub started on a log
+// whose newest update is private reads it whole (store.LastUpdater), so
+// that its first cursor does not name it to subscribers who may not see it.
+func TestCursorAfterRestartDoesNotLeakPrivateIDs(t *testing.T) {
+	log := memstore.New(store.Bounds{})
+	if err := log.Append(t.Context(), &store.Update{Topics: []string{"secret"}, Private: true, Event: sse.Event{ID: "secret-merger-plan", Data: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *server.Config) { c.Log = log })
+	cursor := func(header http.Header) string {
+		s := e.subscribe("topic=*&_probe=1", header)
+		for {
+			if ev := s.next(t); ev.Type == server.ProbeEventType {
+				return ev.ID
+			}
+		}
+	}
+	if got := cursor(nil); got != "" {
+		t.Errorf("anonymous subscriber's cursor after a restart: %q, want none", got)
+	}
+	if got := cursor(http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"secret"}})}}); got != "secret-merger-plan" {
+		t.Errorf("authorized subscriber's cursor after a restart: %q, want the private id", got)
 	}
 }

@@ -225,13 +225,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("server: watch log: %w", err)
 	}
 	h.stopWatch = stop
-	id, pos, err := h.log.Last(ctx)
-	if err != nil {
+	if err := h.readHead(ctx); err != nil {
 		stop()
 		return nil, fmt.Errorf("server: read log head: %w", err)
-	}
-	if id != "" {
-		h.advance(&cursor{id: id, pos: pos})
 	}
 	writers := cfg.Writers
 	if writers <= 0 {
@@ -239,6 +235,24 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	h.hj = newHijacked(h, writers)
 	return h, nil
+}
+
+// readHead sets the hub's cursor to the log's newest update. A log that
+// gives only its id leaves whether subscribers may know it unknown: they
+// get no cursor until the next update.
+func (h *Hub) readHead(ctx context.Context) error {
+	if lu, ok := h.log.(store.LastUpdater); ok {
+		u, err := lu.LastUpdate(ctx)
+		if err == nil && u != nil {
+			h.advance(&cursor{id: u.Event.ID, pos: u.Pos, known: true, private: u.Private, topics: u.Topics})
+		}
+		return err
+	}
+	id, pos, err := h.log.Last(ctx)
+	if err == nil && id != "" {
+		h.advance(&cursor{id: id, pos: pos})
+	}
+	return err
 }
 
 // advance moves the hub's cursor forward, never back: Watch and Last may

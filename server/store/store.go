@@ -108,6 +108,15 @@ type Log interface {
 	Close() error
 }
 
+// LastUpdater is implemented by logs that can return the newest update
+// kept, not only its id: the hub reads it at start, so that the cursor it
+// gives new subscribers never names a private update they may not see.
+type LastUpdater interface {
+	// LastUpdate returns the newest update kept, or nil when the log is
+	// empty. The update is the caller's.
+	LastUpdate(ctx context.Context) (*Update, error)
+}
+
 // Bounds limits what a log keeps. Zero values mean the defaults below.
 type Bounds struct {
 	MaxCount int           // updates kept at most

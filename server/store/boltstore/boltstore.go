@@ -616,6 +616,40 @@ func (l *Log) Last(ctx context.Context) (id string, pos store.Pos, err error) {
 	return id, pos, nil
 }
 
+// LastUpdate reads the newest entry kept, unless the age bound has expired
+// it, or returns nil.
+func (l *Log) LastUpdate(ctx context.Context) (*store.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var u *store.Update
+	err := l.view(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket([]byte(logBucket)).Cursor().Last()
+		if k == nil {
+			return nil
+		}
+		t, err := entryTime(v)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", seqOf(k), err)
+		}
+		if t < l.now().Add(-l.bounds.MaxAge).UnixNano() {
+			return nil
+		}
+		if u, err = decode(v); err != nil {
+			return fmt.Errorf("entry %d: %w", seqOf(k), err)
+		}
+		u.Pos = store.Pos{Lo: seqOf(k)}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrClosed) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("boltstore: last update: %w", err)
+	}
+	return u, nil
+}
+
 // Ready commits an empty transaction, which proves that the file is open
 // and can be written and synced; it returns why not otherwise.
 func (l *Log) Ready(ctx context.Context) error {
@@ -645,4 +679,7 @@ func (l *Log) Close() error {
 	return l.closeErr
 }
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log         = (*Log)(nil)
+	_ store.LastUpdater = (*Log)(nil)
+)

@@ -232,6 +232,25 @@ func (l *Log) Last(ctx context.Context) (id string, pos store.Pos, err error) {
 	return u.Event.ID, u.Pos, nil
 }
 
+// LastUpdate returns a copy of the newest update kept, or nil.
+func (l *Log) LastUpdate(ctx context.Context) (*store.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, store.ErrClosed
+	}
+	l.expire(l.now())
+	if l.n == 0 {
+		return nil, nil
+	}
+	u := *l.at(l.next - 1)
+	u.Topics = slices.Clone(u.Topics)
+	return &u, nil
+}
+
 // Ready returns nil unless the log is closed.
 func (l *Log) Ready(ctx context.Context) error {
 	l.mu.Lock()
@@ -255,4 +274,7 @@ func (l *Log) Close() error {
 	return nil
 }
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log         = (*Log)(nil)
+	_ store.LastUpdater = (*Log)(nil)
+)

@@ -520,6 +520,32 @@ func (l *Log) Last(ctx context.Context) (id string, pos store.Pos, err error) {
 	return id, pos, nil
 }
 
+// LastUpdate returns the newest update kept (as Last finds it), or nil.
+func (l *Log) LastUpdate(ctx context.Context) (*store.Update, error) {
+	id, pos, err := l.Last(ctx)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	entry := strconv.FormatUint(pos.Hi, 10) + "-" + strconv.FormatUint(pos.Lo, 10)
+	var msgs []redis.XMessage
+	err = l.call(ctx, func(ctx context.Context) error {
+		var err error
+		msgs, err = l.rdb.XRangeN(ctx, l.stream, entry, entry, 1).Result()
+		return err
+	})
+	if err != nil {
+		return nil, l.failed("last update", err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil // trimmed meanwhile
+	}
+	u, err := decodeEntry(msgs[0].ID, msgs[0].Values)
+	if err != nil {
+		return nil, l.failed("last update", err)
+	}
+	return u, nil
+}
+
 // Ready returns nil when Redis answers PING within the timeout, and why not
 // otherwise.
 func (l *Log) Ready(ctx context.Context) error {
@@ -558,4 +584,7 @@ func (l *Log) Close() error {
 	return err
 }
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log         = (*Log)(nil)
+	_ store.LastUpdater = (*Log)(nil)
+)

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"LastEmpty", testLastEmpty},
 		{"LastAfterAppends", testLastAfterAppends},
 		{"LastCountBound", testLastCountBound},
+		{"LastUpdate", testLastUpdate},
 		{"Watch", testWatch},
 		{"WatchRightAfter", testWatchRightAfter},
 		{"WatchStop", testWatchStop},
@@ -562,6 +563,25 @@ func testLastAfterAppends(t *testing.T, open Opener) {
 	}
 	all := l.fill(t, "t", 40)
 	l.wantLast(t, "after concurrent appends", all[len(all)-1])
+}
+
+// A log that implements store.LastUpdater returns its newest update, all
+// of it (the hub reads whether it is private), or nil when empty.
+func testLastUpdate(t *testing.T, open Opener) {
+	l := openLog(t, open, store.Bounds{})
+	lu, ok := l.Log.(store.LastUpdater)
+	if !ok {
+		t.Skip("the log does not implement store.LastUpdater")
+	}
+	if u, err := lu.LastUpdate(t.Context()); u != nil || err != nil {
+		t.Fatalf("LastUpdate of an empty log = %+v, %v; want nil, nil", u, err)
+	}
+	all := l.appendN(t, "t", 3)
+	u, err := lu.LastUpdate(t.Context())
+	if err != nil || u == nil {
+		t.Fatalf("LastUpdate = %v, %v", u, err)
+	}
+	sameUpdates(t, "LastUpdate", []store.Update{clone(u)}, all[2:])
 }
 
 func testLastCountBound(t *testing.T, open Opener) {
