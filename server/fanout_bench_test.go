@@ -38,7 +38,8 @@ func BenchmarkFanout(b *testing.B) {
 			return out
 		}},
 		{"costly-plain", func(sub int) []string {
-			per := DefaultMaxTemplateVars / 16
+			// 16 variables of one expression count 2 each: 32.
+			per := DefaultMaxTemplateVars / 32
 			out := make([]string, per)
 			for k := range out {
 				var v []string
@@ -50,7 +51,8 @@ func BenchmarkFanout(b *testing.B) {
 			return out
 		}},
 		{"costly", func(sub int) []string {
-			per := DefaultMaxTemplateVars / 32 // exploded variables count twice
+			// Exploded variables count 4: 16 per template is 64.
+			per := DefaultMaxTemplateVars / 64
 			out := make([]string, per)
 			for k := range out {
 				var v []string

@@ -75,9 +75,9 @@ type Config struct {
 	// MaxTopics bounds the topic parameters of one subscription.
 	MaxTopics int
 	// MaxTemplateVariables bounds the variables of the URI templates one
-	// subscription names, together, an exploded one counting twice (400
-	// beyond): matching a template costs about its variables on every
-	// publish.
+	// subscription names, together, weighed by what they cost to match on
+	// every publish (topic.Variables: 1 alone in an expression, 2 among
+	// several, 4 exploded); 400 beyond.
 	MaxTemplateVariables int
 	// MaxQueueBytes bounds what may wait for one subscriber; beyond it the
 	// subscriber is cut off and resumes from the replay log.

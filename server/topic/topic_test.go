@@ -443,7 +443,8 @@ func BenchmarkMatch(b *testing.B) {
 }
 
 // TestVariables: what a subscription's template budget is charged, before
-// anything is parsed: a variable per name, an exploded one twice.
+// anything is parsed: a variable alone in its expression 1, one of several
+// 2, an exploded one 4.
 func TestVariables(t *testing.T) {
 	for _, c := range []struct {
 		selector string
@@ -451,11 +452,14 @@ func TestVariables(t *testing.T) {
 	}{
 		{"https://example.com/books/1", 0},
 		{"https://example.com/books/{id}", 1},
-		{"https://example.com/{a,b}/{c}", 3},
-		{"{;a*,b}", 3},
-		{"{/list*,path:4}{?keys*}", 5},
+		{"https://example.com/{a}/{b}", 2},
+		{"https://example.com/{a,b}/{c}", 5},
+		{"{;a*,b}", 6},
+		{"{/list*}", 4},
+		{"{/list*,path:4}{?keys*}", 10},
 		{"a,b*", 0},
-		{"{unclosed,x", 2},
+		{"{unclosed,x", 4},
+		{"{a{b}", 2},
 	} {
 		if got := Variables(c.selector); got != c.want {
 			t.Errorf("Variables(%q) = %d, want %d", c.selector, got, c.want)
