@@ -34,7 +34,7 @@ const (
 
 // sub08 is what a draft-08 subscription routes and authorizes with.
 type sub08 struct {
-	matchers []*topic.Selector
+	matchers []*topic.Matcher08
 	// grants are the token's; nil for an anonymous subscriber.
 	grants *grants
 	// id identifies the subscriber in subscription events.
@@ -63,13 +63,13 @@ type grants struct {
 
 type grant struct {
 	publish, subscribe bool
-	topics             []*topic.Selector
+	topics             []*topic.Matcher08
 	payload            []byte
 }
 
 // compileGrants compiles c's details against the hub URL base; a matcher
 // that does not compile invalidates the token (as Verify's check does).
-func compileGrants(sc *topic.SelectorCache, c *auth.AccessClaims, base string) (*grants, error) {
+func compileGrants(sc *topic.Matcher08Cache, c *auth.AccessClaims, base string) (*grants, error) {
 	g := &grants{details: make([]grant, 0, len(c.Details))}
 	for _, d := range c.Details {
 		gd := grant{publish: d.Grants(auth.ActionPublish), subscribe: d.Grants(auth.ActionSubscribe), payload: d.Payload}
@@ -118,7 +118,7 @@ func (g *grants) allowsAny(action string, topics []string) bool {
 // compiles. Relative URL patterns are checked against a stand-in base,
 // since the token is verified before the hub's URL is known.
 func CheckAccessMatcher(m auth.TopicMatcher) error {
-	_, err := topic.CompileSelector(m.MatchType, m.Match, "https://hub.invalid/.well-known/mercure")
+	_, err := topic.CompileMatcher08(m.MatchType, m.Match, "https://hub.invalid/.well-known/mercure")
 	return err
 }
 
@@ -227,7 +227,7 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := h.hubURL(r)
-	var matchers []*topic.Selector
+	var matchers []*topic.Matcher08
 	vals := url.Values{}
 	for _, p := range params {
 		if !topic.HasMatchPrefix(p.name) {

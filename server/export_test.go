@@ -2,3 +2,6 @@ package server
 
 // HijackedStreams returns the number of streams on the hijacked path.
 func HijackedStreams(h *Hub) int { return h.hj.open() }
+
+// CapFromFileLimit is capFromFileLimit, for tests.
+var CapFromFileLimit = capFromFileLimit

@@ -79,3 +79,35 @@ func TestUnwritableLogFailsPublishesAndKeepsStreams(t *testing.T) {
 		t.Fatalf("after the log recovered the stream got %q; the refused update must never arrive", ev.Data)
 	}
 }
+
+// TestReadyFailsWhileLogRefusesAppends: a log whose own probe passes while
+// it refuses appends (a full disk takes an empty transaction) makes the hub
+// unready until an append is accepted again (issue 15, item 5).
+func TestReadyFailsWhileLogRefusesAppends(t *testing.T) {
+	log := &failingLog{Log: memstore.New(store.Bounds{})}
+	e := newEnv(t, func(c *server.Config) { c.Log = log })
+	if err := e.hub.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready before: %v", err)
+	}
+	log.broken.Store(true)
+	if code, _ := e.post(e.token(auth.Claims{Publish: []string{"*"}}), url.Values{"topic": {"t"}, "data": {"x"}}); code != http.StatusServiceUnavailable {
+		t.Fatalf("publish to a broken log: %d", code)
+	}
+	if err := e.hub.Ready(t.Context()); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("Ready while the log refuses appends = %v, want the reason", err)
+	}
+	// A duplicate id is the publisher's fault, not the log's.
+	log.broken.Store(false)
+	e.publish("x", "t")
+	if err := e.hub.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready once an append was accepted: %v", err)
+	}
+	f := url.Values{"topic": {"t"}, "data": {"x"}, "id": {"dup"}}
+	e.post(e.token(auth.Claims{Publish: []string{"*"}}), f)
+	if code, _ := e.post(e.token(auth.Claims{Publish: []string{"*"}}), f); code != http.StatusConflict {
+		t.Fatalf("duplicate: %d", code)
+	}
+	if err := e.hub.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready after a refused duplicate: %v", err)
+	}
+}

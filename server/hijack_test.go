@@ -255,7 +255,8 @@ func TestManyIdleHijackedStreams(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	e := newEnv(t, nil)
+	// One client opens every stream here.
+	e := newEnv(t, func(c *server.Config) { c.MaxSubscribersPerClient = -1 })
 	u, _ := url.Parse(e.srv.URL)
 	type result struct {
 		i   int

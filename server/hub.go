@@ -28,8 +28,9 @@ const (
 	DefaultMaxPublishBytes = 1 << 20
 	DefaultMaxEventBytes   = 512 << 10
 	DefaultMaxTopics       = 64
+	DefaultMaxTemplateVars = 64
 	DefaultMaxQueueBytes   = 4 << 20
-	DefaultMaxSubscribers  = 100_000
+	DefaultMaxSubscribers  = 100_000 // the most MaxSubscribers is derived to
 	DefaultPadding         = 2048
 )
 
@@ -66,6 +67,12 @@ type Config struct {
 	// CORSOrigins lists the origins granted CORS, with credentials; "*"
 	// grants every origin, without credentials.
 	CORSOrigins []string
+	// PublishOrigins lists the origins whose pages may publish with the
+	// mercureAuthorization cookie ("*" for any), as Mercure's
+	// publish_origins: a publish authorized by the cookie from another
+	// origin, or without an Origin (or Referer), is refused with 403.
+	// Publishes with a token in the Authorization header are not concerned.
+	PublishOrigins []string
 	// Heartbeat is the idle time after which a comment keeps a stream alive;
 	// negative disables heartbeats.
 	Heartbeat time.Duration
@@ -84,13 +91,27 @@ type Config struct {
 	MaxEventBytes int
 	// MaxTopics bounds the topic parameters of one subscription.
 	MaxTopics int
+	// MaxTemplateVariables bounds the variables of the URI templates one
+	// subscription names, together, weighed by what they cost to match on
+	// every publish (topic.Variables: 1 alone in an expression, 2 among
+	// several, 4 exploded); 400 beyond.
+	MaxTemplateVariables int
 	// MaxQueueBytes bounds what may wait for one subscriber; beyond it the
 	// subscriber is cut off and resumes from the replay log.
 	MaxQueueBytes int
-	// MaxSubscribers bounds the subscriptions open at once; beyond it a
-	// subscribe is answered 503 with Retry-After, so a client retries
-	// later (or on another node) instead of exhausting the process.
+	// MaxSubscribers bounds the subscriptions open at once (streams held
+	// with HoldStream count too); beyond it a subscribe is answered 503
+	// with Retry-After, so a client retries later (or on another node)
+	// instead of exhausting the process. Zero derives it from the
+	// process's open-file limit, leaving a tenth of it (at least 64) for
+	// everything else, up to DefaultMaxSubscribers.
 	MaxSubscribers int
+	// MaxSubscribersPerClient bounds the subscriptions of one client: one
+	// remote address, and one token subject; beyond it, 429 with
+	// Retry-After. Zero means a tenth of MaxSubscribers, at least 16; a
+	// negative value, no limit. Behind a reverse proxy every client has
+	// the proxy's address: raise it there, or turn it off.
+	MaxSubscribersPerClient int
 	// Logger receives the hub's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// DisableHijack keeps every stream on the ordinary handler path, one
@@ -124,8 +145,14 @@ func (c Config) withDefaults() Config {
 	if c.MaxTopics <= 0 {
 		c.MaxTopics = DefaultMaxTopics
 	}
+	if c.MaxTemplateVariables <= 0 {
+		c.MaxTemplateVariables = DefaultMaxTemplateVars
+	}
 	if c.MaxSubscribers <= 0 {
-		c.MaxSubscribers = DefaultMaxSubscribers
+		c.MaxSubscribers = capFromFileLimit(openFileLimit())
+	}
+	if c.MaxSubscribersPerClient == 0 {
+		c.MaxSubscribersPerClient = max(16, c.MaxSubscribers/10)
 	}
 	if c.MaxQueueBytes <= 0 {
 		c.MaxQueueBytes = DefaultMaxQueueBytes
@@ -136,20 +163,35 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// matcherCacheBytes bounds each of the caches of the matcher that answers
+// publishers' claims.
+const matcherCacheBytes = 8 << 20
+
 // Hub is the publish/subscribe hub. Create it with New, serve it with
 // ServeHTTP, and stop it with Shutdown then Close.
 type Hub struct {
-	cfg     Config
-	log     store.Log
-	ownLog  bool
+	cfg    Config
+	log    store.Log
+	ownLog bool
+	// matcher answers publishers' claims; subscriptions keep theirs in sels.
 	matcher *topic.Matcher
+	sels    *selectorSet
 	// selectors compiles draft-08 matchers, sharing URL patterns.
-	selectors *topic.SelectorCache
-	logger    *slog.Logger
-	counters  *counters
+	selectors *topic.Matcher08Cache
+	// epoch numbers fan-outs, for sharedSelector.matches.
+	epoch atomic.Uint64
+	// refused is the log's last refusal of an append, nil once one is
+	// accepted (see Ready).
+	refused  atomic.Pointer[refusal]
+	logger   *slog.Logger
+	counters *counters
 
 	mu   sync.RWMutex
 	subs map[*subscriber]struct{}
+	// open counts the streams held against MaxSubscribers (subs, and
+	// HoldStream's), perClient those of each client key (see clientKeys).
+	open      int
+	perClient map[string]int
 	// last is the newest update the fan-out has seen; a new subscriber's
 	// cursor, so that a stream that drops before its first event resumes
 	// without a gap.
@@ -175,6 +217,14 @@ type Hub struct {
 type cursor struct {
 	id  string
 	pos store.Pos
+	// known says whether the update's routing is known: not for the
+	// newest update read from the log at start.
+	known   bool
+	private bool
+	topics  []string
+	// public is the newest cursor of a public update at or before this
+	// one, or nil: what a subscriber who may not know this one's id gets.
+	public *cursor
 }
 
 // New returns a hub that serves cfg. It starts watching the log at once, so
@@ -184,11 +234,13 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	h := &Hub{
 		cfg:       cfg,
 		log:       cfg.Log,
-		matcher:   topic.NewMatcher(4096),
-		selectors: topic.NewSelectorCache(4096),
+		matcher:   topic.NewMatcher(matcherCacheBytes),
+		sels:      newSelectorSet(),
+		selectors: topic.NewMatcher08Cache(matcherCacheBytes),
 		logger:    cfg.Logger,
 		counters:  newCounters(),
 		subs:      make(map[*subscriber]struct{}),
+		perClient: make(map[string]int),
 		drain:     make(chan struct{}),
 	}
 	if h.log == nil {
@@ -200,13 +252,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("server: watch log: %w", err)
 	}
 	h.stopWatch = stop
-	id, pos, err := h.log.Last(ctx)
-	if err != nil {
+	if err := h.readHead(ctx); err != nil {
 		stop()
 		return nil, fmt.Errorf("server: read log head: %w", err)
-	}
-	if id != "" {
-		h.advance(&cursor{id: id, pos: pos})
 	}
 	writers := cfg.Writers
 	if writers <= 0 {
@@ -222,6 +270,24 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	return h, nil
 }
 
+// readHead sets the hub's cursor to the log's newest update. A log that
+// gives only its id leaves whether subscribers may know it unknown: they
+// get no cursor until the next update.
+func (h *Hub) readHead(ctx context.Context) error {
+	if lu, ok := h.log.(store.LastUpdater); ok {
+		u, err := lu.LastUpdate(ctx)
+		if err == nil && u != nil {
+			h.advance(&cursor{id: u.Event.ID, pos: u.Pos, known: true, private: u.Private, topics: u.Topics})
+		}
+		return err
+	}
+	id, pos, err := h.log.Last(ctx)
+	if err == nil && id != "" {
+		h.advance(&cursor{id: id, pos: pos})
+	}
+	return err
+}
+
 // advance moves the hub's cursor forward, never back: Watch and Last may
 // race at start.
 func (h *Hub) advance(c *cursor) {
@@ -229,6 +295,12 @@ func (h *Hub) advance(c *cursor) {
 		old := h.last.Load()
 		if old != nil && !old.pos.Less(c.pos) {
 			return
+		}
+		switch {
+		case c.known && !c.private:
+			c.public = c
+		case old != nil:
+			c.public = old.public
 		}
 		if h.last.CompareAndSwap(old, c) {
 			return
@@ -246,10 +318,11 @@ func (h *Hub) fanout(u *store.Update) {
 	}
 	d := delivery{pos: u.Pos, frame: frame}
 	h.counters.published.Add(1)
+	epoch := h.epoch.Add(1)
 	h.mu.RLock()
-	h.advance(&cursor{id: u.Event.ID, pos: u.Pos})
+	h.advance(&cursor{id: u.Event.ID, pos: u.Pos, known: true, private: u.Private, topics: u.Topics})
 	for s := range h.subs {
-		if s.wants(h.matcher, u) {
+		if s.wants(u, epoch) {
 			s.push(d)
 		}
 	}
@@ -257,20 +330,23 @@ func (h *Hub) fanout(u *store.Update) {
 }
 
 // register adds s to the fan-out and returns the cursor it starts after;
-// ok is false when the hub already holds MaxSubscribers.
-func (h *Hub) register(s *subscriber) (start *cursor, ok bool) {
+// it fails when the hub or the subscriber's client (s.keys) is at its limit.
+func (h *Hub) register(s *subscriber) (start *cursor, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.subs) >= h.cfg.MaxSubscribers {
-		return nil, false
+	if err := h.reserveLocked(s.keys); err != nil {
+		return nil, err
 	}
 	h.subs[s] = struct{}{}
-	return h.last.Load(), true
+	return h.last.Load(), nil
 }
 
 func (h *Hub) unregister(s *subscriber) {
 	h.mu.Lock()
-	delete(h.subs, s)
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		h.unreserveLocked(s.keys)
+	}
 	h.mu.Unlock()
 }
 
@@ -299,10 +375,26 @@ func (h *Hub) store(ctx context.Context, u *store.Update) error {
 	start := time.Now()
 	if err := h.log.Append(ctx, u); err != nil {
 		h.counters.publishFailures.Add(1)
+		if !errors.Is(err, store.ErrDuplicateID) && ctx.Err() == nil {
+			h.refused.Store(&refusal{err: err, at: time.Now()})
+		}
 		return err
 	}
+	h.refused.Store(nil)
 	h.counters.observePublish(start)
 	return nil
+}
+
+// refusedHold is how long after the log refused an append, with none
+// accepted since, Ready fails: a log's own probe may pass while its appends
+// fail (a full disk still takes an empty transaction), and the hold ends
+// so that a node taken out of rotation gets publishes again to try.
+const refusedHold = 10 * time.Second
+
+// refusal is the log's last refusal of an append.
+type refusal struct {
+	err error
+	at  time.Time
 }
 
 // ErrInvalidUpdate wraps every reason Publish refuses an update for.
@@ -341,13 +433,17 @@ func (h *Hub) validate(u *store.Update) error {
 	return nil
 }
 
-// Ready reports whether the hub can take publishes: its log is ready and it
-// is not draining.
+// Ready reports whether the hub can take publishes: it is not draining, its
+// log is ready, and the log has not refused an append in the last ten
+// seconds without accepting one since (a full disk, Redis down).
 func (h *Hub) Ready(ctx context.Context) error {
 	select {
 	case <-h.drain:
 		return errors.New("server: draining")
 	default:
+	}
+	if r := h.refused.Load(); r != nil && time.Since(r.at) < refusedHold {
+		return fmt.Errorf("server: the log refused an append %v ago: %w", time.Since(r.at).Round(time.Millisecond), r.err)
 	}
 	return h.log.Ready(ctx)
 }

@@ -464,7 +464,9 @@ func TestSubscriberAuthentication(t *testing.T) {
 		{"cookie token", http.Header{"Cookie": {"mercureAuthorization=" + e.token(auth.Claims{Subscribe: []string{"t"}})}}, "topic=t", 200},
 		{"query token", nil, "topic=t&authorization=" + e.token(auth.Claims{Subscribe: []string{"t"}}), 200},
 		{"missing topic", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"t"}})}}, "", 400},
-		{"invalid template", nil, "topic=" + url.QueryEscape("a/{b"), 400},
+		// Authentication comes before parsing (TestSubscribeAuthenticatesBeforeParsing).
+		{"invalid template, anonymous", nil, "topic=" + url.QueryEscape("a/{b"), 401},
+		{"invalid template", http.Header{"Authorization": {"Bearer " + e.token(auth.Claims{Subscribe: []string{"t"}})}}, "topic=" + url.QueryEscape("a/{b"), 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -30,6 +33,10 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 	claims, err := h.cfg.PublisherKey.Verify(tok)
 	if err != nil {
 		h.unauthorized(w, err)
+		return
+	}
+	if err := h.checkPublishOrigin(r); err != nil {
+		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
@@ -67,9 +74,24 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.store(r.Context(), u); err != nil {
-		h.logger.Error("publish failed: the log did not store the update", "err", err)
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+		switch {
+		case errors.Is(err, store.ErrDuplicateID):
+			http.Error(w, "conflict: an update with id "+strconv.Quote(u.Event.ID)+" is already in the log", http.StatusConflict)
+		case errors.Is(err, store.ErrMaybeStored), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+			// A retry could store the update twice, unless it carries
+			// an id: a second copy of an id is refused with 409.
+			h.logger.Error("publish failed: the log answered too late; the update may have been stored", "id", u.Event.ID, "err", err)
+			w.Header().Set("Retry-After", "1")
+			hint := "retry with the same id: if it was stored, the retry is refused with 409 Conflict"
+			if r.PostForm.Get("id") == "" {
+				hint = "to retry safely, publish with an id of your own: a second update with an id already stored is refused with 409 Conflict"
+			}
+			http.Error(w, "the update may have been stored: "+err.Error()+"; "+hint, http.StatusServiceUnavailable)
+		default:
+			h.logger.Error("publish failed: the log did not store the update", "err", err)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -84,7 +106,7 @@ func updateFromForm(r *http.Request) (*store.Update, error) {
 	f := r.PostForm
 	u := &store.Update{
 		Topics:  f["topic"],
-		Private: isTrue(f, "private"),
+		Private: present(f, "private"),
 		Event: sse.Event{
 			ID:   f.Get("id"),
 			Type: f.Get("type"),
@@ -101,19 +123,42 @@ func updateFromForm(r *http.Request) (*store.Update, error) {
 	return u, nil
 }
 
-// isTrue reads a form flag the way Mercure does (present means set), while
-// letting an explicit false, off or 0 mean what it says.
-func isTrue(f map[string][]string, name string) bool {
-	v, ok := f[name]
-	if !ok {
-		return false
+// present reads a form flag the way Mercure does: present means set,
+// whatever its value. Reading "off" or "false" as unset would make an
+// update public that its publisher marked private, and a publisher cannot
+// tell from the answer that it did.
+func present(f map[string][]string, name string) bool {
+	_, ok := f[name]
+	return ok
+}
+
+// checkPublishOrigin refuses a publish authorized by the cookie unless it
+// comes from a page of an origin in PublishOrigins: a browser attaches the
+// cookie to a form that any other site posts, so without this a page
+// elsewhere could publish as the user. A token in the Authorization header
+// or the query was put there by the publisher itself, and needs no check.
+func (h *Hub) checkPublishOrigin(r *http.Request) error {
+	if len(r.Header.Values("Authorization")) > 0 {
+		return nil
 	}
-	if len(v) == 0 {
-		return true
+	if c, err := r.Cookie(auth.CookieName); err != nil || c.Value == "" {
+		return nil
 	}
-	switch strings.ToLower(v[0]) {
-	case "false", "off", "0", "no":
-		return false
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		// Browsers send Origin with every cross-origin POST and most
+		// same-origin ones; a Referer is what older ones send.
+		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Scheme != "" && ref.Host != "" {
+			origin = ref.Scheme + "://" + ref.Host
+		}
 	}
-	return true
+	if origin == "" {
+		return errors.New("a publish authorized by the cookie needs an Origin header")
+	}
+	for _, o := range h.cfg.PublishOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q may not publish with the cookie (see PublishOrigins, -publish-origins)", origin)
 }

@@ -33,6 +33,12 @@ func FuzzPublishForm(f *testing.F) {
 		"topic=&data=x",
 		"topic=t&data=%FF%FE%E2%80%A8",
 		"topic=t&id=earliest",
+		"topic=t&data=secret&private=off",
+		"topic=t&data=secret&private=false",
+		"topic=t&data=secret&private=0",
+		"topic=t&data=secret&private=",
+		"topic=t&data=secret&private",
+		"topic=t&id=%01%02%1F%22%5C&data=x",
 		"%zz",
 		"topic=t&data=" + strings.Repeat("x", 600<<10),
 	} {
@@ -95,6 +101,23 @@ func FuzzPublishForm(f *testing.F) {
 		}
 		if got.Type != wantType {
 			t.Errorf("type %q came back as %q", form.Get("type"), got.Type)
+		}
+		// A private field, whatever its value, keeps the update from
+		// anonymous subscribers.
+		if _, private := form["private"]; private {
+			anon := httptest.NewRequest(http.MethodGet, "/?"+q.Encode(), nil)
+			out := httptest.NewRecorder()
+			hub.ServeHTTP(out, anon)
+			rd := sse.NewReader(bytes.NewReader(out.Body.Bytes()), sse.Limits{})
+			for {
+				ev, err := rd.Next()
+				if err != nil {
+					break
+				}
+				if ev.ID == id && ev.Data == got.Data {
+					t.Fatalf("private update %q (private=%q) reached an anonymous subscriber", id, form.Get("private"))
+				}
+			}
 		}
 	})
 }

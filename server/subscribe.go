@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -11,11 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unique"
 
 	"github.com/polysse/polysse/server/auth"
 	"github.com/polysse/polysse/server/store"
-	"github.com/polysse/polysse/server/topic"
 	"github.com/polysse/polysse/sse"
 )
 
@@ -41,12 +40,16 @@ type delivery struct {
 // handler goroutine (woken through signal), or, for a hijacked HTTP/1.1
 // stream, the hub's writer pool (woken through hs; see hijack.go).
 type subscriber struct {
-	h         *Hub
-	selectors []string
-	// claims are the mercure.subscribe selectors of the subscriber's token;
-	// nil for an anonymous subscriber, who never receives private updates.
-	claims   []string
-	maxQueue int
+	h *Hub
+	// selectors and claims are compiled once, when the subscription opens
+	// (see selectors.go). claims are the mercure.subscribe selectors of the
+	// subscriber's token; nil for an anonymous subscriber, who never
+	// receives private updates. Both are nil for a draft-08 subscription.
+	selectors, claims []*sharedSelector
+	maxQueue          int
+	// keys are the client keys the subscription counts against (see
+	// clientKeys).
+	keys []string
 	// lastID is the last event id the subscriber resumes after; "" for a
 	// fresh subscription.
 	lastID string
@@ -69,14 +72,38 @@ type subscriber struct {
 	interrupt func()
 }
 
-func (s *subscriber) wants(m *topic.Matcher, u *store.Update) bool {
+// wants reports whether s may receive u. epoch is the fan-out's (see
+// sharedSelector.matches), or zero elsewhere.
+func (s *subscriber) wants(u *store.Update, epoch uint64) bool {
 	if s.d8 != nil {
 		return s.d8.wants(u)
 	}
-	if !m.MatchAny(u.Topics, s.selectors) {
+	if !matchAny(s.selectors, u.Topics, epoch) {
 		return false
 	}
-	return !u.Private || m.MatchAny(u.Topics, s.claims)
+	return !u.Private || matchAny(s.claims, u.Topics, epoch)
+}
+
+// mayKnow reports whether s may learn the id of an update of topics: any
+// public one (it could subscribe to it), a private one only when its
+// claims match. An id is the publisher's, and may say what the update is.
+func (s *subscriber) mayKnow(private bool, topics []string) bool {
+	if !private {
+		return true
+	}
+	if s.d8 != nil {
+		return s.d8.grants.allowsAny(auth.ActionSubscribe, topics)
+	}
+	return matchAny(s.claims, topics, 0)
+}
+
+func matchAny(sels []*sharedSelector, topics []string, epoch uint64) bool {
+	for _, sel := range sels {
+		if sel.matches(topics, epoch) {
+			return true
+		}
+	}
+	return false
 }
 
 // push queues d without blocking: the fan-out must never wait on one slow
@@ -176,38 +203,47 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.subscribe08(w, r)
 		return
 	}
-	q := r.URL.Query()
-	selectors := q["topic"]
-	if len(selectors) == 0 {
-		http.Error(w, "missing topic parameter", http.StatusBadRequest)
-		return
-	}
-	if len(selectors) > h.cfg.MaxTopics {
-		http.Error(w, "too many topic parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
-		return
-	}
-	for _, sel := range selectors {
-		if err := topic.Validate(sel); err != nil {
-			http.Error(w, "invalid topic selector: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-	}
-	for i, sel := range selectors {
-		// Interned: the parsed query points into the request line, which
-		// a long-lived stream would otherwise keep whole; and thousands of
-		// streams on one topic then share one copy of its name.
-		selectors[i] = unique.Make(sel).Value()
-	}
-	claims, expires, err := h.subscriberClaims(r)
+	// Authentication first: nothing costly is parsed for a client that
+	// may not subscribe.
+	claimTexts, subject, expires, err := h.subscriberClaims(r)
 	if err != nil {
 		h.unauthorized(w, err)
 		return
+	}
+	q := r.URL.Query()
+	texts := q["topic"]
+	if len(texts) == 0 {
+		http.Error(w, "missing topic parameter", http.StatusBadRequest)
+		return
+	}
+	if len(texts) > h.cfg.MaxTopics {
+		http.Error(w, "too many topic parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
+		return
+	}
+	if err := h.checkBudget(texts); err != nil {
+		http.Error(w, "subscription too costly: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	for i, sel := range texts {
+		// Copied: the parsed query points into the request line, which a
+		// long-lived stream would otherwise keep whole.
+		texts[i] = strings.Clone(sel)
+	}
+	selectors, err := h.sels.acquire(texts, true)
+	if err != nil {
+		http.Error(w, "invalid topic selector: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var claims []*sharedSelector
+	if claimTexts != nil {
+		claims, _ = h.sels.acquire(claimTexts, false)
 	}
 	s := &subscriber{
 		h:         h,
 		selectors: selectors,
 		claims:    claims,
 		maxQueue:  h.cfg.MaxQueueBytes,
+		keys:      clientKeys(r, subject),
 		lastID:    lastEventID(r),
 	}
 	h.serveSubscription(w, r, q, s, expires)
@@ -226,10 +262,11 @@ func (h *Hub) serveSubscription(w http.ResponseWriter, r *http.Request, q url.Va
 	if !hijack {
 		s.signal = make(chan struct{}, 1)
 	}
-	start, ok := h.register(s)
-	if !ok {
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many subscribers on this hub: the limit is "+strconv.Itoa(h.cfg.MaxSubscribers), http.StatusServiceUnavailable)
+	start, err := h.register(s)
+	if err != nil {
+		h.sels.release(s.selectors)
+		h.sels.release(s.claims)
+		h.refuseStream(w, err)
 		return
 	}
 	if tr == transportStream {
@@ -324,32 +361,34 @@ func (st *stream) begin(padding, probe bool) {
 func (h *Hub) release(s *subscriber, open *atomic.Int64) {
 	h.unregister(s)
 	h.endSubscriptions(s)
+	h.sels.release(s.selectors)
+	h.sels.release(s.claims)
 	open.Add(-1)
 	h.streams.Done()
 }
 
 // subscriberClaims authenticates a subscriber: it returns the token's
-// subscribe selectors (nil when anonymous) and its expiry.
-func (h *Hub) subscriberClaims(r *http.Request) ([]string, time.Time, error) {
+// subscribe selectors (nil when anonymous), its subject and its expiry.
+func (h *Hub) subscriberClaims(r *http.Request) ([]string, string, time.Time, error) {
 	tok, err := auth.FromRequest(r)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, "", time.Time{}, err
 	}
 	if tok == "" || h.cfg.SubscriberKey == nil {
 		if !h.cfg.AllowAnonymous {
-			return nil, time.Time{}, errors.New("a subscriber token is required")
+			return nil, "", time.Time{}, errors.New("a subscriber token is required")
 		}
-		return nil, time.Time{}, nil
+		return nil, "", time.Time{}, nil
 	}
 	c, err := h.cfg.SubscriberKey.Verify(tok)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, "", time.Time{}, err
 	}
 	claims := c.Subscribe
 	if claims == nil {
 		claims = []string{}
 	}
-	return claims, c.Expires, nil
+	return claims, c.Subject, c.Expires, nil
 }
 
 func (h *Hub) unauthorized(w http.ResponseWriter, err error) {
@@ -397,19 +436,34 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 	if lastID == "" {
 		// A fresh subscription: nothing to replay, but the client gets the
 		// hub's cursor so that a drop before its first event loses nothing.
+		// When the newest update's id is not for this client, the newest
+		// public one before it serves, at the cost of replaying what lies
+		// between (filtered as ever); when there is none, no cursor.
 		c := store.Earliest
 		if start != nil {
-			c = start.id
 			st.after = start.pos
+			switch {
+			case start.known && st.s.mayKnow(start.private, start.topics):
+				c = start.id
+			case start.public != nil:
+				c = start.public.id
+			default:
+				c = ""
+			}
 		}
-		st.buf = appendCursor(st.buf, c)
+		if c != "" {
+			st.buf = appendCursor(st.buf, c)
+		}
 		st.appendProbe()
 		return 0, st.flush()
 	}
 	sent, scannedID, sentID := 0, "", ""
 	replay := func(u *store.Update) error {
-		st.after, scannedID = u.Pos, u.Event.ID
-		if !st.s.wants(st.h.matcher, u) {
+		st.after = u.Pos
+		if st.s.mayKnow(u.Private, u.Topics) {
+			scannedID = u.Event.ID
+		}
+		if !st.s.wants(u, 0) {
 			return nil
 		}
 		var err error
@@ -430,7 +484,12 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		// Nothing is replayed: the client is told, and carries on from
 		// the hub's cursor as a fresh subscription would.
 		st.h.counters.replayMiss.Add(1)
-		missed := sse.Event{Type: MissedEventType, Data: `{"lastEventId":` + strconv.Quote(lastID) + `}`}
+		// encoding/json, not strconv.Quote: Go's escapes (\x01, \a) are
+		// not JSON, and the id comes from the client.
+		data, _ := json.Marshal(struct {
+			LastEventID string `json:"lastEventId"`
+		}{lastID})
+		missed := sse.Event{Type: MissedEventType, Data: string(data)}
 		st.buf, _ = sse.AppendEvent(st.buf, &missed)
 		c := store.Earliest
 		if start != nil {
@@ -445,9 +504,10 @@ func (st *stream) resume(ctx context.Context, lastID string, start *cursor) (int
 		return sent, err
 	}
 	st.h.counters.delivered.Add(uint64(sent))
-	if scannedID != sentID {
-		// The last update scanned was not for this client; its id still
-		// moves the client's cursor past what was filtered out.
+	if scannedID != sentID && scannedID != "" {
+		// The last update scanned whose id the client may know was not
+		// for it; its id still moves the client's cursor past what was
+		// filtered out.
 		st.buf = appendCursor(st.buf, scannedID)
 	}
 	st.appendProbe()
@@ -520,6 +580,13 @@ func (st *stream) serve(ctx context.Context, sent int, expires time.Time) {
 			batch, cut := st.s.take(spare)
 			if cut {
 				return // counted where it was cut off
+			}
+			if !expires.IsZero() && !time.Now().Before(expires) {
+				// select picks at random among ready cases: the expiry
+				// timer may have fired with a delivery waiting.
+				st.buf = sse.AppendComment(st.buf, "token expired")
+				_ = st.flush()
+				return
 			}
 			n := 0
 			for _, d := range batch {

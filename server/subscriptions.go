@@ -206,7 +206,7 @@ func (h *Hub) startSubscriptions(r *http.Request, s *subscriber) {
 		}
 	} else {
 		for _, sel := range s.selectors {
-			s.active = append(s.active, Subscription{Draft: 7, HubPath: hubPath, Match: sel, Subscriber: id})
+			s.active = append(s.active, Subscription{Draft: 7, HubPath: hubPath, Match: sel.String(), Subscriber: id})
 		}
 	}
 	if err := h.registry.Add(r.Context(), s.active); err != nil {

@@ -104,6 +104,11 @@ const chunkRoom = 18
 func (hs *hstream) compose(buf []byte, q []delivery, cut, beat, ending bool, msg string) (full []byte, start int, last bool) {
 	h := hs.h
 	buf = append(buf[:0], make([]byte, chunkRoom)...)
+	if !ending && !cut && hs.expires != 0 && time.Now().UnixNano() >= hs.expires {
+		// The wheel ends an expired stream at its next visit, which may
+		// come after deliveries: none may go out once the token expired.
+		ending, msg = true, "token expired"
+	}
 	switch {
 	case cut:
 		// The ordinary path ends the response when its queue overflowed;

@@ -150,13 +150,16 @@ type options struct {
 	subscriptions   bool
 	allowAnonymous  bool
 	corsOrigins     string
+	publishOrigins  string
 	heartbeat       time.Duration
 	retry           time.Duration
 	maxSubscribers  int
+	maxPerClient    int
 	demo            bool
 	shutdownTimeout time.Duration
 	maxCount        int
 	maxAge          time.Duration
+	maxBytes        int64
 	logLevel        string
 	tlsCert, tlsKey string
 	headerTimeout   time.Duration
@@ -164,6 +167,7 @@ type options struct {
 	maxPublishBytes int64
 	maxEventBytes   int
 	maxTopics       int
+	maxTemplateVars int
 	maxQueueBytes   int
 	writeTimeout    time.Duration
 }
@@ -181,14 +185,17 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.hubURL, "hub-url", "", "the hub's public URL, e.g. https://hub.example.com/.well-known/mercure (default: -jwt-audience when a URL, else the URL each request used)")
 	fs.BoolVar(&o.subscriptions, "subscriptions", false, "active subscriptions: events when subscriptions start and end, and the API at /.well-known/mercure/subscriptions")
 	fs.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates")
+	fs.StringVar(&o.publishOrigins, "publish-origins", "", "comma-separated origins whose pages may publish with the mercureAuthorization cookie; * for any (default none)")
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated origins granted CORS with credentials; * grants all, without credentials")
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
 	fs.DurationVar(&o.retry, "retry", server.DefaultRetry, "reconnection time sent to clients at the start of every stream")
-	fs.IntVar(&o.maxSubscribers, "max-subscribers", server.DefaultMaxSubscribers, "subscriptions open at once; beyond, 503 with Retry-After")
+	fs.IntVar(&o.maxSubscribers, "max-subscribers", 0, "subscriptions open at once, status-page streams included; beyond, 503 with Retry-After\n(default: the open-file limit less a tenth of it, at most 100000)")
+	fs.IntVar(&o.maxPerClient, "max-subscribers-per-client", 0, "subscriptions one client (a remote address, a token subject) may hold; beyond, 429 with Retry-After\n(default: a tenth of -max-subscribers, at least 16; -1: no limit; behind a reverse proxy every client has its address)")
 	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, and enable the demo publish form")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
 	fs.DurationVar(&o.maxAge, "log-max-age", store.DefaultMaxAge, "age after which the replay log drops an update")
+	fs.Int64Var(&o.maxBytes, "log-max-bytes", store.DefaultMaxBytes, "bytes the replay log keeps at most (data, id, type and topics of its updates); the oldest go first")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS, with HTTP/2 so a page's streams share one connection")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file for -tls-cert")
@@ -197,6 +204,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Int64Var(&o.maxPublishBytes, "max-publish-bytes", server.DefaultMaxPublishBytes, "largest publish request body (413 beyond)")
 	fs.IntVar(&o.maxEventBytes, "max-event-bytes", server.DefaultMaxEventBytes, "largest event, its data, id and type together (413 beyond)")
 	fs.IntVar(&o.maxTopics, "max-topics", server.DefaultMaxTopics, "topic parameters one subscription may name (400 beyond)")
+	fs.IntVar(&o.maxTemplateVars, "max-template-vars", server.DefaultMaxTemplateVars, "URI template variables one subscription's topic parameters may name together (400 beyond)")
 	fs.IntVar(&o.maxQueueBytes, "max-queue-bytes", server.DefaultMaxQueueBytes, "bytes that may wait for one subscriber; beyond, it is cut off and resumes from the log")
 	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "bound on one write to a subscriber; one that stops reading is cut off after it")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -268,18 +276,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := server.Config{
-		AllowAnonymous:  o.allowAnonymous,
-		Heartbeat:       o.heartbeat,
-		Retry:           o.retry,
-		MaxSubscribers:  o.maxSubscribers,
-		MaxPublishBytes: o.maxPublishBytes,
-		MaxEventBytes:   o.maxEventBytes,
-		MaxTopics:       o.maxTopics,
-		MaxQueueBytes:   o.maxQueueBytes,
-		WriteTimeout:    o.writeTimeout,
-		Logger:          logger,
-		HubURL:          o.hubURL,
-		Subscriptions:   o.subscriptions,
+		AllowAnonymous:          o.allowAnonymous,
+		Heartbeat:               o.heartbeat,
+		Retry:                   o.retry,
+		MaxSubscribers:          o.maxSubscribers,
+		MaxSubscribersPerClient: o.maxPerClient,
+		MaxPublishBytes:         o.maxPublishBytes,
+		MaxEventBytes:           o.maxEventBytes,
+		MaxTopics:               o.maxTopics,
+		MaxTemplateVariables:    o.maxTemplateVars,
+		MaxQueueBytes:           o.maxQueueBytes,
+		WriteTimeout:            o.writeTimeout,
+		Logger:                  logger,
+		HubURL:                  o.hubURL,
+		Subscriptions:           o.subscriptions,
 	}
 	if cfg.AccessTokens, err = accessVerifier(o); err != nil {
 		return err
@@ -289,20 +299,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			cfg.CORSOrigins = append(cfg.CORSOrigins, strings.TrimSpace(origin))
 		}
 	}
+	if o.publishOrigins != "" {
+		for _, origin := range strings.Split(o.publishOrigins, ",") {
+			cfg.PublishOrigins = append(cfg.PublishOrigins, strings.TrimSpace(origin))
+		}
+	}
 	if o.publisherKey != "" {
 		if cfg.PublisherKey, err = auth.NewVerifier(o.publisherKey); err != nil {
 			return fmt.Errorf("-publisher-jwt-key: %w", err)
 		}
+		logger.Info("publisher key", "kind", cfg.PublisherKey.Kind())
 	}
 	if o.subscriberKey != "" {
 		if cfg.SubscriberKey, err = auth.NewVerifier(o.subscriberKey); err != nil {
 			return fmt.Errorf("-subscriber-jwt-key: %w", err)
 		}
+		logger.Info("subscriber key", "kind", cfg.SubscriberKey.Kind())
 	}
 	// go-redis logs every failed dial to stderr process-wide; routed through
 	// slog at debug, an outage is logged once, by the store.
 	redis.SetLogger(redisstore.DriverLogger(logger, slog.LevelDebug))
-	log, err := openStore(ctx, o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge}, logger)
+	log, err := openStore(ctx, o.store, store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge, MaxBytes: o.maxBytes}, logger)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,12 @@ type statusSnapshot struct {
 // otherwise fill the log and every replay with figures nobody resumes.
 func statusHandler(hub *server.Hub, interval time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A stream like the hub's own: counted against its caps.
+		release, ok := hub.HoldStream(w, r)
+		if !ok {
+			return
+		}
+		defer release()
 		rc := http.NewResponseController(w)
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")

@@ -71,6 +71,9 @@ type Claims struct {
 	// Expires is the token's exp claim, or the zero time when it has
 	// none (Mercure does not require one).
 	Expires time.Time
+	// Subject is the token's sub claim, or "": whom the hub counts a
+	// client's subscriptions against.
+	Subject string
 }
 
 func (c *Claims) clone() *Claims {
@@ -78,6 +81,7 @@ func (c *Claims) clone() *Claims {
 		Publish:   slices.Clone(c.Publish),
 		Subscribe: slices.Clone(c.Subscribe),
 		Expires:   c.Expires,
+		Subject:   c.Subject,
 	}
 }
 
@@ -160,6 +164,19 @@ func NewVerifierWithOptions(spec string, opts Options) (*Verifier, error) {
 // Algorithm returns the one signing algorithm v accepts, HS256 or RS256.
 func (v *Verifier) Algorithm() string { return v.alg }
 
+// Kind describes v's key for a start-up log, without revealing it: "HS256
+// secret of 32 bytes" or "RS256 RSA public key of 2048 bits", so that an
+// operator sees which kind a key flag was read as.
+func (v *Verifier) Kind() string {
+	switch k := v.key.(type) {
+	case []byte:
+		return fmt.Sprintf("%s secret of %d bytes", v.alg, len(k))
+	case *rsa.PublicKey:
+		return fmt.Sprintf("%s RSA public key of %d bits", v.alg, k.N.BitLen())
+	}
+	return v.alg
+}
+
 // Verify checks token's signature and its exp and nbf claims, and returns
 // what it authorizes. The error matches one of ErrMalformed, ErrAlgorithm,
 // ErrSignature, ErrExpired, ErrNotYetValid or ErrInvalidClaims. Tokens
@@ -178,7 +195,10 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if err != nil {
 		return nil, v.explain(t, err)
 	}
-	c := &Claims{}
+	if err := checkClaimsJSON(token); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	c := &Claims{Subject: tc.Subject}
 	if tc.Mercure != nil {
 		c.Publish = tc.Mercure.Publish
 		c.Subscribe = tc.Mercure.Subscribe

@@ -73,6 +73,18 @@ func unsigned(header, claims, signature string) string {
 	return enc([]byte(header)) + "." + enc([]byte(claims)) + "." + signature
 }
 
+// signedRaw signs claims, JSON as given, with HS256 and secret.
+func signedRaw(t testing.TB, claims, secret string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	unsignedPart := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(claims))
+	sig, err := jwt.SigningMethodHS256.Sign(unsignedPart, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unsignedPart + "." + enc(sig)
+}
+
 func TestVerify(t *testing.T) {
 	rsaKey := newRSAKey(t)
 	pubPEM := publicPEM(t, rsaKey)
@@ -101,7 +113,7 @@ func TestVerify(t *testing.T) {
 		{"hs256", hs, hs256(jwt.MapClaims{"mercure": mercure, "exp": hour}), full, nil},
 		{"rs256", rs, rs256(jwt.MapClaims{"mercure": mercure, "exp": hour}), full, nil},
 		{"no exp", hs, hs256(jwt.MapClaims{"mercure": mercure}), &Claims{Publish: full.Publish, Subscribe: full.Subscribe}, nil},
-		{"no mercure claim", hs, hs256(jwt.MapClaims{"sub": "someone"}), &Claims{}, nil},
+		{"no mercure claim", hs, hs256(jwt.MapClaims{"sub": "someone"}), &Claims{Subject: "someone"}, nil},
 		{"empty lists", hs, hs256(jwt.MapClaims{"mercure": map[string]any{"publish": []string{}, "subscribe": nil}}), &Claims{Publish: []string{}}, nil},
 		{"payload ignored", hs, hs256(jwt.MapClaims{"mercure": map[string]any{"subscribe": []string{"a"}, "payload": map[string]any{"user": 1}}}), &Claims{Subscribe: []string{"a"}}, nil},
 		{"nbf past", hs, hs256(jwt.MapClaims{"nbf": jwt.NewNumericDate(now.Add(-time.Minute))}), &Claims{}, nil},
@@ -134,6 +146,16 @@ func TestVerify(t *testing.T) {
 		{"mercure not an object", hs, hs256(jwt.MapClaims{"mercure": "x"}), nil, ErrMalformed},
 		{"publish not strings", hs, hs256(jwt.MapClaims{"mercure": map[string]any{"publish": []int{1}}}), nil, ErrMalformed},
 		{"exp not a number", hs, hs256(jwt.MapClaims{"exp": "tomorrow"}), nil, ErrMalformed},
+		// Claims are read case-sensitively and without duplicate keys
+		// (issue 15, item 12): encoding/json alone would read these as
+		// mercure.publish ["*"].
+		{"claim name case", hs, signedRaw(t, `{"Mercure":{"Publish":["*"]}}`, secret), nil, ErrMalformed},
+		{"inner claim name case", hs, signedRaw(t, `{"mercure":{"PUBLISH":["*"]}}`, secret), nil, ErrMalformed},
+		{"exp case", hs, signedRaw(t, `{"EXP":99999999999}`, secret), nil, ErrMalformed},
+		{"duplicate key", hs, signedRaw(t, `{"mercure":{"publish":["a"],"publish":["*"]}}`, secret), nil, ErrMalformed},
+		{"duplicate claim", hs, signedRaw(t, `{"mercure":{"publish":["a"]},"mercure":{"publish":["*"]}}`, secret), nil, ErrMalformed},
+		{"duplicate key in payload", hs, signedRaw(t, `{"mercure":{"payload":{"a":1,"a":2}}}`, secret), nil, ErrMalformed},
+		{"exact names", hs, signedRaw(t, `{"mercure":{"publish":["a"],"payload":{"Publish":1}},"other":{"A":1,"a":2}}`, secret), &Claims{Publish: []string{"a"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,7 +353,16 @@ func TestNewVerifierKeys(t *testing.T) {
 		msg  string // in the error
 	}{
 		{"secret", secret, HS256, ""},
-		{"secret that is not a file", "no/such/file.pem", HS256, ""},
+		// A value that looks like a path but names no file is an error,
+		// not a secret anyone can guess (issue 15, item 13).
+		{"absolute path of no file", "/etc/polysse/publisher.pem", "", "no such key file"},
+		{"absolute path without extension", "/etc/polysse/publisher", "", "no such key file"},
+		{"relative path of no file", "./keys/pub", "", "no such key file"},
+		{"home path of no file", "~/pub", "", "no such key file"},
+		{"pem name of no file", "no/such/file.pem", "", "no such key file"},
+		{"key name of no file", "publisher.KEY", "", "no such key file"},
+		{"secret with a slash", "c2VjcmV0/c2VjcmV0+c2VjcmV0=", HS256, ""},
+		{"base64 secret starting with a slash", "/3q2+7w==", HS256, ""},
 		{"pkix public key file", writeFile(t, "pub.pem", publicPEM(t, key)), RS256, ""},
 		{"pkcs1 public key file", writeFile(t, "pub1.pem", pemBytes("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&key.PublicKey))), RS256, ""},
 		{"certificate file", writeFile(t, "cert.pem", pemBytes("CERTIFICATE", cert)), RS256, ""},
@@ -366,6 +397,9 @@ func TestNewVerifierKeys(t *testing.T) {
 			}
 			if v.Algorithm() != tt.alg {
 				t.Fatalf("Algorithm() = %s, want %s", v.Algorithm(), tt.alg)
+			}
+			if kind := v.Kind(); !strings.HasPrefix(kind, tt.alg) || strings.Contains(kind, tt.spec) {
+				t.Errorf("Kind() = %q: want the algorithm first, and never the key", kind)
 			}
 			if tt.alg == RS256 {
 				if _, err := v.Verify(signed); err != nil {

@@ -46,8 +46,42 @@ func parseKeySpec(spec string) (any, error) {
 		return key, nil
 	case errors.Is(err, fs.ErrPermission):
 		return nil, err
+	case looksLikePath(spec):
+		// A mistyped or missing key file must not become a secret that
+		// anyone who guesses the path can sign with.
+		return nil, fmt.Errorf("%s: no such key file (a value that looks like a path is never taken as an HS256 secret): %w", spec, err)
 	}
 	return []byte(spec), nil
+}
+
+// looksLikePath reports whether spec reads as a file name rather than a
+// secret: relative to the current or home directory, an absolute path of
+// path characters only (a base64 secret that starts with "/" holds "+",
+// "=" or other characters beyond them more often than not), or a name
+// ending in a key file's extension.
+func looksLikePath(spec string) bool {
+	for _, p := range []string{"./", "../", "~/", `.\`, `..\`} {
+		if strings.HasPrefix(spec, p) {
+			return true
+		}
+	}
+	lower := strings.ToLower(spec)
+	for _, ext := range []string{".pem", ".key", ".crt", ".cer", ".der", ".pub", ".jwk", ".json"} {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	if !strings.HasPrefix(spec, "/") {
+		return false
+	}
+	for _, c := range spec {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '/', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parsePEM returns the first RSA key, public or private, in data; the

@@ -43,7 +43,7 @@ func (s *Signer) Algorithm() string { return s.method.Alg() }
 // empty one is written as [], since hubs treat the two differently.
 func (s *Signer) Sign(c Claims, ttl time.Duration) (string, error) {
 	now := time.Now()
-	tc := tokenClaims{RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now)}}
+	tc := tokenClaims{RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now), Subject: c.Subject}}
 	switch {
 	case ttl != 0:
 		tc.ExpiresAt = jwt.NewNumericDate(now.Add(ttl))

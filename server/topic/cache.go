@@ -2,22 +2,29 @@ package topic
 
 import "sync"
 
-// cache is a bounded map with approximately least-recently-used eviction.
-// It keeps two generations: entries are added to the current one, and when
-// it is full it becomes the old one, dropping the previous old generation
-// wholesale. A hit in the old generation copies the entry forward, so
-// entries in use survive. Unlike a linked-list LRU, a hit in the current
-// generation needs only a read lock, which keeps concurrent publishers from
-// serializing on the cache. A nil *cache stores nothing.
+// cache is a map bounded in bytes with approximately least-recently-used
+// eviction. It keeps two generations: entries are added to the current one,
+// and when its entries' costs reach half the budget it becomes the old one,
+// dropping the previous old generation wholesale. A hit in the old
+// generation copies the entry forward, so entries in use survive. Unlike a
+// linked-list LRU, a hit in the current generation needs only a read lock,
+// which keeps concurrent publishers from serializing on the cache. A nil
+// *cache stores nothing.
 type cache[K comparable, V any] struct {
 	mu       sync.RWMutex
-	genSize  int
-	cur, old map[K]V
+	genBytes int // the budget of one generation
+	cur, old map[K]entry[V]
+	curBytes int
+	oldBytes int
 }
 
-func newCache[K comparable, V any](size int) *cache[K, V] {
-	genSize := max(1, (size+1)/2)
-	return &cache[K, V]{genSize: genSize, cur: make(map[K]V)}
+type entry[V any] struct {
+	v    V
+	cost int
+}
+
+func newCache[K comparable, V any](budget int) *cache[K, V] {
+	return &cache[K, V]{genBytes: max(1, budget/2), cur: make(map[K]entry[V])}
 }
 
 func (c *cache[K, V]) get(k K) (V, bool) {
@@ -26,30 +33,35 @@ func (c *cache[K, V]) get(k K) (V, bool) {
 		return zero, false
 	}
 	c.mu.RLock()
-	v, ok := c.cur[k]
+	e, ok := c.cur[k]
 	if ok {
 		c.mu.RUnlock()
-		return v, true
+		return e.v, true
 	}
-	v, ok = c.old[k]
+	e, ok = c.old[k]
 	c.mu.RUnlock()
 	if ok {
-		c.put(k, v)
+		c.put(k, e.v, e.cost)
 	}
-	return v, ok
+	return e.v, ok
 }
 
-func (c *cache[K, V]) put(k K, v V) {
-	if c == nil {
+// put stores v under k, cost being what the entry holds in bytes (key
+// included). An entry costlier than a generation is not stored.
+func (c *cache[K, V]) put(k K, v V, cost int) {
+	if c == nil || cost > c.genBytes {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.cur[k]; !ok && len(c.cur) >= c.genSize {
-		c.old = c.cur
-		c.cur = make(map[K]V, c.genSize)
+	if e, ok := c.cur[k]; ok {
+		c.curBytes -= e.cost
+	} else if c.curBytes+cost > c.genBytes {
+		c.old, c.oldBytes = c.cur, c.curBytes
+		c.cur, c.curBytes = make(map[K]entry[V], len(c.old)), 0
 	}
-	c.cur[k] = v
+	c.cur[k] = entry[V]{v, cost}
+	c.curBytes += cost
 }
 
 // len returns the number of entries held, for tests.
@@ -60,4 +72,14 @@ func (c *cache[K, V]) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.cur) + len(c.old)
+}
+
+// bytes returns the cost of the entries held, for tests.
+func (c *cache[K, V]) bytes() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.curBytes + c.oldBytes
 }

@@ -12,7 +12,7 @@ import (
 // invalid template matches only itself, and that every expansion of a valid
 // template, with the topic as the value of its variables, matches it.
 func FuzzSelector(f *testing.F) {
-	cached := NewMatcher(64)
+	cached := NewMatcher(1 << 20)
 	f.Fuzz(func(t *testing.T, selector, topic string) {
 		var uncached Matcher
 		got := uncached.Match(topic, selector)
@@ -20,6 +20,11 @@ func FuzzSelector(f *testing.F) {
 			if c := cached.Match(topic, selector); c != got {
 				t.Fatalf("cached Match(%q, %q) = %v, uncached %v", topic, selector, c, got)
 			}
+		}
+		if sel, err := Compile(selector); err == nil && sel.Match(topic) != got {
+			t.Fatalf("compiled Match(%q, %q) = %v, Matcher %v", topic, selector, !got, got)
+		} else if err != nil && Validate(selector) == nil {
+			t.Fatalf("Compile(%q) = %v, Validate accepts it", selector, err)
 		}
 		trivial := selector == Wildcard || selector == topic
 		if !strings.Contains(selector, "{") && got != trivial {

@@ -41,6 +41,7 @@ package topic
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -61,16 +62,21 @@ type Matcher struct {
 
 type pair struct{ topic, selector string }
 
-// NewMatcher returns a Matcher that keeps up to about cacheSize compiled
-// templates and cacheSize (topic, selector) answers, evicting those used
-// least recently first. A cacheSize of zero or less disables caching.
-func NewMatcher(cacheSize int) *Matcher {
-	if cacheSize <= 0 {
+// entryOverhead is what a cache entry costs beside its strings and its
+// compiled template: the maps' slots and the string headers.
+const entryOverhead = 64
+
+// NewMatcher returns a Matcher whose caches of compiled templates and of
+// (topic, selector) answers hold about cacheBytes bytes each at most,
+// evicting those used least recently first. A cacheBytes of zero or less
+// disables caching.
+func NewMatcher(cacheBytes int) *Matcher {
+	if cacheBytes <= 0 {
 		return &Matcher{}
 	}
 	return &Matcher{
-		templates: newCache[string, *regexp.Regexp](cacheSize),
-		results:   newCache[pair, bool](cacheSize),
+		templates: newCache[string, *regexp.Regexp](cacheBytes),
+		results:   newCache[pair, bool](cacheBytes),
 	}
 }
 
@@ -82,25 +88,37 @@ func (m *Matcher) Match(topic, selector string) bool {
 	if !strings.Contains(selector, "{") || len(selector) > MaxLength {
 		return false
 	}
-	// Huge topics would pin memory in the cache for answers that are
-	// unlikely to be asked again.
-	cacheable := len(topic) <= MaxLength
 	key := pair{topic, selector}
-	if cacheable {
-		if ok, hit := m.results.get(key); hit {
-			return ok
-		}
+	if ok, hit := m.results.get(key); hit {
+		return ok
 	}
 	re, hit := m.templates.get(selector)
 	if !hit {
 		re, _ = compile(selector)
-		m.templates.put(selector, re)
+		m.templates.put(selector, re, len(selector)+entryOverhead+regexpBytes(re))
 	}
 	ok := re != nil && re.MatchString(topic)
-	if cacheable {
-		m.results.put(key, ok)
-	}
+	m.results.put(key, ok, len(topic)+len(selector)+entryOverhead)
 	return ok
+}
+
+// regexpBytes estimates the memory a compiled template holds: measured at
+// 50 to 90 bytes per instruction of its program (templates of many
+// variables, of prefix modifiers, of long literals), and a few kilobytes
+// for the smallest.
+func regexpBytes(re *regexp.Regexp) int {
+	if re == nil {
+		return 0
+	}
+	r, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return MaxLength * 128
+	}
+	prog, err := syntax.Compile(r.Simplify())
+	if err != nil {
+		return MaxLength * 128
+	}
+	return 2048 + 96*len(prog.Inst)
 }
 
 // MatchAny reports whether any of selectors matches any of topics.

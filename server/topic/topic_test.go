@@ -3,6 +3,7 @@ package topic
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -91,7 +92,7 @@ func TestMatch(t *testing.T) {
 		{"/books/{=id}", "/books/1", false},
 		{"/books/id}", "/books/id}", true},
 	}
-	cached := NewMatcher(16)
+	cached := NewMatcher(1 << 20)
 	var uncached Matcher
 	for _, tt := range tests {
 		for i := range 2 { // the second round answers from the cache
@@ -204,7 +205,7 @@ func TestMatchAny(t *testing.T) {
 		{[]string{"/a", "/b/1"}, []string{"/c", "/d/{id}"}, false},
 		{[]string{"/a"}, []string{"/c", "*"}, true},
 	}
-	m := NewMatcher(8)
+	m := NewMatcher(64 << 10)
 	for _, tt := range tests {
 		if got := m.MatchAny(tt.topics, tt.selectors); got != tt.want {
 			t.Errorf("MatchAny(%q, %q) = %v, want %v", tt.topics, tt.selectors, got, tt.want)
@@ -289,8 +290,8 @@ func TestValidate(t *testing.T) {
 }
 
 func TestMatcherCacheBounded(t *testing.T) {
-	const size = 8
-	m := NewMatcher(size)
+	const budget = 64 << 10
+	m := NewMatcher(budget)
 	for i := range 100 {
 		sel := fmt.Sprintf("/t%d/{id}", i)
 		if !m.Match(fmt.Sprintf("/t%d/x", i), sel) {
@@ -300,11 +301,11 @@ func TestMatcherCacheBounded(t *testing.T) {
 			t.Fatalf("Match(/other, %s) = true", sel)
 		}
 	}
-	if n := m.templates.len(); n > size+1 {
-		t.Errorf("templates cache holds %d entries, want at most %d", n, size+1)
+	if n := m.templates.bytes(); n > budget {
+		t.Errorf("templates cache holds %d bytes, want at most %d", n, budget)
 	}
-	if n := m.results.len(); n > size+1 {
-		t.Errorf("results cache holds %d entries, want at most %d", n, size+1)
+	if n := m.results.bytes(); n > budget {
+		t.Errorf("results cache holds %d bytes, want at most %d", n, budget)
 	}
 	// An answer in steady use survives churn.
 	hot := "/hot/{id}"
@@ -318,8 +319,40 @@ func TestMatcherCacheBounded(t *testing.T) {
 	}
 }
 
+// TestMatcherCacheBoundedInBytes: costly templates, each holding tens of
+// kilobytes compiled, keep the heap within the cache's byte budget however
+// many there are (issue 15, item 1: a cache bounded in entries grew to
+// 250 MiB).
+func TestMatcherCacheBoundedInBytes(t *testing.T) {
+	const budget = 1 << 20
+	m := NewMatcher(budget)
+	costly := func(i int) string {
+		var v []string
+		for k := range 16 {
+			v = append(v, fmt.Sprintf("s%dv%d*", i, k))
+		}
+		return "{;" + strings.Join(v, ",") + "}"
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 400 {
+		m.Match(";x", costly(i))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := m.templates.bytes(); n > budget {
+		t.Errorf("templates cache counts %d bytes, want at most %d", n, budget)
+	}
+	// Both caches at their budget, with the estimate's error: 400 such
+	// templates kept would be 35 MB.
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 4*budget {
+		t.Errorf("heap grew by %d bytes for a cache budget of %d", grew, budget)
+	}
+}
+
 func TestMatcherConcurrent(t *testing.T) {
-	m := NewMatcher(16)
+	m := NewMatcher(64 << 10)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -347,7 +380,7 @@ func BenchmarkMatch(b *testing.B) {
 		selector = "https://example.com/books/{id}/reviews/{rid}"
 	)
 	b.Run("cached", func(b *testing.B) {
-		m := NewMatcher(1024)
+		m := NewMatcher(1 << 20)
 		b.ReportAllocs()
 		for b.Loop() {
 			if !m.Match(topic, selector) {
@@ -357,7 +390,7 @@ func BenchmarkMatch(b *testing.B) {
 	})
 	b.Run("template-cached", func(b *testing.B) {
 		// Every topic is new: the template is reused, the answer is not.
-		m := NewMatcher(1024)
+		m := NewMatcher(1 << 20)
 		topics := make([]string, 4096)
 		for i := range topics {
 			topics[i] = fmt.Sprintf("https://example.com/books/%d/reviews/%d", i, i)
@@ -384,7 +417,7 @@ func BenchmarkMatch(b *testing.B) {
 		// The costliest kind of template Validate lets through, against
 		// topics of MaxLength bytes that it does not match.
 		hostile := strings.Repeat("{/a*}", 16)
-		m := NewMatcher(1024)
+		m := NewMatcher(1 << 20)
 		topics := make([]string, 2048)
 		for i := range topics {
 			topics[i] = fmt.Sprintf("%s!%d", strings.Repeat("/a", MaxLength/2-4), i)
@@ -399,7 +432,7 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	})
 	b.Run("exact", func(b *testing.B) {
-		m := NewMatcher(1024)
+		m := NewMatcher(1 << 20)
 		b.ReportAllocs()
 		for b.Loop() {
 			if !m.Match(topic, topic) {
@@ -407,4 +440,59 @@ func BenchmarkMatch(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestVariables: what a subscription's template budget is charged, before
+// anything is parsed: a variable alone in its expression 1, one of several
+// 2, an exploded one 4.
+func TestVariables(t *testing.T) {
+	for _, c := range []struct {
+		selector string
+		want     int
+	}{
+		{"https://example.com/books/1", 0},
+		{"https://example.com/books/{id}", 1},
+		{"https://example.com/{a}/{b}", 2},
+		{"https://example.com/{a,b}/{c}", 5},
+		{"{;a*,b}", 6},
+		{"{/list*}", 4},
+		{"{/list*,path:4}{?keys*}", 10},
+		{"a,b*", 0},
+		{"{unclosed,x", 4},
+		{"{a{b}", 2},
+	} {
+		if got := Variables(c.selector); got != c.want {
+			t.Errorf("Variables(%q) = %d, want %d", c.selector, got, c.want)
+		}
+	}
+}
+
+// TestCompile: a compiled selector answers as the Matcher does, and
+// Compile refuses what Validate refuses.
+func TestCompile(t *testing.T) {
+	var m Matcher
+	for _, c := range []struct{ selector, topic string }{
+		{"*", "https://example.com/a"},
+		{"https://example.com/a", "https://example.com/a"},
+		{"https://example.com/a", "https://example.com/b"},
+		{"https://example.com/books/{id}", "https://example.com/books/1"},
+		{"https://example.com/books/{id}", "https://example.com/books/1/x"},
+		{"{+path}", "/a/b?c=d"},
+	} {
+		s, err := Compile(c.selector)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", c.selector, err)
+		}
+		if got, want := s.Match(c.topic), m.Match(c.topic, c.selector); got != want {
+			t.Errorf("Compile(%q).Match(%q) = %v, Matcher says %v", c.selector, c.topic, got, want)
+		}
+	}
+	for _, bad := range []string{"", "{", "a}", "{=x}", strings.Repeat("a", MaxLength+1)} {
+		if _, err := Compile(bad); !errors.Is(err, ErrInvalidSelector) {
+			t.Errorf("Compile(%q) = %v, want ErrInvalidSelector", bad, err)
+		}
+		if Literal(bad).Match(bad) != true {
+			t.Errorf("Literal(%q) does not match itself", bad)
+		}
+	}
 }

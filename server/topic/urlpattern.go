@@ -17,68 +17,72 @@ const (
 	MatchURLPattern = "urlpattern"
 )
 
-// Selector is one compiled draft-08 topic matcher: "*", an exact topic, or
+// Matcher08 is one compiled draft-08 topic matcher: "*", an exact topic, or
 // a URL pattern (WHATWG URL Pattern standard) resolved against the hub's
 // URL. It is compiled once, when the subscription or token is read, and is
 // safe for concurrent use.
-type Selector struct {
+type Matcher08 struct {
 	// Type is MatchExact or MatchURLPattern, and Match the matcher as given.
 	Type, Match string
 	pattern     *urlpattern.URLPattern
 	base        string
 	// results, when set, shares answers between the selectors of a
-	// SelectorCache.
+	// Matcher08Cache.
 	results *cache[patternKey, bool]
 }
 
 type patternKey struct{ pattern, base, topic string }
 
-// SelectorCache compiles selectors for a hub: URL patterns are compiled
+// Matcher08Cache compiles selectors for a hub: URL patterns are compiled
 // once however many subscriptions and tokens name them, and their
 // answers are shared, so that a publish tested against a thousand
 // subscribers with one pattern costs one evaluation, not a thousand (an
 // evaluation parses the topic as a URL and runs eight regular
 // expressions: tens of microseconds). It is safe for concurrent use.
-type SelectorCache struct {
+type Matcher08Cache struct {
 	patterns *cache[[2]string, *urlpattern.URLPattern]
 	results  *cache[patternKey, bool]
 }
 
-// NewSelectorCache returns a cache keeping about size compiled patterns
-// and size answers.
-func NewSelectorCache(size int) *SelectorCache {
-	return &SelectorCache{
-		patterns: newCache[[2]string, *urlpattern.URLPattern](size),
-		results:  newCache[patternKey, bool](size),
+// NewMatcher08Cache returns a cache holding about budget bytes of
+// compiled patterns and as many of answers.
+func NewMatcher08Cache(budget int) *Matcher08Cache {
+	return &Matcher08Cache{
+		patterns: newCache[[2]string, *urlpattern.URLPattern](budget),
+		results:  newCache[patternKey, bool](budget),
 	}
 }
 
-// Compile is CompileSelector with the cache's sharing.
-func (c *SelectorCache) Compile(matchType, match, base string) (*Selector, error) {
+// patternCost estimates what a compiled URL pattern holds: eight compiled
+// regular expressions, each some instructions per byte of the pattern.
+func patternCost(match, base string) int { return 4096 + 64*len(match) + len(base) }
+
+// Compile is CompileMatcher08 with the cache's sharing.
+func (c *Matcher08Cache) Compile(matchType, match, base string) (*Matcher08, error) {
 	if matchType != MatchURLPattern || match == Wildcard {
-		return CompileSelector(matchType, match, base)
+		return CompileMatcher08(matchType, match, base)
 	}
 	if p, ok := c.patterns.get([2]string{match, base}); ok {
-		return &Selector{Type: matchType, Match: match, base: base, pattern: p, results: c.results}, nil
+		return &Matcher08{Type: matchType, Match: match, base: base, pattern: p, results: c.results}, nil
 	}
-	s, err := CompileSelector(matchType, match, base)
+	s, err := CompileMatcher08(matchType, match, base)
 	if err != nil {
 		return nil, err
 	}
-	c.patterns.put([2]string{match, base}, s.pattern)
+	c.patterns.put([2]string{match, base}, s.pattern, patternCost(match, base))
 	s.results = c.results
 	return s, nil
 }
 
-// ErrInvalidMatcher is matched by every error CompileSelector returns.
+// ErrInvalidMatcher is matched by every error CompileMatcher08 returns.
 var ErrInvalidMatcher = errors.New("topic: invalid matcher")
 
-// CompileSelector compiles a draft-08 matcher of the given type. base is
+// CompileMatcher08 compiles a draft-08 matcher of the given type. base is
 // the hub's URL, against which relative URL patterns and relative topics
 // are resolved. The value must be valid UTF-8 without control or format
 // characters (CheckText), at most MaxLength bytes, and for MatchURLPattern
 // a well-formed URL pattern. An unknown type is an error.
-func CompileSelector(matchType, match, base string) (*Selector, error) {
+func CompileMatcher08(matchType, match, base string) (*Matcher08, error) {
 	if err := CheckText(match); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMatcher, err)
 	}
@@ -88,7 +92,7 @@ func CompileSelector(matchType, match, base string) (*Selector, error) {
 	if len(match) > MaxLength {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidMatcher, len(match), MaxLength)
 	}
-	s := &Selector{Type: matchType, Match: match, base: base}
+	s := &Matcher08{Type: matchType, Match: match, base: base}
 	switch matchType {
 	case MatchExact:
 		return s, nil
@@ -114,7 +118,7 @@ func CompileSelector(matchType, match, base string) (*Selector, error) {
 // pattern library compiles to Go regular expressions (RE2), so a test
 // costs time linear in the topic's length; topics longer than MaxLength
 // are not tested at all.
-func (s *Selector) Matches(topic string) bool {
+func (s *Matcher08) Matches(topic string) bool {
 	switch {
 	case s.Match == Wildcard:
 		return true
@@ -128,12 +132,12 @@ func (s *Selector) Matches(topic string) bool {
 		return ok
 	}
 	ok := s.pattern.Test(topic, s.base)
-	s.results.put(key, ok)
+	s.results.put(key, ok, len(key.pattern)+len(key.base)+len(key.topic)+64)
 	return ok
 }
 
 // MatchesAny reports whether the selector matches one of topics.
-func (s *Selector) MatchesAny(topics []string) bool {
+func (s *Matcher08) MatchesAny(topics []string) bool {
 	for _, t := range topics {
 		if s.Matches(t) {
 			return true

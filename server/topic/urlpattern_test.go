@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestCompileSelector(t *testing.T) {
+func TestCompileMatcher08(t *testing.T) {
 	const base = "https://hub.example/.well-known/mercure"
 	cases := []struct {
 		typ, match, topic string
@@ -31,9 +31,9 @@ func TestCompileSelector(t *testing.T) {
 		{MatchExact, strings.Repeat("a", MaxLength+1), "", false, false},
 	}
 	for _, c := range cases {
-		s, err := CompileSelector(c.typ, c.match, base)
+		s, err := CompileMatcher08(c.typ, c.match, base)
 		if (err == nil) != c.compiles {
-			t.Errorf("CompileSelector(%q, %q): err %v, want compiles=%v", c.typ, c.match, err, c.compiles)
+			t.Errorf("CompileMatcher08(%q, %q): err %v, want compiles=%v", c.typ, c.match, err, c.compiles)
 			continue
 		}
 		if err == nil && s.Matches(c.topic) != c.matches {
@@ -46,7 +46,7 @@ func TestCompileSelector(t *testing.T) {
 // engine explode matches a long topic in about the time of a short one
 // times their length ratio (Go's regexp is RE2: linear time).
 func TestURLPatternMatchingIsLinear(t *testing.T) {
-	s, err := CompileSelector(MatchURLPattern, "https://e.com/:a(a*)*:b(a*)*:c(a*)*b", "")
+	s, err := CompileMatcher08(MatchURLPattern, "https://e.com/:a(a*)*:b(a*)*:c(a*)*b", "")
 	if err != nil {
 		t.Skipf("the pathological pattern is refused, which is fine: %v", err)
 	}
@@ -61,10 +61,10 @@ func TestURLPatternMatchingIsLinear(t *testing.T) {
 func BenchmarkSelectorMatch(b *testing.B) {
 	const base = "https://hub.example/.well-known/mercure"
 	topic := "https://example.com/books/12345"
-	exact, _ := CompileSelector(MatchExact, topic, base)
-	pattern, _ := CompileSelector(MatchURLPattern, "https://example.com/books/:id", base)
+	exact, _ := CompileMatcher08(MatchExact, topic, base)
+	pattern, _ := CompileMatcher08(MatchURLPattern, "https://example.com/books/:id", base)
 	m := NewMatcher(4096)
-	cached, _ := NewSelectorCache(4096).Compile(MatchURLPattern, "https://example.com/books/:id", base)
+	cached, _ := NewMatcher08Cache(1<<20).Compile(MatchURLPattern, "https://example.com/books/:id", base)
 	b.Run("urlpattern-cached", func(b *testing.B) {
 		for b.Loop() {
 			cached.Matches(topic)
@@ -87,13 +87,13 @@ func BenchmarkSelectorMatch(b *testing.B) {
 	})
 }
 
-// FuzzCompileSelector: any matcher and topic, from the network, neither
+// FuzzCompileMatcher08: any matcher and topic, from the network, neither
 // panics nor is accepted unchecked.
-func FuzzCompileSelector(f *testing.F) {
+func FuzzCompileMatcher08(f *testing.F) {
 	for _, s := range []string{"https://e.com/books/:id", "/books/:id(\\d+)", "*://*/*", "https://e.com/{a}?", "((", ":a*:b+", "https://[::1]:80/x#:y"} {
 		f.Add(s, "https://e.com/books/1")
 	}
-	c := NewSelectorCache(64)
+	c := NewMatcher08Cache(1 << 16)
 	f.Fuzz(func(t *testing.T, match, topic string) {
 		for _, typ := range []string{MatchExact, MatchURLPattern} {
 			s, err := c.Compile(typ, match, "https://hub.example/.well-known/mercure")

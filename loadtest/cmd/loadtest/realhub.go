@@ -22,7 +22,8 @@ import (
 // "polysse listening" log line and returns the process with the address it
 // chose. Its log goes to logPath.
 func startHub(bin, logPath string, args ...string) (*process, error) {
-	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "info"}, args...)
+	// One load generator opens every stream: no per-client limit.
+	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "info", "-max-subscribers-per-client", "-1"}, args...)
 	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(logPath)
 	if err != nil {

@@ -41,8 +41,11 @@ func main() {
 		Log:            l,
 		PublisherKey:   v,
 		AllowAnonymous: true,
-		DisableHijack:  *noHijack,
-		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// The load generator is one client of many streams, as for the
+		// peers, which have no per-client limit.
+		MaxSubscribersPerClient: -1,
+		DisableHijack:           *noHijack,
+		Logger:                  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		log.Fatal(err)

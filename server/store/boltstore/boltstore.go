@@ -35,6 +35,7 @@ const (
 	metaBucket  = "meta" // the keys below
 	versionKey  = "version"
 	lastIDKey   = "lastid" // the last id generated, so ids sort across restarts
+	bytesKey    = "bytes"  // the store.Size of the entries kept, big-endian
 	fileVersion = "1"
 )
 
@@ -79,6 +80,8 @@ type Log struct {
 	// Owned by the committer: the Pos.Lo of the oldest and newest entries
 	// kept (first > last when the log is empty).
 	first, last uint64
+	// bytes is the store.Size of the entries kept, for the byte bound.
+	bytes int64
 
 	// Notified by the committer alone, so in Pos order.
 	watchers store.Watchers
@@ -89,7 +92,10 @@ type request struct {
 	ctx   context.Context
 	u     *store.Update // the log's copy; the committer fills ID, Pos and Time
 	probe bool          // Ready: commit an empty transaction
-	done  chan error    // buffered; the committer sends exactly once
+	// refused is why the committer left this append out of its
+	// transaction (ErrDuplicateID), or nil.
+	refused error
+	done    chan error // buffered; the committer sends exactly once
 }
 
 // Option configures a Log.
@@ -199,10 +205,26 @@ func (l *Log) init() error {
 		if k, _ := lb.Cursor().First(); k != nil {
 			l.first = seqOf(k)
 		}
+		if v := mb.Get([]byte(bytesKey)); len(v) == 8 {
+			l.bytes = int64(binary.BigEndian.Uint64(v))
+		} else {
+			// A file from before the byte bound: count once.
+			c := lb.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				n, err := entrySize(v)
+				if err != nil {
+					return fmt.Errorf("entry %d: %w", seqOf(k), err)
+				}
+				l.bytes += n
+			}
+		}
 		if tx.Writable() {
 			var err error
-			if l.first, err = l.trim(lb, ib, l.first, l.last, l.now(), -1); err != nil {
+			if l.first, err = l.trim(lb, ib, l.first, l.last, l.now(), -1, &l.bytes); err != nil {
 				return fmt.Errorf("trim: %w", err)
+			}
+			if err := putBytes(mb, l.bytes); err != nil {
+				return err
 			}
 		}
 		l.ids.Observe(string(mb.Get([]byte(lastIDKey))))
@@ -321,7 +343,7 @@ func (l *Log) commit(batch []*request) {
 	}
 
 	now := l.now()
-	first, last := l.first, l.last
+	first, last, bytes := l.first, l.last, l.bytes
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		lb, ib := tx.Bucket([]byte(logBucket)), tx.Bucket([]byte(idBucket))
 		// bbolt keeps values until the commit: each needs memory of its own.
@@ -331,16 +353,21 @@ func (l *Log) commit(batch []*request) {
 			if r.probe {
 				continue
 			}
+			u := r.u
+			if u.Event.ID == "" {
+				u.Event.ID = l.ids.New()
+				lastID = u.Event.ID
+			} else if ib.Get([]byte(u.Event.ID)) != nil {
+				// The index holds exactly the ids kept, this batch's
+				// included: the transaction sees its own writes.
+				r.refused = store.ErrDuplicateID
+				continue
+			}
 			// NextSequence is rolled back with a failed transaction, so
 			// positions stay gapless and never repeat.
 			seq, err := lb.NextSequence()
 			if err != nil {
 				return err
-			}
-			u := r.u
-			if u.Event.ID == "" {
-				u.Event.ID = l.ids.New()
-				lastID = u.Event.ID
 			}
 			u.Pos, u.Time = store.Pos{Lo: seq}, now
 			k := binary.BigEndian.AppendUint64(keys[8*i:8*i:8*i+8], seq)
@@ -350,6 +377,7 @@ func (l *Log) commit(batch []*request) {
 			if err := ib.Put([]byte(u.Event.ID), k); err != nil {
 				return fmt.Errorf("index %d: %w", seq, err)
 			}
+			bytes += store.Size(u)
 			last = seq
 		}
 		if lastID != "" {
@@ -358,10 +386,10 @@ func (l *Log) commit(batch []*request) {
 			}
 		}
 		var err error
-		if first, err = l.trim(lb, ib, first, last, now, maxTrimPerCommit); err != nil {
+		if first, err = l.trim(lb, ib, first, last, now, maxTrimPerCommit, &bytes); err != nil {
 			return fmt.Errorf("trim: %w", err)
 		}
-		return nil
+		return putBytes(tx.Bucket([]byte(metaBucket)), bytes)
 	})
 	if err != nil {
 		err = fmt.Errorf("commit to %s: %w", l.path, err)
@@ -370,24 +398,30 @@ func (l *Log) commit(batch []*request) {
 		}
 		return
 	}
-	l.first, l.last = first, last
+	l.first, l.last, l.bytes = first, last, bytes
 
 	// Watchers hear of an update before its Append returns, in Pos order
 	// since this goroutine alone commits.
 	for _, r := range live {
-		if !r.probe {
+		if !r.probe && r.refused == nil {
 			l.watchers.Notify(r.u)
 		}
 	}
 	for _, r := range live {
-		r.done <- nil
+		r.done <- r.refused
 	}
 }
 
-// trim deletes, oldest first, the entries beyond the count bound or older
-// than the age bound, at most limit of them (no limit when negative), and
-// returns the new first.
-func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit int) (uint64, error) {
+// putBytes records the size of the entries kept.
+func putBytes(mb *bolt.Bucket, n int64) error {
+	return mb.Put([]byte(bytesKey), binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// trim deletes, oldest first, the entries beyond the count bound, older
+// than the age bound or beyond the byte bound (all but the newest), at most
+// limit of them (no limit when negative), and returns the new first;
+// *bytes is kept up to date.
+func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit int, bytes *int64) (uint64, error) {
 	cutoff := now.Add(-l.bounds.MaxAge).UnixNano()
 	for ; first <= last && limit != 0; first, limit = first+1, limit-1 {
 		k := keyOf(first)
@@ -399,14 +433,19 @@ func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit
 		if err != nil {
 			return first, fmt.Errorf("entry %d: %w", first, err)
 		}
-		if last-first < uint64(l.bounds.MaxCount) && t >= cutoff {
+		if last-first < uint64(l.bounds.MaxCount) && t >= cutoff && (*bytes <= l.bounds.MaxBytes || first == last) {
 			break
+		}
+		n, err := entrySize(v)
+		if err != nil {
+			return first, fmt.Errorf("entry %d: %w", first, err)
 		}
 		id, err := entryID(v)
 		if err != nil {
 			return first, fmt.Errorf("entry %d: %w", first, err)
 		}
-		// A reused id points at its newest entry: leave that one be.
+		// Files written before ids were unique may hold a reused id,
+		// which points at its newest entry: leave that one be.
 		if s := ib.Get(id); len(s) == 8 && seqOf(s) == first {
 			if err := ib.Delete(id); err != nil {
 				return first, err
@@ -415,6 +454,7 @@ func (l *Log) trim(lb, ib *bolt.Bucket, first, last uint64, now time.Time, limit
 		if err := lb.Delete(k); err != nil {
 			return first, err
 		}
+		*bytes -= n
 	}
 	return first, nil
 }
@@ -576,6 +616,40 @@ func (l *Log) Last(ctx context.Context) (id string, pos store.Pos, err error) {
 	return id, pos, nil
 }
 
+// LastUpdate reads the newest entry kept, unless the age bound has expired
+// it, or returns nil.
+func (l *Log) LastUpdate(ctx context.Context) (*store.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var u *store.Update
+	err := l.view(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket([]byte(logBucket)).Cursor().Last()
+		if k == nil {
+			return nil
+		}
+		t, err := entryTime(v)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", seqOf(k), err)
+		}
+		if t < l.now().Add(-l.bounds.MaxAge).UnixNano() {
+			return nil
+		}
+		if u, err = decode(v); err != nil {
+			return fmt.Errorf("entry %d: %w", seqOf(k), err)
+		}
+		u.Pos = store.Pos{Lo: seqOf(k)}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrClosed) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("boltstore: last update: %w", err)
+	}
+	return u, nil
+}
+
 // Ready commits an empty transaction, which proves that the file is open
 // and can be written and synced; it returns why not otherwise.
 func (l *Log) Ready(ctx context.Context) error {
@@ -605,4 +679,7 @@ func (l *Log) Close() error {
 	return l.closeErr
 }
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log         = (*Log)(nil)
+	_ store.LastUpdater = (*Log)(nil)
+)

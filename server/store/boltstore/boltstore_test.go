@@ -370,3 +370,18 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkReplay10k(b *testing.B) {
 	storetest.BenchReplay10k(b, func(b *testing.B) store.Log { return open(b, filepath.Join(b.TempDir(), "log.db"), store.Bounds{}) })
 }
+
+func BenchmarkResume1M(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "log.db")
+	err := boltstore.BulkLoad(path, storetest.ResumeN, func(i int) store.Update {
+		u := storetest.BenchUpdate()
+		u.Event.ID = storetest.BulkID(i)
+		return u
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := open(b, path, store.Bounds{MaxCount: storetest.ResumeN})
+	defer l.Close()
+	storetest.BenchResume(b, l)
+}

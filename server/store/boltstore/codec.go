@@ -160,3 +160,12 @@ func (d *decoder) str(s string) string {
 	lo, hi := d.span()
 	return s[lo:hi]
 }
+
+// entrySize returns the store.Size of the update stored as v.
+func entrySize(v []byte) (int64, error) {
+	u, err := decode(v)
+	if err != nil {
+		return 0, err
+	}
+	return store.Size(u), nil
+}

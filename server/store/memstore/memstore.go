@@ -19,8 +19,9 @@ import (
 // replay neither holds up Append nor copies the whole ring at once.
 const replayChunk = 256
 
-// Log is an in-memory store.Log. It keeps at most Bounds.MaxCount updates;
-// updates older than Bounds.MaxAge are dropped when the log is next used.
+// Log is an in-memory store.Log. It keeps at most Bounds.MaxCount updates
+// and Bounds.MaxBytes of them; updates older than Bounds.MaxAge are dropped
+// when the log is next used.
 type Log struct {
 	bounds store.Bounds
 	now    func() time.Time
@@ -31,6 +32,7 @@ type Log struct {
 	ring   []*store.Update // grows up to bounds.MaxCount, then wraps
 	head   int             // ring index of the oldest update
 	n      int             // updates kept
+	bytes  int64           // their store.Size, together
 	first  uint64          // Pos.Lo of the oldest update kept, if any
 	next   uint64          // Pos.Lo of the next update
 	index  map[string]uint64
@@ -77,12 +79,15 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 		return store.ErrClosed
 	}
 	now := l.now()
+	l.expire(now)
 	if c.Event.ID == "" {
 		c.Event.ID = l.ids.New()
+	} else if _, dup := l.index[c.Event.ID]; dup {
+		l.mu.Unlock()
+		return store.ErrDuplicateID
 	}
 	c.Time = now
 	c.Pos = store.Pos{Lo: l.next}
-	l.expire(now)
 	l.push(c)
 	// Notifying under the lock that assigned Pos is what keeps every
 	// watcher in Pos order when Appends race.
@@ -110,19 +115,21 @@ func (l *Log) push(u *store.Update) {
 	l.n++
 	l.next++
 	l.index[u.Event.ID] = u.Pos.Lo
+	l.bytes += store.Size(u)
+	for l.bytes > l.bounds.MaxBytes && l.n > 1 {
+		l.evict()
+	}
 }
 
 // evict drops the oldest update.
 func (l *Log) evict() {
 	u := l.ring[l.head]
 	l.ring[l.head] = nil
-	// A publisher may reuse an id; the index then points at the newest.
-	if l.index[u.Event.ID] == u.Pos.Lo {
-		delete(l.index, u.Event.ID)
-	}
+	delete(l.index, u.Event.ID) // ids are unique (Append refuses a kept one)
 	l.head = (l.head + 1) % len(l.ring)
 	l.n--
 	l.first++
+	l.bytes -= store.Size(u)
 }
 
 // expire drops the updates older than the age bound.
@@ -225,6 +232,25 @@ func (l *Log) Last(ctx context.Context) (id string, pos store.Pos, err error) {
 	return u.Event.ID, u.Pos, nil
 }
 
+// LastUpdate returns a copy of the newest update kept, or nil.
+func (l *Log) LastUpdate(ctx context.Context) (*store.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, store.ErrClosed
+	}
+	l.expire(l.now())
+	if l.n == 0 {
+		return nil, nil
+	}
+	u := *l.at(l.next - 1)
+	u.Topics = slices.Clone(u.Topics)
+	return &u, nil
+}
+
 // Ready returns nil unless the log is closed.
 func (l *Log) Ready(ctx context.Context) error {
 	l.mu.Lock()
@@ -248,4 +274,7 @@ func (l *Log) Close() error {
 	return nil
 }
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log         = (*Log)(nil)
+	_ store.LastUpdater = (*Log)(nil)
+)

@@ -101,3 +101,16 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkReplay10k(b *testing.B) {
 	storetest.BenchReplay10k(b, func(*testing.B) store.Log { return memstore.New(store.Bounds{}) })
 }
+
+func BenchmarkResume1M(b *testing.B) {
+	l := memstore.New(store.Bounds{MaxCount: storetest.ResumeN})
+	defer l.Close()
+	for i := range storetest.ResumeN {
+		u := storetest.BenchUpdate()
+		u.Event.ID = storetest.BulkID(i)
+		if err := l.Append(context.Background(), &u); err != nil {
+			b.Fatal(err)
+		}
+	}
+	storetest.BenchResume(b, l)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/polysse/polysse/server/store"
 	"github.com/polysse/polysse/server/store/redisstore"
 	"github.com/polysse/polysse/server/store/redisstore/redistest"
+	"github.com/polysse/polysse/server/store/storetest"
 	"github.com/polysse/polysse/sse"
 )
 
@@ -493,4 +494,23 @@ func BenchmarkLayout(b *testing.B) {
 			st.report(b, "xread")
 		})
 	}
+}
+
+func BenchmarkResume1M(b *testing.B) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	err := redisstore.BulkLoad(ctx, srv.Addr(), "bench-resume", storetest.ResumeN, func(i int) store.Update {
+		u := storetest.BenchUpdate()
+		u.Event.ID = storetest.BulkID(i)
+		return u
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := redisstore.Open(ctx, srv.URL(), store.Bounds{MaxCount: storetest.ResumeN}, redisstore.WithPrefix("bench-resume"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	storetest.BenchResume(b, l)
 }

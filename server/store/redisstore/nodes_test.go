@@ -189,8 +189,9 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
-// A publisher's own id is a resume cursor on every node, after its newest
-// use on any node; ids that look like Redis's work too.
+// A publisher's own id is a resume cursor on every node; ids that look
+// like Redis's work too. An id kept, given or issued, is refused on every
+// node (store.ErrDuplicateID).
 func TestPublisherIDsAcrossNodes(t *testing.T) {
 	srv := redistest.Start(t)
 	a := open(t, srv.URL(), store.Bounds{})
@@ -202,18 +203,23 @@ func TestPublisherIDsAcrossNodes(t *testing.T) {
 	add := func(l store.Log, id string) {
 		all = append(all, appendOne(t, l, "t", id, len(all)))
 	}
+	refuse := func(l store.Log, id string) {
+		t.Helper()
+		u := newUpdate("t", id, 1000)
+		if err := l.Append(t.Context(), &u); !errors.Is(err, store.ErrDuplicateID) {
+			t.Fatalf("Append of the kept id %q = %v, want ErrDuplicateID", id, err)
+		}
+	}
 	add(a, "https://example.com/events/1")
 	add(a, "")
 	add(b, "mine")
 	add(a, "")
-	add(a, "mine") // reused on the other node
-	add(b, "1-1")  // looks like a stream id Redis never issued here
+	refuse(a, "mine") // on the other node
+	add(b, "1-1")     // looks like a stream id Redis never issued here
 	add(b, "")
-	add(a, "1-1") // reused
+	refuse(a, "1-1")
 	add(b, "")
-	// An id that Redis issued earlier, reused by a publisher: the cursor
-	// resumes after its newest use, the publisher's.
-	add(a, all[1].Event.ID)
+	refuse(a, all[1].Event.ID) // an id that Redis issued
 	add(b, "")
 
 	for _, tt := range []struct {
@@ -221,11 +227,11 @@ func TestPublisherIDsAcrossNodes(t *testing.T) {
 		from  int
 	}{
 		{"https://example.com/events/1", 1},
-		{"mine", 5},
-		{"1-1", 8},
-		{all[1].Event.ID, 10},
+		{"mine", 3},
+		{"1-1", 5},
+		{all[1].Event.ID, 2},
 		{all[3].Event.ID, 4},
-		{all[10].Event.ID, 11},
+		{all[6].Event.ID, 7},
 	} {
 		for name, l := range map[string]store.Log{"a": a, "b": b} {
 			got, err := replay(t, l, tt.after)

@@ -42,7 +42,10 @@
 // # Bounds
 //
 // Appends trim with XADD MAXLEN ~ (count) and XTRIM MINID ~ (age), which
-// free whole stream nodes only and cost next to nothing; Replay and Last
+// free whole stream nodes only and cost next to nothing, and by bytes with
+// XDEL of the oldest entries (each entry carries the running total of the
+// sizes appended, kept in "{PREFIX}:bytes", and its own size, so what the
+// stream holds is known without a scan); Replay and Last
 // apply the bounds exactly, so they never return an update beyond the
 // count or older than MaxAge, even while trimming lags. Every node using a
 // stream should have the same bounds: each trims to its own.
@@ -98,7 +101,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,8 +135,8 @@ type Log struct {
 	cfg    config
 
 	// Keys, all with the same hash tag.
-	stream, ids        string
-	maxCount, maxAgeMs string // script arguments
+	stream, ids, bytes           string
+	maxCount, maxAgeMs, maxBytes string // script arguments
 
 	closed  atomic.Bool
 	ctx     context.Context // canceled by Close: ends the reader
@@ -251,6 +256,8 @@ func Open(ctx context.Context, rawURL string, b store.Bounds, opts ...Option) (*
 		cfg:      c,
 		stream:   tag + "stream",
 		ids:      tag + "ids",
+		bytes:    tag + "bytes",
+		maxBytes: strconv.FormatInt(b.MaxBytes, 10),
 		maxCount: strconv.Itoa(b.MaxCount),
 		maxAgeMs: strconv.FormatInt(max(b.MaxAge.Milliseconds(), 1), 10),
 	}
@@ -332,11 +339,18 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 	err := l.call(ctx, func(ctx context.Context) error {
 		var err error
 		id, err = appendScript.Run(ctx, l.rdb,
-			[]string{l.stream, l.ids},
-			l.maxCount, l.maxAgeMs, payload, u.Event.ID).Text()
+			[]string{l.stream, l.ids, l.bytes},
+			l.maxCount, l.maxAgeMs, payload, u.Event.ID, l.maxBytes, store.Size(u)).Text()
 		return err
 	})
 	if err != nil {
+		var reply redis.Error
+		switch {
+		case errors.As(err, &reply) && strings.Contains(reply.Error(), errDuplicateReply):
+			return fmt.Errorf("redisstore: append: %w", store.ErrDuplicateID)
+		case mayHaveRun(err):
+			return l.failed("append", fmt.Errorf("%w: %w", store.ErrMaybeStored, err))
+		}
 		return l.failed("append", err)
 	}
 	pos, ok := parseEntryID(id)
@@ -348,6 +362,21 @@ func (l *Log) Append(ctx context.Context, u *store.Update) error {
 	}
 	u.Pos, u.Time = pos, entryTime(pos)
 	return nil
+}
+
+// mayHaveRun reports whether a command that failed with err may have run
+// all the same: Redis refused it (an error reply) or it never left (the
+// connection could not be made) only when it surely did not.
+func mayHaveRun(err error) bool {
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return !errors.Is(err, redis.ErrClosed) && !errors.Is(err, store.ErrClosed)
 }
 
 // head is what headScript answers.
@@ -491,6 +520,32 @@ func (l *Log) Last(ctx context.Context) (id string, pos store.Pos, err error) {
 	return id, pos, nil
 }
 
+// LastUpdate returns the newest update kept (as Last finds it), or nil.
+func (l *Log) LastUpdate(ctx context.Context) (*store.Update, error) {
+	id, pos, err := l.Last(ctx)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	entry := strconv.FormatUint(pos.Hi, 10) + "-" + strconv.FormatUint(pos.Lo, 10)
+	var msgs []redis.XMessage
+	err = l.call(ctx, func(ctx context.Context) error {
+		var err error
+		msgs, err = l.rdb.XRangeN(ctx, l.stream, entry, entry, 1).Result()
+		return err
+	})
+	if err != nil {
+		return nil, l.failed("last update", err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil // trimmed meanwhile
+	}
+	u, err := decodeEntry(msgs[0].ID, msgs[0].Values)
+	if err != nil {
+		return nil, l.failed("last update", err)
+	}
+	return u, nil
+}
+
 // Ready returns nil when Redis answers PING within the timeout, and why not
 // otherwise.
 func (l *Log) Ready(ctx context.Context) error {
@@ -529,4 +584,7 @@ func (l *Log) Close() error {
 	return err
 }
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log         = (*Log)(nil)
+	_ store.LastUpdater = (*Log)(nil)
+)

@@ -24,14 +24,45 @@ local function idless(a, b)
 end
 `
 
+// luaFirstKept is shared by the scripts: the id of the oldest entry the
+// count and age bounds keep (a little more may be in the stream, since
+// trimming is approximate), or nil when they keep none.
+const luaFirstKept = `
+local function firstkept(stream, maxcount, maxage)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local cutoff = now - maxage
+  local first
+  local excess = redis.call('XLEN', stream) - maxcount
+  if excess > 0 then
+    local r = redis.call('XRANGE', stream, '-', '+', 'COUNT', excess + 1)
+    first = r[#r][1]
+  else
+    local r = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+    if #r == 0 then return nil end
+    first = r[1][1]
+  end
+  if idless(first, cutoff .. '-0') then
+    first = cutoff .. '-0'
+  end
+  return first
+end
+`
+
+// errDuplicateReply is what appendScript answers for an id already kept.
+const errDuplicateReply = "POLYSSE_DUPLICATE_ID"
+
 // appendScript stores one update and trims.
 //
 //	KEYS[1] the stream, KEYS[2] the id index (sorted set: publisher id
-//	scored by the millisecond part of its newest entry's id)
+//	scored by the millisecond part of its newest entry's id), KEYS[3]
+//	the running total of the sizes of the entries ever appended
 //	ARGV[1] max count, ARGV[2] max age in ms, ARGV[3] payload,
-//	ARGV[4] the publisher's event id, or "" to use the entry id
+//	ARGV[4] the publisher's event id, or "" to use the entry id,
+//	ARGV[5] max bytes, ARGV[6] the update's store.Size
 //
-// It returns the new entry id.
+// It returns the new entry id, or the error errDuplicateReply (storing
+// nothing) when ARGV[4] is the id of an entry kept.
 //
 // XADD trims by count (MAXLEN ~, which frees whole stream nodes only and so
 // costs next to nothing) and XTRIM by age (MINID ~): one XADD cannot do
@@ -44,12 +75,62 @@ end
 // and pruning costs no scan. A score is exact (a double holds a
 // millisecond count exactly), and the entry is found again by its id
 // within that millisecond.
-var appendScript = redis.NewScript(luaIDLess + `
+var appendScript = redis.NewScript(luaIDLess + luaFirstKept + `
+if ARGV[4] ~= '' then
+  -- Ids are unique among the entries kept (see store.ErrDuplicateID): as
+  -- a publisher's id, or as the id of an entry stored without one.
+  local at = nil
+  local ms = redis.call('ZSCORE', KEYS[2], ARGV[4])
+  if ms then
+    local es = redis.call('XREVRANGE', KEYS[1], ms, ms)
+    for j = 1, #es do
+      local ef = es[j][2]
+      for i = 1, #ef, 2 do
+        if ef[i] == 'i' and ef[i+1] == ARGV[4] then at = es[j][1] end
+      end
+      if at then break end
+    end
+  end
+  if at == nil and string.match(ARGV[4], '^%d+%-%d+$') then
+    local e = redis.call('XRANGE', KEYS[1], ARGV[4], ARGV[4])
+    if #e == 1 then
+      local given = false
+      local ef = e[1][2]
+      for i = 1, #ef, 2 do
+        if ef[i] == 'i' then given = true end
+      end
+      if not given then at = e[1][1] end
+    end
+  end
+  if at then
+    local first = firstkept(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+    if first and not idless(at, first) then
+      return redis.error_reply('POLYSSE_DUPLICATE_ID')
+    end
+  end
+end
+local cum = redis.call('INCRBY', KEYS[3], ARGV[6])
 local id
 if ARGV[4] == '' then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3])
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3], 'c', cum, 's', ARGV[6])
 else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3], 'i', ARGV[4])
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3], 'i', ARGV[4], 'c', cum, 's', ARGV[6])
+end
+-- The byte bound. Every entry holds the running total of sizes up to it
+-- ('c') and its own size ('s'), so what the stream keeps adds up to the
+-- newest total minus the oldest's, plus its size, however entries were
+-- trimmed. Entries from before the byte bound carry no total and stop it.
+local maxbytes = tonumber(ARGV[5])
+for n = 1, 1000 do
+  local o = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if o == nil or o[1] == id then break end
+  local oc, os
+  for i = 1, #o[2], 2 do
+    if o[2][i] == 'c' then oc = tonumber(o[2][i+1]) end
+    if o[2][i] == 's' then os = tonumber(o[2][i+1]) end
+  end
+  if oc == nil or os == nil or cum - oc + os <= maxbytes then break end
+  redis.call('XDEL', KEYS[1], o[1])
 end
 local ms = idparts(id)
 local minid = ms - tonumber(ARGV[2])
@@ -119,7 +200,8 @@ end
 local at = nil
 local ms = redis.call('ZSCORE', KEYS[2], cursor)
 if ms then
-  -- Newest first: a publisher may reuse an id within a millisecond.
+  -- Newest first: an entry beyond the bounds, not yet trimmed, may hold
+  -- the same id (ids are unique among the entries kept only).
   local es = redis.call('XREVRANGE', KEYS[1], ms, ms)
   for j = 1, #es do
     local ef = es[j][2]

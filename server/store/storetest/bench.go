@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -96,5 +98,44 @@ func BenchReplay10k(b *testing.B, open BenchOpener) {
 		if err != nil || got != n-1 {
 			b.Fatalf("Replay = %d, %v; want %d", got, err, n-1)
 		}
+	}
+}
+
+// ResumeN is how many updates BenchResume's log holds.
+const ResumeN = 1_000_000
+
+// BulkID is the event id BenchResume expects of the update bulk-loaded
+// i-th (from 0).
+func BulkID(i int) string { return fmt.Sprintf("bulk-%07d", i) }
+
+// BenchResume times a resume in a log that holds ResumeN updates, whose
+// ids are BulkID(0..ResumeN-1) in order: from an id near the end (ten
+// updates to replay), from the newest id (none), and from an id the log
+// does not hold (ErrUnknownID). Each must cost about what it does in a
+// small log: the log finds an id through an index, never by a scan. The
+// store's own test fills the log, bulk-loaded: a million Appends, each
+// durable, would take most of the benchmark's time.
+func BenchResume(b *testing.B, l store.Log) {
+	ctx := context.Background()
+	cases := []struct {
+		name, after string
+		want        int
+		err         error
+	}{
+		{"known", BulkID(ResumeN - 11), 10, nil},
+		{"newest", BulkID(ResumeN - 1), 0, nil},
+		{"unknown", "never-published", 0, store.ErrUnknownID},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got := 0
+				err := l.Replay(ctx, c.after, func(*store.Update) error { got++; return nil })
+				if !errors.Is(err, c.err) || got != c.want {
+					b.Fatalf("Replay(%q) = %d updates, %v; want %d, %v", c.after, got, err, c.want, c.err)
+				}
+			}
+		})
 	}
 }

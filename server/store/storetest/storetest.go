@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,12 +47,14 @@ func Run(t *testing.T, open Opener) {
 		{"ReplayEmpty", testReplayEmpty},
 		{"ReplayFnError", testReplayFnError},
 		{"ReplayCanceled", testReplayCanceled},
-		{"ReusedID", testReusedID},
+		{"DuplicateID", testDuplicateID},
 		{"CountBound", testCountBound},
+		{"ByteBound", testByteBound},
 		{"AgeBound", testAgeBound},
 		{"LastEmpty", testLastEmpty},
 		{"LastAfterAppends", testLastAfterAppends},
 		{"LastCountBound", testLastCountBound},
+		{"LastUpdate", testLastUpdate},
 		{"Watch", testWatch},
 		{"WatchRightAfter", testWatchRightAfter},
 		{"WatchStop", testWatchStop},
@@ -356,30 +359,100 @@ func testReplayCanceled(t *testing.T, open Opener) {
 	}
 }
 
-// A publisher may give an id twice: Replay then resumes after its newest
-// use, and trimming the older use must not forget the newer.
-func testReusedID(t *testing.T, open Opener) {
+// An id names one update: an Append with the id of an update kept is
+// refused with ErrDuplicateID and stores nothing, in one batch as across
+// batches; once the first use is trimmed away, the id is free again.
+func testDuplicateID(t *testing.T, open Opener) {
 	l := openLog(t, open, store.Bounds{MaxCount: 3})
+	x := newUpdate("a", "x", 0)
+	if err := l.Append(t.Context(), &x); err != nil {
+		t.Fatal(err)
+	}
+	dup := newUpdate("b", "x", 1)
+	if err := l.Append(t.Context(), &dup); !errors.Is(err, store.ErrDuplicateID) {
+		t.Fatalf("Append of a kept id = %v, want ErrDuplicateID", err)
+	}
+	// Concurrent appends of one new id: exactly one is stored.
+	var (
+		wg      sync.WaitGroup
+		stored  atomic.Int32
+		refused atomic.Int32
+	)
+	for i := range 8 {
+		wg.Go(func() {
+			u := newUpdate("b", "y", 10+i)
+			switch err := l.Append(t.Context(), &u); {
+			case err == nil:
+				stored.Add(1)
+			case errors.Is(err, store.ErrDuplicateID):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if stored.Load() != 1 || refused.Load() != 7 {
+		t.Fatalf("8 concurrent appends of one id: %d stored, %d refused; want 1 and 7", stored.Load(), refused.Load())
+	}
+	got, err := l.replay(t, store.Earliest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"x", "y"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("log holds %v, want %v", ids(got), want)
+	}
+	if got[0].Topics[0] != "a" {
+		t.Errorf("the update of id x has topics %v: the refused one replaced it", got[0].Topics)
+	}
+	rest, err := l.replay(t, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(rest), []string{"y"}) {
+		t.Errorf("after x: %v, want [y]", ids(rest))
+	}
+	l.appendN(t, "t", 3) // trims x and y
+	again := newUpdate("c", "x", 2)
+	if err := l.Append(t.Context(), &again); err != nil {
+		t.Fatalf("Append of an id trimmed away = %v, want it stored", err)
+	}
+}
+
+// The byte bound drops the oldest updates once those kept add up to more
+// than MaxBytes (as store.Size counts them), and keeps the newest even when
+// it alone is larger.
+func testByteBound(t *testing.T, open Opener) {
+	// Ids of one length, so that every update counts the same.
+	u := newUpdate("t", "b000", 0)
+	u.Event.Data = strings.Repeat("x", 1000)
+	size := store.Size(&u)
+	const keep = 10
+	l := openLog(t, open, store.Bounds{MaxBytes: keep * size})
 	var all []store.Update
-	for i, id := range []string{"x", "y", "x", "z"} {
-		u := newUpdate("t", id, i)
+	for i := range 3 * keep {
+		u := newUpdate("t", fmt.Sprintf("b%03d", i), i)
+		u.Event.Data = strings.Repeat("x", 1000)
 		if err := l.Append(t.Context(), &u); err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, u)
 	}
-	got, err := l.replay(t, "x")
+	got, err := l.replay(t, store.Earliest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameUpdates(t, "after a reused id", got, all[3:])
-
-	all = append(all, l.appendN(t, "t", 1)...) // trims y; the first x is gone already
-	got, err = l.replay(t, "x")
+	sameUpdates(t, "under a byte bound", got, all[len(all)-keep:])
+	big := newUpdate("t", "b999", 99)
+	big.Event.Data = strings.Repeat("y", int(2*keep*size))
+	if err := l.Append(t.Context(), &big); err != nil {
+		t.Fatal(err)
+	}
+	got, err = l.replay(t, store.Earliest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameUpdates(t, "after a reused id, once its first use is trimmed", got, all[3:])
+	sameUpdates(t, "after an update larger than the bound", got, []store.Update{big})
 }
 
 func testCountBound(t *testing.T, open Opener) {
@@ -481,7 +554,7 @@ func (l *testLog) wantLast(t *testing.T, what string, u store.Update) {
 
 func testLastAfterAppends(t *testing.T, open Opener) {
 	l := openLog(t, open, store.Bounds{})
-	for i, id := range []string{"", "given", "", "x", "y", "x"} {
+	for i, id := range []string{"", "given", "", "x", "y", "z"} {
 		u := newUpdate("t", id, i)
 		if err := l.Append(t.Context(), &u); err != nil {
 			t.Fatal(err)
@@ -490,6 +563,25 @@ func testLastAfterAppends(t *testing.T, open Opener) {
 	}
 	all := l.fill(t, "t", 40)
 	l.wantLast(t, "after concurrent appends", all[len(all)-1])
+}
+
+// A log that implements store.LastUpdater returns its newest update, all
+// of it (the hub reads whether it is private), or nil when empty.
+func testLastUpdate(t *testing.T, open Opener) {
+	l := openLog(t, open, store.Bounds{})
+	lu, ok := l.Log.(store.LastUpdater)
+	if !ok {
+		t.Skip("the log does not implement store.LastUpdater")
+	}
+	if u, err := lu.LastUpdate(t.Context()); u != nil || err != nil {
+		t.Fatalf("LastUpdate of an empty log = %+v, %v; want nil, nil", u, err)
+	}
+	all := l.appendN(t, "t", 3)
+	u, err := lu.LastUpdate(t.Context())
+	if err != nil || u == nil {
+		t.Fatalf("LastUpdate = %v, %v", u, err)
+	}
+	sameUpdates(t, "LastUpdate", []store.Update{clone(u)}, all[2:])
 }
 
 func testLastCountBound(t *testing.T, open Opener) {
