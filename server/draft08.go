@@ -219,6 +219,11 @@ func (h *Hub) requestParams(r *http.Request) (params []pair, lastEventID string,
 	return params, lastEventID, 0, nil
 }
 
+// urlPatternWeight is what one match_urlpattern parameter is charged in
+// template variables (Config.MaxTemplateVariables): by the default budget,
+// four patterns per subscription.
+const urlPatternWeight = 16
+
 // subscribe08 serves a draft-08 subscription.
 func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 	params, cursor, status, err := h.requestParams(r)
@@ -226,8 +231,19 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
+	// Authentication first: nothing costly is compiled for a client that
+	// may not subscribe.
+	g, claims, ok := h.authorize08(w, r, !h.cfg.AllowAnonymous)
+	if !ok {
+		return
+	}
+	if g == nil && !h.cfg.AllowAnonymous {
+		h.bearerError(w, r, http.StatusUnauthorized, "", "an access token is required")
+		return
+	}
 	base := h.hubURL(r)
 	var matchers []*topic.Matcher08
+	patterns := 0
 	vals := url.Values{}
 	for _, p := range params {
 		if !topic.HasMatchPrefix(p.name) {
@@ -248,6 +264,15 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "too many matcher parameters: the limit is "+strconv.Itoa(h.cfg.MaxTopics), http.StatusBadRequest)
 			return
 		}
+		if mt == topic.MatchURLPattern {
+			// A URL pattern costs some 17 µs to test against a topic the
+			// hub has not seen (topic.Matcher08): it is charged as many
+			// template variables, from the draft-07 budget.
+			if patterns++; patterns*urlPatternWeight > h.cfg.MaxTemplateVariables {
+				http.Error(w, "subscription too costly: more than "+strconv.Itoa(h.cfg.MaxTemplateVariables/urlPatternWeight)+" match_urlpattern parameters", http.StatusBadRequest)
+				return
+			}
+		}
 		sel, err := h.selectors.Compile(mt, p.value, base)
 		if err != nil {
 			http.Error(w, "invalid "+p.name+" value: "+err.Error(), http.StatusBadRequest)
@@ -265,14 +290,6 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	g, claims, ok := h.authorize08(w, r, !h.cfg.AllowAnonymous)
-	if !ok {
-		return
-	}
-	if g == nil && !h.cfg.AllowAnonymous {
-		h.bearerError(w, r, http.StatusUnauthorized, "", "an access token is required")
-		return
-	}
 	var expires time.Time
 	if claims != nil {
 		expires = claims.Expires
@@ -281,9 +298,14 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 	if lastID == "" {
 		lastID = cursor
 	}
+	subject := ""
+	if claims != nil {
+		subject = claims.Subject
+	}
 	s := &subscriber{
 		h:        h,
 		maxQueue: h.cfg.MaxQueueBytes,
+		keys:     clientKeys(r, subject),
 		lastID:   lastID,
 		d8:       &sub08{matchers: matchers, grants: g, id: newSubscriberID()},
 	}

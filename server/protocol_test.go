@@ -293,7 +293,7 @@ func TestDraft08Subscribe(t *testing.T) {
 
 // TestDraft08SubscribeRefusals: requests draft-08 says must get 400.
 func TestDraft08SubscribeRefusals(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.MaxTopics = 4 })
+	e := newPEnv(t, func(c *server.Config) { c.MaxTopics = 4; c.MaxTemplateVariables = 48 })
 	long := strings.Repeat("a", 3000)
 	cases := []struct{ rule, query string }{
 		{"an unknown matcher type", "match_regex=a"},
@@ -311,6 +311,7 @@ func TestDraft08SubscribeRefusals(t *testing.T) {
 		{"more matchers than the limit", "match=a&match=b&match=c&match=d&match=e"},
 		{"no matcher at all", "match_urlpattern="},
 		{"an empty matcher", "match="},
+		{"more URL patterns than the cost budget", "match_urlpattern=https://e.com/a/:x&match_urlpattern=https://e.com/b/:x&match_urlpattern=https://e.com/c/:x&match_urlpattern=https://e.com/d/:x"},
 	}
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {
