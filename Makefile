@@ -39,10 +39,17 @@ demo: build
 ## test: every test — formatting, vet, Go unit and fuzz seeds, the web build checks, the browser e2e.
 test: deps build lint test-web test-go
 
-lint:
+lint: tidy-check
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./sse/...
+
+## tidy-check: `go mod tidy` would change nothing in any module (go.mod and go.sum are what the code needs).
+.PHONY: tidy-check
+tidy-check:
+	@set -e; for m in $$(git ls-files 'go.mod' '*/go.mod'); do \
+		d=$$(dirname $$m); (cd $$d && $(GO) mod tidy -diff >/dev/null) || { echo "go mod tidy needed in $$d:"; (cd $$d && $(GO) mod tidy -diff); exit 1; }; \
+	done
 
 test-web:
 	cd web && npm test
