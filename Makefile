@@ -23,8 +23,10 @@ build: web go-build
 web:
 	@bash web/build.sh
 
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false so that `polysse version`
+# names the commit when there is a git checkout.
 go-build:
-	$(GO) build -trimpath -o bin/polysse ./cmd/polysse
+	$(GO) build -trimpath -buildvcs=auto -o bin/polysse ./cmd/polysse
 
 ## demo: the hub with its embedded bolt store, the demo publisher and the demo pages.
 demo: build
@@ -37,12 +39,20 @@ demo: build
 		-publisher-jwt-key $(DEMO_KEY) -subscriber-jwt-key $(DEMO_KEY)
 
 ## test: every test — formatting, vet, Go unit and fuzz seeds, the web build checks, the browser e2e.
-test: deps build lint test-web test-go
+test: deps build lint dist-check test-web test-go
 
 lint: tidy-check
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./sse/...
+
+## dist-check: web/dist is committed (so that `go install` alone gives a working binary) and is what
+## the sources build: unchanged by `make build`, and reproduced byte for byte by two clean builds.
+.PHONY: dist-check
+dist-check:
+	@if [ -n "$$(git status --porcelain web/dist)" ]; then \
+		echo "web/dist differs from what make build made; commit it:"; git status --porcelain web/dist; exit 1; fi
+	bash scripts/repro.sh
 
 ## tidy-check: `go mod tidy` would change nothing in any module (go.mod and go.sum are what the code needs).
 .PHONY: tidy-check
@@ -75,8 +85,9 @@ fuzz:
 		done; \
 	done
 
+# web/dist is committed: clean leaves it (make build rewrites it).
 clean:
-	rm -rf bin web/dist/eventsource* web/dist/wasm_exec* web/dist/manifest.json
+	rm -rf bin
 
 ## bench-server: the hub against r3labs/sse, go-sse and Mercure under load, each server in its own
 ## process, on loopback (about 12 minutes; QUICK=1 for a 3-minute run whose pictures stay in loadtest/bin).

@@ -253,6 +253,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := checkAssets(web.Dist()); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
 
 	cfg := server.Config{
 		AllowAnonymous:  o.allowAnonymous,
