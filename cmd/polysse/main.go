@@ -5,6 +5,8 @@
 //	polysse [serve] [flags]     run the hub (the default command)
 //	polysse publish [flags]     publish one update to a hub
 //	polysse token [flags]       mint a publisher or subscriber JWT
+//	polysse healthcheck [flags] exit 0 when a hub answers /healthz (for images without a shell)
+//	polysse version             print the version and commit (also -version)
 //
 // Every flag can also be set from the environment as POLYSSE_ followed by
 // the flag's name in capitals with dashes as underscores (-cors-origins is
@@ -67,6 +69,8 @@ Usage:
   polysse [serve] [flags]   run the hub (the default command)
   polysse publish [flags]   publish one update to a hub
   polysse token [flags]     mint a publisher or subscriber JWT for development
+  polysse healthcheck       exit 0 when a hub answers /healthz (for images without a shell)
+  polysse version           print the version and the commit it was built from (also -version)
 
 Run 'polysse COMMAND -h' for a command's flags. Every flag can also be set
 from the environment: POLYSSE_ and the flag name in capitals, dashes as
@@ -81,6 +85,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		fmt.Fprint(stdout, overview)
 		return nil
+	} else if len(args) > 0 && (args[0] == "-version" || args[0] == "--version") {
+		cmd = "version"
 	}
 	switch cmd {
 	case "serve":
@@ -89,6 +95,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return publishCmd(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, buildVersion())
+		return nil
 	case "help":
 		fmt.Fprint(stdout, overview)
 		return nil
