@@ -2,7 +2,7 @@
 # on a fresh machine with Go, Node/npm and apt-get: they install the rest.
 
 GO        ?= go
-ADDR      ?= :8080
+ADDR      ?= 127.0.0.1:8080
 DEMO_KEY  ?= polysse-demo-key
 FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
@@ -28,15 +28,25 @@ web:
 go-build:
 	$(GO) build -trimpath -buildvcs=auto -o bin/polysse ./cmd/polysse
 
-## demo: the hub with its embedded bolt store, the demo publisher and the demo pages.
+## demo: the hub with its embedded bolt store, the demo publisher and the demo pages, on 127.0.0.1
+## (ADDR=:8080 for every interface; the demo key is public and /demo/publish needs no token).
+# DEMO_URL is what a person opens: a wildcard host (":8080", "0.0.0.0:8080",
+# "[::]:8080") becomes localhost.
+DEMO_HOSTPORT = $(if $(filter :%,$(ADDR)),localhost$(ADDR),$(patsubst 0.0.0.0:%,localhost:%,$(patsubst [::]:%,localhost:%,$(ADDR))))
+DEMO_URL      = http://$(DEMO_HOSTPORT)/
 demo: build
 	@echo
-	@echo "polysse demo: open http://localhost$(ADDR)/"
+	@echo "polysse demo: open $(DEMO_URL)"
 	@echo "publish from a shell:"
-	@echo "  curl -d topic=demo/chat -d data=hello -H 'Authorization: Bearer $$(cat docs/demo-token.txt)' http://localhost$(ADDR)/.well-known/mercure"
+	@echo "  curl -d topic=demo/chat -d data=hello -H 'Authorization: Bearer $$(cat docs/demo-token.txt)' $(DEMO_URL).well-known/mercure"
 	@echo
 	./bin/polysse -addr $(ADDR) -store bolt:polysse-demo.db -demo -allow-anonymous \
 		-publisher-jwt-key $(DEMO_KEY) -subscriber-jwt-key $(DEMO_KEY)
+
+# demo-url prints the URL `make demo` prints, for cmd/polysse's test of it.
+.PHONY: demo-url
+demo-url:
+	@echo $(DEMO_URL)
 
 ## test: every test — formatting, vet, Go unit and fuzz seeds, the web build checks, the browser e2e.
 test: deps build lint dist-check test-web test-go

@@ -158,6 +158,8 @@ type options struct {
 	retry           time.Duration
 	maxSubscribers  int
 	demo            bool
+	demoPages       bool
+	metricsAddr     string
 	shutdownTimeout time.Duration
 	maxCount        int
 	maxAge          time.Duration
@@ -174,7 +176,7 @@ type options struct {
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{}
-	fs := newFlagSet("serve", "Runs the hub: subscriptions and publishes at /.well-known/mercure, the polyfill at\n/polyfill/, demo pages at /, /healthz, /readyz and /metrics.", stderr)
+	fs := newFlagSet("serve", "Runs the hub: subscriptions and publishes at /.well-known/mercure, the polyfill at\n/polyfill/, /healthz and /readyz; the demo pages at / with -demo or -demo-pages; /metrics\non -metrics-addr.", stderr)
 	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&o.store, "store", "bolt:polysse.db", "replay log: bolt:PATH (a file that survives restarts), memory, or redis://host:port/db\n(also rediss://, redis-sentinel://h1,h2/master, redis-cluster://h1,h2) to share one history across nodes")
 	fs.StringVar(&o.publisherKey, "publisher-jwt-key", "", "HS256 secret, or a PEM file for RS256, that verifies publishers' tokens (no key: HTTP publishing refused)")
@@ -184,7 +186,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "idle time before a heartbeat comment keeps a stream open")
 	fs.DurationVar(&o.retry, "retry", server.DefaultRetry, "reconnection time sent to clients at the start of every stream")
 	fs.IntVar(&o.maxSubscribers, "max-subscribers", server.DefaultMaxSubscribers, "subscriptions open at once; beyond, 503 with Retry-After")
-	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, and enable the demo publish form")
+	fs.BoolVar(&o.demo, "demo", false, "run a demo publisher that posts to demo/* topics every second, enable the demo publish form\n(demo/* topics, no token) and serve the demo pages: for a person's own machine")
+	fs.BoolVar(&o.demoPages, "demo-pages", false, "serve the demo pages, /status.html and its event stream of the hub's counters (implied by -demo)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "address of a listener of its own for /metrics (Prometheus), such as 127.0.0.1:9090; none when empty.\nKeep it off the public network: the counters tell when updates are published")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on draining streams and closing the log at SIGTERM")
 	fs.IntVar(&o.maxCount, "log-max-count", store.DefaultMaxCount, "updates the replay log keeps at most")
 	fs.DurationVar(&o.maxAge, "log-max-age", store.DefaultMaxAge, "age after which the replay log drops an update")
@@ -316,8 +320,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if o.metricsAddr != "" {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on -metrics-addr: %w", err)
+		}
+		msrv := &http.Server{Handler: metricsHandler(hub, logger), ReadHeaderTimeout: o.headerTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener", "err", err)
+			}
+		}()
+		defer msrv.Close()
+		logger.Info("metrics listening", "addr", mln.Addr().String(), "url", "http://"+displayAddr(mln.Addr())+"/metrics")
+	}
 	srv := &http.Server{
-		Handler:           routes(hub, o.demo, logger),
+		Handler:           routes(hub, o.demo, o.demo || o.demoPages, logger),
 		ReadHeaderTimeout: o.headerTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
@@ -373,12 +392,30 @@ func displayAddr(a net.Addr) string {
 	return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
 }
 
-func routes(hub *server.Hub, demo bool, logger *slog.Logger) http.Handler {
-	r := mux.NewRouter()
-	r.Handle("/.well-known/mercure", hub)
+// metricsHandler serves the hub's and the process's figures for
+// Prometheus, on -metrics-addr only: publish counters tell an observer when
+// private updates happen, so they stay off the public listener.
+func metricsHandler(hub *server.Hub, logger *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(hub, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
+	r := http.NewServeMux()
+	r.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
+	return r
+}
+
+// hubIndex is what / says when the demo pages are off.
+const hubIndex = `polysse hub
+
+Subscribe and publish: /.well-known/mercure
+The EventSource polyfill: /polyfill/eventsource.js
+Health: /healthz, /readyz
+`
+
+// routes is the public listener. demo adds the publish form's endpoint;
+// pages adds the demo pages and the status stream (-demo or -demo-pages).
+func routes(hub *server.Hub, demo, pages bool, logger *slog.Logger) http.Handler {
+	r := mux.NewRouter()
+	r.Handle("/.well-known/mercure", hub)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -391,11 +428,37 @@ func routes(hub *server.Hub, demo bool, logger *slog.Logger) http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	r.Handle("/status/events", statusHandler(hub, time.Second))
 	r.PathPrefix("/polyfill/").Handler(http.StripPrefix("/polyfill", assetHandler(web.Dist())))
 	if demo {
 		r.Handle("/demo/publish", demoPublishHandler(hub, logger)).Methods(http.MethodPost)
 	}
-	r.PathPrefix("/").Handler(http.FileServerFS(web.Demo()))
+	// Pages are read-only: a publisher pointed at / by mistake must see a
+	// failure, not the demo page's 200.
+	readOnly := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed: publish with POST /.well-known/mercure", http.StatusMethodNotAllowed)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	favicon := http.FileServerFS(web.Icons())
+	r.Handle("/favicon.ico", readOnly(favicon))
+	r.Handle("/favicon.svg", readOnly(favicon))
+	if pages {
+		r.Handle("/status/events", readOnly(statusHandler(hub, time.Second)))
+		r.PathPrefix("/").Handler(readOnly(http.FileServerFS(web.Demo())))
+		return r
+	}
+	r.PathPrefix("/").Handler(readOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, hubIndex)
+	})))
 	return r
 }
