@@ -234,9 +234,15 @@ func fileLayer(fs *flag.FlagSet, path string, set map[string]bool) error {
 			names = append(names, f.Name)
 		}
 	})
+	// One file configures every command: a serve setting is not an error
+	// for healthcheck or token, which use what they know of it.
+	serve := serveFlags(&options{}, io.Discard)
 	for _, key := range keys {
 		name := strings.ReplaceAll(key, "_", "-")
 		f := fs.Lookup(name)
+		if f == nil && serve.Lookup(name) != nil {
+			continue
+		}
 		if f == nil || name == configFlag {
 			msg := fmt.Sprintf("-config %s: unknown setting %q", path, key)
 			if s := suggest(name, names); len(s) > 0 {

@@ -57,6 +57,9 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		if errors.Is(err, errUnhealthy) {
+			os.Exit(1) // what HEALTHCHECK and probes read as unhealthy
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "polysse:", err)
 		}
@@ -67,6 +70,9 @@ func main() {
 // errUsage marks an error the flag package has already reported, with the
 // usage, so main does not print it twice.
 var errUsage = errors.New("usage")
+
+// errUnhealthy is a failed health check, already reported: exit status 1.
+var errUnhealthy = errors.New("unhealthy")
 
 const overview = `polysse — Server-Sent Events for every browser, Mercure-compatible.
 
@@ -104,6 +110,15 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return publishCmd(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(args, getenv, stdout, stderr)
+	case "healthcheck":
+		if err := healthcheckCmd(ctx, args, getenv, stdout, stderr); err != nil {
+			if errors.As(err, new(settingsError)) {
+				return err
+			}
+			fmt.Fprintln(stderr, "polysse healthcheck:", err)
+			return errUnhealthy
+		}
+		return nil
 	case "version":
 		fmt.Fprintln(stdout, buildVersion())
 		return nil
