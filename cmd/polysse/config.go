@@ -22,8 +22,8 @@ import (
 // know nothing of the flags themselves: they walk the flag.FlagSet, so
 // every flag a command defines is settable everywhere with no other code.
 
-// configFlag names the flag, added to every command, that points at a TOML
-// file of settings.
+// configFlag names the flag, defined for every command by newFlagSet, that
+// points at a TOML file of settings.
 const configFlag = "config"
 
 // repeatable is implemented by flag values that add on each Set (stringList):
@@ -37,9 +37,6 @@ func (*stringList) repeatable() {}
 // with a suggestion, and a wrong value naming where it came from and what
 // would work.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if fs.Lookup(configFlag) == nil {
-		fs.String(configFlag, "", "a TOML file of settings, keys named as flags (addr = \"127.0.0.1:8080\");\nflags and the environment win over it")
-	}
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}

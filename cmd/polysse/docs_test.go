@@ -33,3 +33,28 @@ func TestDocsNameRealSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeCurlTemplates: a curl command whose URL holds a URI template
+// needs -g, or curl's own globbing eats {id} and the example does not do
+// what it says.
+func TestReadmeCurlTemplates(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	globbing := regexp.MustCompile(`(^|\s)-[a-zA-Z]*g[a-zA-Z]*(\s|$)|--globoff`)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if !strings.HasPrefix(trimmed, "curl ") || !strings.ContainsAny(trimmed, "{}[]") {
+			continue
+		}
+		n++
+		if !globbing.MatchString(trimmed) {
+			t.Errorf("README: %q needs curl -g", trimmed)
+		}
+	}
+	if n == 0 {
+		t.Error("README has no curl example with a URI template any more; drop this test or restore one")
+	}
+}

@@ -135,6 +135,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("polysse "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.String(configFlag, "", "a TOML file of settings, keys named as flags (addr = \"127.0.0.1:8080\");\nflags and the environment win over it")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: polysse %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
 		fs.PrintDefaults()
