@@ -156,7 +156,10 @@ func mercureEnv(fs *flag.FlagSet, getenv func(string) string, set map[string]boo
 		}
 		set[f.Name] = true
 	}
+	// The directives configure the hub; other commands (healthcheck in an
+	// image that sets them) take what they know and leave the rest.
 	extra := getenv("MERCURE_EXTRA_DIRECTIVES")
+	serve := fs.Name() == "polysse serve"
 	if extra == "" {
 		return nil
 	}
@@ -167,6 +170,9 @@ func mercureEnv(fs *flag.FlagSet, getenv func(string) string, set map[string]boo
 		}
 		name := fields[0]
 		flagName, ok := mercureDirectives[name]
+		if !ok && !serve {
+			continue
+		}
 		if !ok {
 			known := make([]string, 0, len(mercureDirectives))
 			for k := range mercureDirectives {
@@ -177,8 +183,11 @@ func mercureEnv(fs *flag.FlagSet, getenv func(string) string, set map[string]boo
 				i+1, name, strings.Join(known, ", "))
 		}
 		f := fs.Lookup(flagName)
+		if f == nil && !serve {
+			continue
+		}
 		if f == nil {
-			return fmt.Errorf("MERCURE_EXTRA_DIRECTIVES line %d: %s has no equivalent in 'polysse %s'", i+1, name, strings.TrimPrefix(fs.Name(), "polysse "))
+			return fmt.Errorf("MERCURE_EXTRA_DIRECTIVES line %d: %s has no equivalent in this polysse (no -%s flag)", i+1, name, flagName)
 		}
 		if set[f.Name] {
 			continue

@@ -110,6 +110,12 @@ func TestMercureExtraDirectives(t *testing.T) {
 	if !o.allowAnonymous || o.corsOrigins != "https://app.example,https://admin.example" || o.heartbeat != 20*time.Second {
 		t.Errorf("anonymous %v, cors %q, heartbeat %v", o.allowAnonymous, o.corsOrigins, o.heartbeat)
 	}
+	// Other commands take what they know and leave the hub's directives.
+	var out, errOut bytes.Buffer
+	if err := dispatch(context.Background(), []string{"token", "-publish", "*", "-publisher-jwt-key", "k"},
+		envOf(map[string]string{"MERCURE_EXTRA_DIRECTIVES": "anonymous\nsubscriptions\ncors_origins https://a.example"}), &out, &errOut); err != nil {
+		t.Errorf("token beside the hub's directives: %v %s", err, errOut.String())
+	}
 	_, err = parseOptions(nil, envOf(map[string]string{"MERCURE_EXTRA_DIRECTIVES": "anonymous\nsubscriptions"}), &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `line 2: polysse does not understand the directive "subscriptions"`) ||
 		!strings.Contains(err.Error(), "anonymous, cors_origins") {

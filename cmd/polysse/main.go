@@ -67,8 +67,8 @@ func main() {
 	}
 }
 
-// errUsage marks an error the flag package has already reported, with the
-// usage, so main does not print it twice.
+// errUsage marks an error already reported on stderr (a wrong flag or
+// command), so main does not print it twice.
 var errUsage = errors.New("usage")
 
 // errUnhealthy is a failed health check, already reported: exit status 1.
@@ -126,7 +126,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(stdout, overview)
 		return nil
 	}
-	fmt.Fprintf(stderr, "polysse: unknown command %q\n\n%s", cmd, overview)
+	msg := fmt.Sprintf("polysse: unknown command %q", cmd)
+	if s := suggest(cmd, []string{"serve", "publish", "token", "healthcheck", "version", "help"}); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	fmt.Fprintf(stderr, "%s; 'polysse -h' lists the commands\n", msg)
 	return errUsage
 }
 

@@ -27,7 +27,8 @@ func TestDispatchUsage(t *testing.T) {
 	}{
 		{"overview", []string{"-h"}, nil, "polysse publish [flags]", ""},
 		{"help command", []string{"help"}, nil, "polysse token [flags]", ""},
-		{"unknown command", []string{"frobnicate"}, errUsage, "", `unknown command "frobnicate"`},
+		{"unknown command", []string{"frobnicate"}, errUsage, "", "polysse: unknown command \"frobnicate\"; 'polysse -h' lists the commands\n"},
+		{"misspelt command", []string{"pubilsh"}, errUsage, "", `unknown command "pubilsh" (did you mean publish?)`},
 		{"wrong serve flag", []string{"-bogus"}, errUsage, "", "polysse serve: unknown flag -bogus; 'polysse serve -h' lists the flags\n"},
 		{"wrong publish flag", []string{"publish", "-nope"}, errUsage, "", "polysse publish: unknown flag -nope; 'polysse publish -h' lists the flags\n"},
 		{"publish without topic", []string{"publish", "-data", "x"}, errUsage, "", "at least one -topic"},
