@@ -60,6 +60,25 @@ test('import and require give the constructor, as index.d.ts says', () => {
   assert.equal(script.trim(), 'function');
 });
 
+test('TypeScript finds the types through exports, for ESM and CommonJS importers', () => {
+  const tsc = join(web, 'node_modules', 'typescript', 'bin', 'tsc');
+  writeFileSync(join(scratch, 'esm.mts'), "import { EventSourcePolyfill } from 'polysse-eventsource';\n" +
+    "const es: EventSourcePolyfill = new EventSourcePolyfill('/e', { engineBase: '/polysse/' });\nes.close();\n");
+  writeFileSync(join(scratch, 'cjs.cts'), "import pkg = require('polysse-eventsource');\n" +
+    "const es = new pkg.EventSourcePolyfill('/e', { engineBase: '/polysse/' });\nes.close();\n");
+  writeFileSync(join(scratch, 'bundler.ts'), "import { EventSourcePolyfill } from 'polysse-eventsource';\n" +
+    "// @ts-expect-error engineBase is a string\nnew EventSourcePolyfill('/e', { engineBase: 1 });\n");
+  const run = (args) => {
+    try {
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--lib', 'dom,es2020', ...args], { cwd: scratch, encoding: 'utf8' });
+    } catch (err) {
+      assert.fail('tsc ' + args.join(' ') + ': ' + (err.stdout || '') + (err.stderr || err.message));
+    }
+  };
+  run(['--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2020', 'esm.mts', 'cjs.cts']);
+  run(['--module', 'esnext', '--moduleResolution', 'bundler', '--target', 'es2020', 'bundler.ts']);
+});
+
 // The page: a bundle at /app/app.js (an ES module, so there is no
 // document.currentScript to find a folder from) that imports the package;
 // the engine files only at /vendor/polysse/; an event stream at /events.
