@@ -377,3 +377,29 @@ func publishOne(t *testing.T, addr, topic, data string) string {
 	}
 	return strings.TrimSpace(out.String())
 }
+
+// TestStopWhileWaitingForRedis: a hub stopped before its Redis ever came
+// up stops cleanly.
+func TestStopWhileWaitingForRedis(t *testing.T) {
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "redis://" + freeLoopback(t) + "/0"}, noEnv, &out)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "not reachable; retrying"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry logged:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop")
+	}
+}

@@ -404,8 +404,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	redis.SetLogger(redisstore.DriverLogger(logger, slog.LevelDebug))
 	bounds := store.Bounds{MaxCount: o.maxCount, MaxAge: o.maxAge}
 	log, openErr := openStore(ctx, o.store, bounds, logger)
-	if openErr != nil && !retryable(o.store) {
-		return openErr
+	if openErr != nil {
+		if !retryable(o.store) {
+			return openErr
+		}
+		log = nil // not a typed nil *redisstore.Log, which stop would close
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
