@@ -540,6 +540,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("draining")
 	stop()
+	select {
+	case l := <-opened: // Redis came up as the hub was told to stop
+		_ = l.Close()
+	default:
+	}
 	logger.Info("stopped")
 	return nil
 }
