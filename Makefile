@@ -2,14 +2,14 @@
 # on a fresh machine with Go, Node/npm and apt-get: they install the rest.
 
 GO        ?= go
-ADDR      ?= :8080
+ADDR      ?= 127.0.0.1:8080
 DEMO_KEY  ?= polysse-demo-key
 FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 # Go test packages that need no browser, no Redis.
 UNIT_PKGS  = ./sse/... ./server/... ./client/... ./cmd/... ./wasm/...
 
-.PHONY: all deps build web go-build demo test test-go test-web lint bench fuzz clean
+.PHONY: all deps build web go-build demo test test-go test-web lint bench fuzz clean image image-test
 
 all: build
 
@@ -23,26 +23,75 @@ build: web go-build
 web:
 	@bash web/build.sh
 
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false so that `polysse version`
+# names the commit when there is a git checkout.
 go-build:
-	$(GO) build -trimpath -o bin/polysse ./cmd/polysse
+	$(GO) build -trimpath -buildvcs=auto -o bin/polysse ./cmd/polysse
 
-## demo: the hub with its embedded bolt store, the demo publisher and the demo pages.
+## demo: the hub with its embedded bolt store, the demo publisher and the demo pages, on 127.0.0.1
+## (ADDR=:8080 for every interface; the demo key is public and /demo/publish needs no token).
+# DEMO_URL is what a person opens: a wildcard host (":8080", "0.0.0.0:8080",
+# "[::]:8080") becomes localhost.
+DEMO_HOSTPORT = $(if $(filter :%,$(ADDR)),localhost$(ADDR),$(patsubst 0.0.0.0:%,localhost:%,$(patsubst [::]:%,localhost:%,$(ADDR))))
+DEMO_URL      = http://$(DEMO_HOSTPORT)/
 demo: build
 	@echo
-	@echo "polysse demo: open http://localhost$(ADDR)/"
+	@echo "polysse demo: open $(DEMO_URL)"
 	@echo "publish from a shell:"
-	@echo "  curl -d topic=demo/chat -d data=hello -H 'Authorization: Bearer $$(cat docs/demo-token.txt)' http://localhost$(ADDR)/.well-known/mercure"
+	@echo "  curl -d topic=demo/chat -d data=hello -H 'Authorization: Bearer $$(cat docs/demo-token.txt)' $(DEMO_URL).well-known/mercure"
 	@echo
 	./bin/polysse -addr $(ADDR) -store bolt:polysse-demo.db -demo -allow-anonymous \
 		-publisher-jwt-key $(DEMO_KEY) -subscriber-jwt-key $(DEMO_KEY)
 
-## test: every test — formatting, vet, Go unit and fuzz seeds, the web build checks, the browser e2e.
-test: deps build lint test-web test-go
+# demo-url prints the URL `make demo` prints, for cmd/polysse's test of it.
+.PHONY: demo-url
+demo-url:
+	@echo $(DEMO_URL)
 
-lint:
+## image: the container image polysse:$(IMAGE_TAG) from Containerfile, with podman (or docker when
+## there is no podman): a static binary (CGO_ENABLED=0) on scratch; no registry needed.
+IMAGE_TAG     ?= latest
+IMAGE_STORAGE ?= vfs
+CONTAINER     ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+CONTAINER_FLAGS = $(if $(findstring podman,$(CONTAINER)),--storage-driver $(IMAGE_STORAGE))
+IMAGE_VERSION = $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+image:
+	@test -n "$(CONTAINER)" || { echo "make image needs podman or docker (make deps installs podman)"; exit 1; }
+	rm -rf bin/image && mkdir -p bin/image/etc/ssl/certs bin/image/data
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags='-s -w' -o bin/image/polysse ./cmd/polysse
+	cp /etc/ssl/certs/ca-certificates.crt bin/image/etc/ssl/certs/
+	printf 'root:x:0:0:root:/:/sbin/nologin\npolysse:x:65532:65532:polysse:/data:/sbin/nologin\n' > bin/image/etc/passwd
+	printf 'root:x:0:\npolysse:x:65532:\n' > bin/image/etc/group
+	$(CONTAINER) $(CONTAINER_FLAGS) build --format docker --build-arg VERSION=$(IMAGE_VERSION) \
+		-f Containerfile -t polysse:$(IMAGE_TAG) bin/image
+
+## image-test: builds the image, exports its filesystem and runs its binary under chroot (containers
+## cannot run on every CI machine): /healthz, the healthcheck command, a subscribe and a publish.
+image-test:
+	CONTAINER="$(CONTAINER)" CONTAINER_FLAGS="$(CONTAINER_FLAGS)" MAKE="$(MAKE)" bash scripts/image-test.sh
+
+## test: every test — formatting, vet, Go unit and fuzz seeds, the web build checks, the browser e2e.
+test: deps build lint dist-check test-web test-go image-test
+
+lint: tidy-check
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./sse/...
+
+## dist-check: web/dist is committed (so that `go install` alone gives a working binary) and is what
+## the sources build: unchanged by `make build`, and reproduced byte for byte by two clean builds.
+.PHONY: dist-check
+dist-check:
+	@if [ -n "$$(git status --porcelain web/dist)" ]; then \
+		echo "web/dist differs from what make build made; commit it:"; git status --porcelain web/dist; exit 1; fi
+	bash scripts/repro.sh
+
+## tidy-check: `go mod tidy` would change nothing in any module (go.mod and go.sum are what the code needs).
+.PHONY: tidy-check
+tidy-check:
+	@set -e; for m in $$(git ls-files 'go.mod' '*/go.mod'); do \
+		d=$$(dirname $$m); (cd $$d && $(GO) mod tidy -diff >/dev/null) || { echo "go mod tidy needed in $$d:"; (cd $$d && $(GO) mod tidy -diff); exit 1; }; \
+	done
 
 test-web:
 	cd web && npm test
@@ -68,8 +117,9 @@ fuzz:
 		done; \
 	done
 
+# web/dist is committed: clean leaves it (make build rewrites it).
 clean:
-	rm -rf bin web/dist/eventsource* web/dist/wasm_exec* web/dist/manifest.json
+	rm -rf bin
 
 ## bench-server: the hub against r3labs/sse, go-sse and Mercure under load, each server in its own
 ## process, on loopback (about 12 minutes; QUICK=1 for a 3-minute run whose pictures stay in loadtest/bin).

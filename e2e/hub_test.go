@@ -133,14 +133,16 @@ func startOnFreePort(t testing.TB, storeSpec, key string, extra ...string) *Hub 
 }
 
 // launch starts the binary on addr with the store and publisher key given,
-// anonymous subscribers allowed and extra flags appended, and waits for
+// anonymous subscribers allowed, the demo pages served and extra flags
+// appended, and waits for
 // GET /healthz to answer 200. The process gets SIGTERM when the test ends,
 // whether or not it became healthy.
 func launch(t testing.TB, addr, storeSpec, key string, extra []string) (*Hub, error) {
 	t.Helper()
 	bin := HubBinary(t)
 	h := &Hub{URL: "http://" + addr, Key: key, t: t, exited: make(chan struct{}), stderr: &syncBuffer{}}
-	args := append([]string{"-addr", addr, "-store", storeSpec, "-publisher-jwt-key", key, "-allow-anonymous"}, extra...)
+	// -demo-pages: the tests open the demo pages (legacy.html, status.html).
+	args := append([]string{"-addr", addr, "-store", storeSpec, "-publisher-jwt-key", key, "-allow-anonymous", "-demo-pages"}, extra...)
 	h.cmd = exec.Command(bin, args...)
 	h.cmd.Stdout = h.stderr
 	h.cmd.Stderr = h.stderr

@@ -6,6 +6,9 @@
 #   redis-server Redis Streams replay-log tests      (redis-server)
 #   wabt         wasm-validate for the MVP check     (wasm-validate)
 #   nginx-light  reverse-proxy buffering tests       (nginx)
+#   firefox-esr  the Firefox conformance tests       (/usr/bin/firefox-esr)
+#   podman       make image and its chroot test      (podman)
+#   ca-certificates the image's CA bundle            (/etc/ssl/certs/ca-certificates.crt)
 #
 # It is idempotent and quiet: it installs only what is missing, runs
 # `apt-get update` at most once, and prints one line per package installed.
@@ -22,12 +25,15 @@ wanted=(
 	"redis-server:redis-server"
 	"wabt:wasm-validate"
 	"nginx-light:nginx"
+	"firefox-esr:/usr/bin/firefox-esr"
+	"podman:podman"
+	"ca-certificates:/etc/ssl/certs/ca-certificates.crt"
 )
 
 have() {
 	local bin=$1
 	if [[ $bin == /* ]]; then
-		[[ -x $bin ]]
+		[[ -x $bin || ( $bin == *.crt && -s $bin ) ]]
 		return
 	fi
 	# /usr/sbin is not on a normal user's PATH, and nginx lives there.

@@ -13,6 +13,10 @@ cd "$(dirname "$0")"
 GO=${GO:-go}
 ENGINE=${ENGINE:-../wasm}
 DIST=${DIST:-dist}
+# CACHE keeps wasm-opt's and brotli's slow results by input hash;
+# scripts/repro.sh points it at empty folders to check that they are
+# deterministic.
+CACHE=${CACHE:-node_modules/.cache/polysse}
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
@@ -24,7 +28,9 @@ trap 'rm -rf "$tmp"' EXIT
 # some 25 KB of brotli out of a module whose size is its first cost, at a
 # price in the engine's hot paths that the benchmarks bear (see wasm/doc.go).
 echo "== go build (js/wasm)"
-GOOS=js GOARCH=wasm "$GO" build -trimpath -ldflags='-s -w' -gcflags='runtime=-l' -o "$tmp/engine.wasm" "$ENGINE"
+# -buildvcs=false: the commit must not reach the module, or web/dist would
+# change with every commit and could never be checked in.
+GOOS=js GOARCH=wasm "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' -gcflags='runtime=-l' -o "$tmp/engine.wasm" "$ENGINE"
 
 # Go's output uses post-MVP opcodes unconditionally (bulk memory,
 # sign extension, saturating float-to-int) that EdgeHTML cannot load: lower
@@ -33,7 +39,7 @@ GOOS=js GOARCH=wasm "$GO" build -trimpath -ldflags='-s -w' -gcflags='runtime=-l'
 # disabled, so that the optimiser cannot bring any back. wasm-opt is slow,
 # so the result is kept by input hash.
 opt=node_modules/.bin/wasm-opt
-cache=node_modules/.cache/polysse
+cache=$CACHE
 mkdir -p "$cache"
 key=$( (sha256sum < "$tmp/engine.wasm"; "$opt" --version; sha256sum build.sh tools/memops.mjs) | sha256sum | cut -c1-32)
 if [ -f "$cache/$key.wasm" ]; then

@@ -53,6 +53,14 @@ export interface EventSourcePolyfillInit extends EventSourceInit {
   fallbackTimeout?: number;
   /** Tell a polysse hub which engine serves this stream (for its status page). */
   reportEngine?: boolean;
+  /**
+   * Where the engine files (dist/eventsource.*.wasm, wasm_exec.*.js,
+   * eventsource-lite.*.js) are served from, when not beside the script: a
+   * bundled copy, a CDN. A URL or path of their folder, read when an engine
+   * first loads (once per page). A script tag can say it instead with
+   * `data-engine-base`.
+   */
+  engineBase?: string;
 }
 
 /**

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -100,4 +102,36 @@ func acceptsEncoding(header, enc string) bool {
 		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
 	}
 	return false
+}
+
+// checkAssets reports what is missing from the built polyfill in fsys: the
+// shim and every file its manifest names, each with its .br and .gz. A
+// binary built from a tree whose web/dist was never built would otherwise
+// serve demo pages whose script is a 404.
+func checkAssets(fsys fs.FS) error {
+	b, err := fs.ReadFile(fsys, "manifest.json")
+	if err != nil {
+		return fmt.Errorf("the embedded polyfill has no manifest.json (web/dist was not built when this binary was): %w", err)
+	}
+	var manifest map[string]string
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		return fmt.Errorf("the embedded polyfill's manifest.json: %w", err)
+	}
+	var missing []string
+	for _, role := range []string{"shim", "wasm", "glue", "lite"} {
+		name := manifest[role]
+		if name == "" {
+			missing = append(missing, "the manifest's "+role)
+			continue
+		}
+		for _, ext := range []string{"", ".br", ".gz"} {
+			if _, err := fs.Stat(fsys, name+ext); err != nil {
+				missing = append(missing, name+ext)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the embedded polyfill lacks %s (rebuild web/dist with make build)", strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/polysse/polysse/server"
@@ -47,14 +49,32 @@ func demoPublisher(ctx context.Context, hub *server.Hub, logger *slog.Logger) {
 	}
 }
 
+// demoTopicPrefix is the only namespace the demo form may publish to, so
+// that -demo left on cannot be used to forge updates on real topics.
+const demoTopicPrefix = "demo/"
+
 // demoPublishHandler lets the demo page's form publish without holding a
-// token: it exists only with -demo, which is for a person's own machine.
+// token: it exists only with -demo, which is for a person's own machine,
+// takes demo/* topics only and, from a browser, only the hub's own pages.
 func demoPublishHandler(hub *server.Hub, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || u.Host != r.Host {
+				http.Error(w, "the demo form publishes from the hub's own pages only (Origin "+origin+")", http.StatusForbidden)
+				return
+			}
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, "invalid form: "+err.Error(), http.StatusBadRequest)
 			return
+		}
+		for _, t := range r.PostForm["topic"] {
+			if !strings.HasPrefix(t, demoTopicPrefix) || len(t) == len(demoTopicPrefix) {
+				http.Error(w, "the demo form publishes to demo/* topics only, not "+strconv.Quote(t)+": publish to other topics at /.well-known/mercure with a token", http.StatusForbidden)
+				return
+			}
 		}
 		u := &store.Update{
 			Topics: r.PostForm["topic"],

@@ -27,13 +27,19 @@ func TestDispatchUsage(t *testing.T) {
 	}{
 		{"overview", []string{"-h"}, nil, "polysse publish [flags]", ""},
 		{"help command", []string{"help"}, nil, "polysse token [flags]", ""},
-		{"unknown command", []string{"frobnicate"}, errUsage, "", `unknown command "frobnicate"`},
-		{"wrong serve flag", []string{"-bogus"}, errUsage, "", "flag provided but not defined: -bogus"},
-		{"wrong publish flag", []string{"publish", "-nope"}, errUsage, "", "Usage: polysse publish"},
+		{"unknown command", []string{"frobnicate"}, errUsage, "", "polysse: unknown command \"frobnicate\"; 'polysse -h' lists the commands\n"},
+		{"misspelt command", []string{"pubilsh"}, errUsage, "", `unknown command "pubilsh" (did you mean publish?)`},
+		{"wrong serve flag", []string{"-bogus"}, errUsage, "", "polysse serve: unknown flag -bogus; 'polysse serve -h' lists the flags\n"},
+		{"wrong publish flag", []string{"publish", "-nope"}, errUsage, "", "polysse publish: unknown flag -nope; 'polysse publish -h' lists the flags\n"},
 		{"publish without topic", []string{"publish", "-data", "x"}, errUsage, "", "at least one -topic"},
 		{"token without selectors", []string{"token", "-publisher-jwt-key", "k"}, errUsage, "", "at least one -publish or -subscribe"},
 		{"serve help", []string{"serve", "-h"}, flag.ErrHelp, "", "-publisher-jwt-key"},
 		{"stray argument", []string{"serve", "extra"}, errUsage, "", `unexpected argument "extra"`},
+		{"misspelt flag", []string{"-cors-origin", "x"}, errUsage, "", "polysse serve: unknown flag -cors-origin (did you mean -cors-origins?); 'polysse serve -h' lists the flags\n"},
+		{"typo in a flag", []string{"-hearbeat", "1s"}, errUsage, "", "unknown flag -hearbeat (did you mean -heartbeat?)"},
+		{"bad boolean", []string{"-allow-anonymous=yes"}, errUsage, "", `polysse serve: invalid value "yes" for -allow-anonymous: want true or false (also 1, 0, t, f)`},
+		{"bad duration", []string{"-heartbeat", "soon"}, errUsage, "", `invalid value "soon" for -heartbeat: want a duration such as 500ms, 30s, 5m or 1h30m`},
+		{"bad number", []string{"-max-topics", "many"}, errUsage, "", `invalid value "many" for -max-topics: want a whole number`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,6 +138,42 @@ func TestRedactStore(t *testing.T) {
 	for _, c := range cases {
 		if got := redactStore(c.in); got != c.want || strings.Contains(got, "s3cret") {
 			t.Errorf("redactStore(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestFlagErrorsAreOneLine: a wrong flag prints one line, not the usage.
+func TestFlagErrorsAreOneLine(t *testing.T) {
+	for _, args := range [][]string{{"-bogus"}, {"-allow-anonymous=yes"}, {"token", "-ttl", "x"}, {"publish", "-topci", "a"}} {
+		var out, errOut bytes.Buffer
+		if err := dispatch(context.Background(), args, noEnv, &out, &errOut); !errors.Is(err, errUsage) {
+			t.Fatalf("%v: err = %v", args, err)
+		}
+		if n := strings.Count(errOut.String(), "\n"); n != 1 {
+			t.Errorf("%v: %d lines on stderr, want 1:\n%s", args, n, errOut.String())
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	names := []string{"addr", "allow-anonymous", "cors-origins", "heartbeat", "tls-cert", "tls-key", "type", "topic", "token"}
+	cases := []struct {
+		in   string
+		want string
+	}{
+		{"adr", "addr"},
+		{"cors-origin", "cors-origins"},
+		{"cors", "cors-origins"},
+		{"anonymous", "allow-anonymous"},
+		{"hearbeat", "heartbeat"},
+		{"tls", "tls-cert tls-key"},
+		{"topci", "topic"},
+		{"nope", ""},
+		{"zzzzzzzz", ""},
+	}
+	for _, c := range cases {
+		if got := strings.Join(suggest(c.in, names), " "); got != c.want {
+			t.Errorf("suggest(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -244,6 +244,7 @@ func TestLimitFlags(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
+	metricsAddr := freeLoopback(t)
 	cases := []struct {
 		name  string
 		args  []string
@@ -267,7 +268,7 @@ func TestLimitFlags(t *testing.T) {
 				t.Errorf("150-byte event: %d, want 413", got)
 			}
 		}},
-		{"max-queue-bytes and write-timeout", []string{"-max-queue-bytes", "262144", "-write-timeout", "300ms"}, func(t *testing.T, addr string) {
+		{"max-queue-bytes and write-timeout", []string{"-max-queue-bytes", "262144", "-write-timeout", "300ms", "-metrics-addr", metricsAddr}, func(t *testing.T, addr string) {
 			// A subscriber that never reads is cut off, and counted; one
 			// that reads, beside it, gets every event (resuming from the
 			// log, should a burst overflow its queue too).
@@ -289,7 +290,7 @@ func TestLimitFlags(t *testing.T) {
 			}()
 			data := strings.Repeat("x", 8<<10)
 			sent := int64(0)
-			for deadline := time.Now().Add(10 * time.Second); cutOffCount(t, addr) < 1; {
+			for deadline := time.Now().Add(10 * time.Second); cutOffCount(t, metricsAddr) < 1; {
 				if time.Now().After(deadline) {
 					t.Fatal("the silent subscriber was not cut off within 10s")
 				}
@@ -316,7 +317,19 @@ func TestLimitFlags(t *testing.T) {
 	}
 }
 
-// cutOffCount reads polysse_slow_client_disconnects_total from /metrics.
+// freeLoopback returns a loopback address whose port was free a moment ago.
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// cutOffCount reads polysse_slow_client_disconnects_total from /metrics
+// on the -metrics-addr listener at addr.
 func cutOffCount(t *testing.T, addr string) int {
 	t.Helper()
 	res, err := http.Get("http://" + addr + "/metrics")

@@ -20,6 +20,7 @@ import { wasmEngine } from './engines/wasm.js';
 import { liteEngine } from './engines/lite.js';
 import { supervise, modes } from './engines/supervisor.js';
 import { noneEngine } from './engines/none.js';
+import { setEngineBase } from './script.js';
 
 var supervised = supervise(nativeEngine, 'supervised', true);
 var wasm = supervise(wasmEngine, 'wasm', false);
@@ -29,6 +30,7 @@ function needsPolyfill(opts) {
 }
 
 setEngineSelector(function (opts) {
+  setEngineBase(opts.engineBase);
   var want = opts.engine;
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
     return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;

@@ -50,7 +50,8 @@ export function parseOptions(init) {
     maxAttempts: ms(init.maxAttempts, 0, 0),
     fallback: init.fallback !== false,
     fallbackTimeout: ms(init.fallbackTimeout, 1, 5000),
-    reportEngine: !!init.reportEngine
+    reportEngine: !!init.reportEngine,
+    engineBase: typeof init.engineBase === 'string' ? init.engineBase : ''
   };
 }
 

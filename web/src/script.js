@@ -18,7 +18,22 @@ function self() {
 var me = self();
 
 // scriptBase is the URL of this script's folder, ending in a slash.
-export var scriptBase = ((me && me.src) || '').replace(/[?#].*$/, '').replace(/[^\/]*$/, '');
+var scriptBase = ((me && me.src) || '').replace(/[?#].*$/, '').replace(/[^\/]*$/, '');
+
+// Where the engine files are when not beside this script (a bundle, a
+// CDN): the engineBase option, else the script tag's data-engine-base,
+// else the script's folder. Read when an engine loads, once per page.
+var tagBase = (me && me.getAttribute && me.getAttribute('data-engine-base')) || '';
+var optionBase = '';
+
+export function setEngineBase(url) {
+  if (url) optionBase = url;
+}
+
+export function engineBase() {
+  var b = optionBase || tagBase || scriptBase;
+  return b && b.charAt(b.length - 1) !== '/' ? b + '/' : b;
+}
 
 // scriptNonce lets the scripts this one adds run under the same
 // Content-Security-Policy nonce.

@@ -8,13 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 const web = fileURLToPath(new URL('..', import.meta.url));
 
-test('npm pack ships dist/, the declarations, and nothing else', () => {
+test('npm pack ships dist/, the entry points, the declarations, and nothing else', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: web, encoding: 'utf8' });
   const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
   const manifest = JSON.parse(readFileSync(new URL('../dist/manifest.json', import.meta.url), 'utf8'));
   const hashed = Object.values(manifest).filter((v) => typeof v === 'string' && /\.[0-9a-f]{12}\./.test(v));
   assert.ok(hashed.length >= 3, 'the manifest names the engine, its glue and the lite engine: ' + JSON.stringify(manifest));
-  const want = ['dist/eventsource.js', 'dist/manifest.json', 'index.d.ts', 'package.json', 'README.md'];
+  const want = ['dist/eventsource.js', 'dist/manifest.json', 'index.d.ts', 'index.mjs', 'index.cjs', 'LICENSE', 'package.json', 'README.md'];
   for (const name of ['eventsource.js', ...hashed]) {
     for (const ext of ['', '.gz', '.br']) want.push('dist/' + name + ext);
   }
@@ -24,7 +24,7 @@ test('npm pack ships dist/, the declarations, and nothing else', () => {
 test('the declarations describe the constructor and every documented option', () => {
   const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8');
   for (const name of ['headers', 'lastEventIdQueryParameterName', 'heartbeatTimeout', 'retry', 'onAuthError',
-    'transport', 'engine', 'supervise', 'maxAttempts', 'fallback', 'fallbackTimeout', 'reportEngine']) {
+    'transport', 'engine', 'supervise', 'maxAttempts', 'fallback', 'fallbackTimeout', 'reportEngine', 'engineBase']) {
     assert.match(dts, new RegExp('\\b' + name + '\\??:'), name + ' is declared');
   }
   assert.match(dts, /export declare class EventSourcePolyfill/);

@@ -15,9 +15,10 @@ import (
 
 // process is one server under test, in its own process.
 type process struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *os.File
+	cmd         *exec.Cmd
+	addr        string
+	metricsAddr string // bin/polysse's -metrics-addr listener (startHub only)
+	log         *os.File
 }
 
 // start runs bin with args, waits for its "listening ADDR" line and

@@ -18,12 +18,13 @@ import (
 // they check — open files, goroutines, the slow-client counter — is read
 // from the binary's own /metrics and /proc, with its real flags and store.
 
-// startHub runs `bin serve -addr 127.0.0.1:0 args...`, waits for its
-// "polysse listening" log line and returns the process with the address it
-// chose. Its log goes to logPath.
+// startHub runs `bin serve -addr 127.0.0.1:0 -metrics-addr 127.0.0.1:0
+// args...`, waits for its "polysse listening" log line and returns the
+// process with the addresses it chose (the metrics listener's is logged
+// before). Its log goes to logPath.
 func startHub(bin, logPath string, args ...string) (*process, error) {
 	// One load generator opens every stream: no per-client limit.
-	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "info", "-max-subscribers-per-client", "-1"}, args...)
+	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-log-level", "info", "-max-subscribers-per-client", "-1"}, args...)
 	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -39,21 +40,28 @@ func startHub(bin, logPath string, args ...string) (*process, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
 	}
-	addr := make(chan string, 1)
+	addrs := make(chan [2]string, 1)
 	go func() {
 		// The binary logs with slog's text handler:
+		//   time=… level=INFO msg="metrics listening" addr=127.0.0.1:PORT url=…
 		//   time=… level=INFO msg="polysse listening" addr=127.0.0.1:PORT url=…
+		var metrics string
 		sc := bufio.NewScanner(errPipe)
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logf, line)
-			if !strings.Contains(line, `msg="polysse listening"`) {
+			isMetrics := strings.Contains(line, `msg="metrics listening"`)
+			if !isMetrics && !strings.Contains(line, `msg="polysse listening"`) {
 				continue
 			}
 			for _, f := range strings.Fields(line) {
 				if a, ok := strings.CutPrefix(f, "addr="); ok {
+					if isMetrics {
+						metrics = a
+						continue
+					}
 					select {
-					case addr <- a:
+					case addrs <- [2]string{a, metrics}:
 					default:
 					}
 				}
@@ -62,8 +70,8 @@ func startHub(bin, logPath string, args ...string) (*process, error) {
 		_, _ = io.Copy(io.Discard, errPipe)
 	}()
 	select {
-	case a := <-addr:
-		return &process{cmd: cmd, addr: a, log: logf}, nil
+	case a := <-addrs:
+		return &process{cmd: cmd, addr: a[0], metricsAddr: a[1], log: logf}, nil
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -89,7 +97,7 @@ var metricsClient = &http.Client{
 	Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true},
 }
 
-// scrape reads the hub's /metrics and returns each sample, summed over its
+// scrape reads /metrics from the hub's -metrics-addr listener at addr and returns each sample, summed over its
 // labels (polysse_streams_open is one sample per transport and engine).
 func scrape(addr string) (map[string]float64, error) {
 	res, err := metricsClient.Get("http://" + addr + "/metrics")

@@ -200,7 +200,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 		want++
 	}
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if m, err := scrape(p.addr); err == nil && m["polysse_streams_open"] >= want {
+		if m, err := scrape(p.metricsAddr); err == nil && m["polysse_streams_open"] >= want {
 			break
 		}
 	}
@@ -220,7 +220,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 					return
 				case <-time.After(200 * time.Millisecond):
 				}
-				if m, err := scrape(p.addr); err == nil && m["polysse_streams_open"] < want {
+				if m, err := scrape(p.metricsAddr); err == nil && m["polysse_streams_open"] < want {
 					cutAt = time.Now()
 					return
 				}
@@ -247,7 +247,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 	if withSlow && cutAt.IsZero() {
 		// Not yet: the hub's write timeout may still be running.
 		for end := time.Now().Add(40 * time.Second); time.Now().Before(end) && cutAt.IsZero(); time.Sleep(200 * time.Millisecond) {
-			if m, err := scrape(p.addr); err == nil && m["polysse_streams_open"] < want {
+			if m, err := scrape(p.metricsAddr); err == nil && m["polysse_streams_open"] < want {
 				cutAt = time.Now()
 			}
 		}
@@ -287,7 +287,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 	if !cutAt.IsZero() {
 		ph.CutAfter = cutAt.Sub(time.Unix(0, pr.Start)).Seconds()
 	}
-	if m, err := scrape(p.addr); err == nil {
+	if m, err := scrape(p.metricsAddr); err == nil {
 		ph.CutOffCounter = m["polysse_slow_client_disconnects_total"]
 	}
 	if b, err := os.ReadFile(logPath); err == nil {

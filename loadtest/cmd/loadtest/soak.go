@@ -303,7 +303,7 @@ func soak(ctx context.Context, s soakSpec, logDir string) (r *soakResult, err er
 		pt := soakPoint{Elapsed: time.Since(t0).Seconds(), Published: published.Load()}
 		pt.RSSKB, pt.AnonKB, pt.FileKB = p.rssParts()
 		pt.OpenFiles = float64(p.openFiles())
-		if m, err := scrape(p.addr); err == nil {
+		if m, err := scrape(p.metricsAddr); err == nil {
 			pt.Goroutines, pt.Streams = m["go_goroutines"], m["polysse_streams_open"]
 		} else {
 			pt.Goroutines, pt.Streams = math.NaN(), math.NaN()

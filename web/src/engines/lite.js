@@ -6,7 +6,7 @@
 // XMLHttpRequest but no WebAssembly (IE10-11).
 
 import { root, hidden } from '../env.js';
-import { scriptBase, loadScript } from '../script.js';
+import { engineBase, loadScript } from '../script.js';
 import { EventSourcePolyfill } from '../eventsource.js';
 import { modes } from './supervisor.js';
 import { lazy } from './lazy.js';
@@ -20,7 +20,7 @@ export var liteEngine = lazy('lite', !!root.XMLHttpRequest, function (ready, bro
     delete EventSourcePolyfill.__lite;
     ready(make(modes));
   });
-  loadScript(scriptBase + LITE_FILE, function (err) {
+  loadScript(engineBase() + LITE_FILE, function (err) {
     if (err || EventSourcePolyfill.__lite) broken(err || new Error(LITE_FILE + ' did not start'));
   });
 });

@@ -5,7 +5,7 @@
 // them, once per page.
 
 import { root, isFunction, hidden } from '../env.js';
-import { scriptBase, loadScript } from '../script.js';
+import { engineBase, loadScript } from '../script.js';
 import { EventSourcePolyfill } from '../eventsource.js';
 import { lazy } from './lazy.js';
 
@@ -16,7 +16,7 @@ var GLUE_FILE = typeof __POLYSSE_GLUE__ === 'string' ? __POLYSSE_GLUE__ : 'wasm_
 
 export var wasmEngine = lazy('WebAssembly', typeof root.WebAssembly === 'object' && !!root.WebAssembly && isFunction(root.Promise), function (ready, broken) {
   var W = root.WebAssembly;
-  var url = scriptBase + WASM_FILE;
+  var url = engineBase() + WASM_FILE;
   // The module downloads and compiles while the script loads: compiling
   // needs no imports, only instantiating does.
   var module = null;
@@ -41,7 +41,7 @@ export var wasmEngine = lazy('WebAssembly', typeof root.WebAssembly === 'object'
     }
     started.then(ready).then(null, broken);
   });
-  loadScript(scriptBase + GLUE_FILE, function (err) {
+  loadScript(engineBase() + GLUE_FILE, function (err) {
     if (err || EventSourcePolyfill.__engine) broken(err || new Error(GLUE_FILE + ' did not start the engine'));
   });
 });
