@@ -67,7 +67,7 @@ log-max-age = "2h"
 		"subscriber-jwt-key (file)":                    o.subscriberKey,
 		"subscriber-jwt-alg (MERCURE)":                 o.subscriberAlg,
 		"log-max-age (flag over POLYSSE over file)":    o.maxAge,
-		"max-subscribers (default, set nowhere)":       o.maxSubscribers > 0,
+		"max-subscribers (default, set nowhere)":       o.maxSubscribers == 0, // the hub derives it from RLIMIT_NOFILE
 		"log-format (default)":                         o.logFormat,
 		"metrics-addr (default: no metrics listener)":  o.metricsAddr,
 		"demo-pages (default: no pages on the public)": o.demoPages,
