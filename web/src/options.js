@@ -50,8 +50,26 @@ export function parseOptions(init) {
     maxAttempts: ms(init.maxAttempts, 0, 0),
     fallback: init.fallback !== false,
     fallbackTimeout: ms(init.fallbackTimeout, 1, 5000),
-    reportEngine: !!init.reportEngine
+    reportEngine: !!init.reportEngine,
+    // A 502, 503 or 504 is the network error it stands for (a proxy
+    // without its upstream, a hub restarting or draining): reconnect with
+    // backoff, where the standard fails the connection.
+    gatewayErrors: init.retryGatewayErrors !== false
   };
+}
+
+// standardOptions is what the standard EventSource constructor reads of its
+// second argument: withCredentials, and nothing else. Every leniency of
+// parseOptions' defaults is off.
+export function standardOptions(init) {
+  var opts = parseOptions({
+    withCredentials: init !== null && typeof init === 'object' && init.withCredentials,
+    supervise: false,
+    fallback: false,
+    retryGatewayErrors: false
+  });
+  opts.standard = true;
+  return opts;
 }
 
 // backoff returns the wait before the next attempt, as the WebAssembly
