@@ -53,6 +53,11 @@ export interface EventSourcePolyfillInit extends EventSourceInit {
   fallbackTimeout?: number;
   /** Tell a polysse hub which engine serves this stream (for its status page). */
   reportEngine?: boolean;
+  /**
+   * Reconnect with backoff after 502, 503 or 504, as after a network error,
+   * where the standard fails the connection. Default true.
+   */
+  retryGatewayErrors?: boolean;
 }
 
 /**

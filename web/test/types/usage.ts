@@ -22,6 +22,7 @@ const init: EventSourcePolyfillInit = {
   fallback: true,
   fallbackTimeout: 5000,
   reportEngine: true,
+  retryGatewayErrors: false,
 };
 
 const es = new EventSourcePolyfill("/.well-known/mercure?topic=demo", init);
