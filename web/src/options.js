@@ -77,13 +77,15 @@ export function standardOptions(init) {
 // after a success or a single failure, then base × factor^(n−1) for the n-th
 // failure in a row, capped at max (never below base), minus up to jitter of
 // the part above base.
-export function backoff(r, base, failures) {
+// random is in [0, 1): Math.random() (testdata/connection-rules.json gives
+// its own).
+export function backoff(r, base, failures, random) {
   var d = base;
   if (failures > 1 && r.factor > 1) {
     var limit = r.max > base ? r.max : base;
     for (var i = 1; i < failures && d < limit; i++) d *= r.factor;
     if (d > limit) d = limit;
-    d -= (d - base) * r.jitter * Math.random();
+    d -= (d - base) * r.jitter * random;
   }
   return Math.floor(d);
 }

@@ -258,7 +258,7 @@ export function connect(modes, url, opts, sink) {
       failures++;
     }
     var base = mode === POLL && retryMs < r.initial ? r.initial : retryMs;
-    reestablish(backoff(r, base, failures));
+    reestablish(backoff(r, base, failures, Math.random()));
   }
 
   function reestablish(ms) {
@@ -311,7 +311,7 @@ export function connect(modes, url, opts, sink) {
         if (!dead) fail();
       });
     } else if (v === true) {
-      reestablish(backoff(r, retryMs, failures));
+      reestablish(backoff(r, retryMs, failures, Math.random()));
     } else if (typeof v === 'number' && v >= 0) {
       reestablish(v);
     } else {
