@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -179,4 +181,97 @@ func gapState(t *testing.T, p jsPage) string {
 		return "(" + err.Error() + ")"
 	}
 	return s
+}
+
+// TestHeadersNotRedirected: request headers given with EventSourcePolyfill's
+// headers option reach the URL given and never a redirect's target, same
+// origin or not, in Chromium (modern, edgehtml) and Firefox. (IE's path,
+// on XHR, cannot stop the browser from following a redirect: web/README.md.)
+func TestHeadersNotRedirected(t *testing.T) {
+	t.Parallel()
+	polyfill := Polyfill(t)
+	for _, browser := range []string{"modern", "edgehtml", "firefox"} {
+		t.Run(browser, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var keys []string // path=key of every GET, in order
+			var cs *caseServer
+			page := func(s *stream) {
+				s.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(s.w, `<!doctype html><html><head><script src="/polyfill/eventsource.js"></script><script>
+window.__log = [];
+function sub(url) {
+  var es = new EventSourcePolyfill(url, {headers: {"X-Api-Key": "secret"}, retry: {initial: 60000}});
+  es.onmessage = function (e) { __log.push(e.data); es.close(); };
+  es.onerror = function () { __log.push("error " + es.readyState); es.close(); };
+}
+sub("/moved-self"); sub("/moved-cross"); sub("/direct");
+</script></head><body></body></html>`)
+			}
+			stream := func(s *stream) {
+				if s.r.Method == http.MethodGet {
+					mu.Lock()
+					keys = append(keys, s.r.URL.Path+"="+s.r.Header.Get("X-Api-Key"))
+					mu.Unlock()
+				}
+				switch {
+				case s.r.Method == http.MethodOptions:
+					s.cors(true)
+					s.w.Header().Set("Access-Control-Allow-Headers", "X-Api-Key")
+					s.w.WriteHeader(http.StatusNoContent)
+				case s.r.URL.Path == "/moved-self":
+					seen := s.r.Header.Get("X-Api-Key")
+					http.Redirect(s.w, s.r, "/target?from=self&sent="+seen, http.StatusFound)
+				case s.r.URL.Path == "/moved-cross":
+					seen := s.r.Header.Get("X-Api-Key")
+					http.Redirect(s.w, s.r, s.srv.cross.URL+"/target?from=cross&sent="+seen, http.StatusFound)
+				default:
+					s.cors(false)
+					key := s.r.Header.Get("X-Api-Key")
+					if key == "" {
+						key = "none"
+					}
+					events(fmt.Sprintf("data: %s %s key=%s\n\n", s.r.URL.Path, s.r.URL.RawQuery, key))(s)
+				}
+			}
+			cs = newCaseServer(t, page, stream, polyfill)
+			var p jsPage
+			switch browser {
+			case "firefox":
+				p = OpenFirefox(t, cs.self.URL+"/")
+			case "edgehtml":
+				p = RunPage(t, EdgeHTML, cs.self.URL+"/", AllowConsoleErrors())
+			default:
+				p = RunPage(t, Modern, cs.self.URL+"/", AllowConsoleErrors())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), legacyTimeout)
+			defer cancel()
+			if err := waitTrue(ctx, p, `__log.length >= 3`); err != nil {
+				t.Fatalf("%v: %q", err, evalAs[[]string](t, p, `__log`))
+			}
+			got := evalAs[[]string](t, p, `__log.slice().sort()`)
+			// The redirect that is followed is the one answered to a
+			// request made again without the page's headers.
+			want := []string{
+				"/direct  key=secret",
+				"/target from=cross&sent= key=none",
+				"/target from=self&sent= key=none",
+			}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range []string{"/moved-self=secret", "/moved-cross=secret", "/direct=secret"} {
+				if !slices.Contains(keys, k) {
+					t.Errorf("the URL given did not get the headers: %s not in %q", k, keys)
+				}
+			}
+			for _, k := range keys {
+				if strings.HasPrefix(k, "/target=") && k != "/target=" {
+					t.Errorf("a redirect's target got the headers: %q", keys)
+				}
+			}
+		})
+	}
 }
