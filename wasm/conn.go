@@ -90,7 +90,13 @@ type conn struct {
 	plain    bool   // send no header of ours but Accept: the server refused one
 	extra    bool   // the attempt in flight carries Cache-Control or Last-Event-ID
 	answered bool   // the attempt in flight got a response
-	lastSeen float64
+	reqURL   string // the URL the attempt in flight asked for
+	// redirected: a response came from another URL than the one asked
+	// for. XMLHttpRequest follows redirects before script sees them, so an
+	// XHR attempt then goes without the page's headers, as fetch's do
+	// after a redirect (see web/src/transports.js).
+	redirected bool
+	lastSeen   float64
 
 	dec   *sse.Decoder
 	batch batch
@@ -133,7 +139,7 @@ func (c *conn) connect() {
 		hs = append(hs, header{"Cache-Control", "no-cache"})
 		c.extra = true
 	}
-	if c.cfg.userHeaders {
+	if c.cfg.userHeaders && !(c.redirected && c.cfg.transport == transportXHR) {
 		for _, uh := range c.h.headers(c) {
 			hs = setHeader(hs, uh.name, uh.value)
 		}
@@ -158,6 +164,7 @@ func (c *conn) connect() {
 		}
 	}
 	req.headers = hs
+	c.reqURL = req.url
 	c.inFlight = true
 	if c.cfg.watchdogMS > 0 {
 		c.lastSeen = c.h.now()
@@ -183,6 +190,7 @@ func (c *conn) response(attempt, status int, contentType, url string) bool {
 		c.lastSeen = c.h.now()
 	}
 	c.answered = true
+	c.noteURL(url)
 	if c.cfg.gatewayErrors && status >= 502 && status <= 504 {
 		// The network error a proxy without its upstream, or a hub
 		// restarting, stands for: reconnect with backoff.
@@ -373,13 +381,29 @@ func (c *conn) ended() {
 // retransport abandons attempt without counting it, for a transport that
 // found it cannot stream and switched conn to another; the new attempt
 // starts at once.
-func (c *conn) retransport(attempt int, t transport) {
+func (c *conn) retransport(attempt int, t transport, url string) {
 	if !c.current(attempt) {
 		return
 	}
+	c.noteURL(url)
 	c.stop()
 	c.cfg.transport = t
 	c.connect()
+}
+
+// noteURL notes whether the response of the attempt in flight, from url,
+// came after a redirect.
+func (c *conn) noteURL(url string) {
+	asked := c.reqURL
+	for i := 0; i < len(asked); i++ {
+		if asked[i] == '#' {
+			asked = asked[:i]
+			break
+		}
+	}
+	if url != "" && url != asked {
+		c.redirected = true
+	}
 }
 
 // timer handles the expiry of a conn timer.

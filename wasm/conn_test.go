@@ -361,7 +361,7 @@ func TestDecoderLimitFails(t *testing.T) {
 func TestRetransport(t *testing.T) {
 	c, h := testConn(config{transport: transportFetch})
 	h.take()
-	c.retransport(1, transportXHR)
+	c.retransport(1, transportXHR, "")
 	if got := h.take(); got != "abort; request 2" {
 		t.Errorf("got %s", got)
 	}
@@ -630,5 +630,38 @@ func TestXHRSkipsOneBOM(t *testing.T) {
 		if got := strings.Join(h.batches, ""); got != tc.want {
 			t.Errorf("transport %d, %q: %q, want %q", tc.transport, tc.body, got, tc.want)
 		}
+	}
+}
+
+func TestNoUserHeadersOnXHRAfterRedirect(t *testing.T) {
+	// fetch saw the stream come from another URL (a redirect it followed
+	// without the page's headers) and cannot stream it: the XHR that
+	// replaces it, which would follow the redirect with them, goes without.
+	h := newFakeHost()
+	h.user = []header{{"X-Api-Key", "secret"}}
+	c := newConn(1, "http://example.com/events#f", config{userHeaders: true, transport: transportFetch, policy: defaultPolicy()}, h)
+	c.start()
+	if v, _ := headerValue(h.last(), "X-Api-Key"); v != "secret" {
+		t.Fatalf("first request: X-Api-Key %q", v)
+	}
+	c.retransport(1, transportXHR, "http://other.example/events")
+	if _, ok := headerValue(h.last(), "X-Api-Key"); ok {
+		t.Errorf("the XHR after a redirect carries the page's headers: %v", h.last().headers)
+	}
+	// Without a redirect (the same URL, its fragment aside) they stay.
+	h = newFakeHost()
+	h.user = []header{{"X-Api-Key", "secret"}}
+	c = newConn(1, "http://example.com/events#f", config{userHeaders: true, transport: transportFetch, policy: defaultPolicy()}, h)
+	c.start()
+	c.retransport(1, transportXHR, "http://example.com/events")
+	if v, _ := headerValue(h.last(), "X-Api-Key"); v != "secret" {
+		t.Errorf("no redirect: X-Api-Key %q on the XHR", v)
+	}
+	// An XHR stream found redirected goes without them from then on.
+	c.response(2, 200, "text/event-stream", "http://other.example/events")
+	c.end(2, endNetwork)
+	c.timer(reconnectTimer)
+	if _, ok := headerValue(h.last(), "X-Api-Key"); ok {
+		t.Errorf("XHR reconnection after a redirect carries the page's headers")
 	}
 }

@@ -97,7 +97,7 @@ func (e *engine) call(_ js.Value, args []js.Value) any {
 		if !args[6].Truthy() && c.current(attempt) && status == 200 && isEventStream(ct) {
 			// A fetch without a streaming body (EdgeHTML's) would hold the
 			// whole endless stream before handing over a byte.
-			c.retransport(attempt, transportXHR)
+			c.retransport(attempt, transportXHR, url)
 			return false
 		}
 		return c.response(attempt, status, ct, url)
