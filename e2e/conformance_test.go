@@ -800,6 +800,43 @@ es.addEventListener("error", function () {
 		want: []string{opened, msg("a"), errored(0), "closed rs=2", "end"},
 	},
 
+	{
+		// The page stops loading (window.stop()) once the stream's request
+		// has reached the server and before its response: the request is
+		// aborted, which fails the connection.
+		name: "request-cancellation", rule: "a request the page aborts (window.stop()) fails the connection: CLOSED, no reconnection",
+		stream: func(s *stream) {
+			if s.r.URL.Path == "/arrived" {
+				s.srv.mu.Lock()
+				n := s.srv.attempts["/sse"]
+				s.srv.mu.Unlock()
+				respond(http.StatusOK, "text/plain", fmt.Sprint(n))(s)
+				return
+			}
+			s.pause(2 * time.Second)
+			events("retry: 50\ndata: late\n\n")(s)
+		},
+		script: `var es = watch(new EventSource(STREAM));
+function poll() {
+  var x = new XMLHttpRequest();
+  x.open("GET", "/arrived?" + Math.random(), true);
+  x.onload = function () {
+    if (x.responseText === "1") { window.stop(); later(2500, "end"); } else { setTimeout(poll, 50); }
+  };
+  x.send();
+}
+poll();`,
+		want: []string{errored(2), "end"},
+		differ: map[string]difference{"polyfill": {
+			why: "fetch rejects a request the page stopped with the TypeError of a network error, so the fetch " +
+				"transport re-establishes the connection (XHR's abort event tells it: the ie11 column fails it)",
+			want: []string{errored(0), "end"},
+		},
+			// The lite engine, on XHR, follows the spec: an entry of its own
+			// keeps it from the polyfill's.
+			"ie11": {want: []string{errored(2), "end"}}},
+	},
+
 	// The interface.
 	{
 		name: "constants", rule: "CONNECTING, OPEN, CLOSED on the constructor, the prototype and instances; initial state; withCredentials default",

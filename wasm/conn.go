@@ -330,6 +330,7 @@ const (
 	endNetwork = 0 // a network error (or, after a response, the end of the body)
 	endRefused = 1 // the server answered, and CORS refused the response or the preflight
 	endUnknown = 2 // either: XMLHttpRequest cannot tell them apart
+	endAborted = 3 // the page aborted the request (window.stop()), before or after the response
 )
 
 // fallbackIDParam is the query parameter the last event ID goes in once a
@@ -343,13 +344,19 @@ var bomBytes = []byte{0xEF, 0xBB, 0xBF}
 // end handles the end of attempt's response: a clean end of the body or a
 // network error, before or after the response arrived. Both reconnect; a
 // CORS refusal fails the connection, as in the browser's EventSource,
-// unless a header of ours caused it.
+// unless a header of ours caused it, and so does an aborted request.
 func (c *conn) end(attempt, how int) {
 	if !c.current(attempt) {
 		return
 	}
 	c.inFlight = false
 	c.clearWatchdog()
+	if how == endAborted {
+		// The standard fails the connection after an aborted network
+		// error.
+		c.fail()
+		return
+	}
 	if !c.answered && c.extra && how != endNetwork {
 		// A header of ours may have cost a preflight the server refused:
 		// at once again, and from now on, without them.

@@ -665,3 +665,20 @@ func TestNoUserHeadersOnXHRAfterRedirect(t *testing.T) {
 		t.Errorf("XHR reconnection after a redirect carries the page's headers")
 	}
 }
+
+func TestAbortedFails(t *testing.T) {
+	// window.stop() aborts the request, before or after the response: the
+	// standard fails the connection.
+	for _, answered := range []bool{false, true} {
+		c, h := testConn(config{sameOrigin: true, transport: transportXHR})
+		if answered {
+			c.response(1, 200, "text/event-stream", "")
+			c.body(1, []byte("data: x\n\n"))
+		}
+		h.take()
+		c.end(1, endAborted)
+		if got := h.take(); got != "error false" || c.state != closed {
+			t.Errorf("answered %v: %s, state %d", answered, got, c.state)
+		}
+	}
+}

@@ -31,7 +31,7 @@ const (
 	engineFail   = 4 // (id): the 401/403 hook's promise rejected
 	engineHead   = 5 // (id, attempt, status, contentType, url, streams) → read on?
 	engineChunk  = 6 // (id, attempt, Uint8Array) → read on?
-	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused or endUnknown
+	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused, endUnknown or endAborted
 	engineTimer  = 8 // (id, kind)
 )
 

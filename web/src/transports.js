@@ -11,7 +11,11 @@
 //     h.end(how)  the body ended, cleanly or with a network error; before
 //                 a response, how says what the failure was: NETWORK,
 //                 REFUSED (the server answered but CORS refused the
-//                 response, or the preflight) or UNKNOWN (XHR cannot tell)
+//                 response, or the preflight) or UNKNOWN (XHR cannot tell);
+//                 at any time, ABORTED: the page aborted the request
+//                 (window.stop()), which the standard fails the connection
+//                 for; only XHR tells it (fetch rejects as for a network
+//                 error)
 //
 // After abort, or once a callback has said to stop, nothing more is called.
 
@@ -24,6 +28,7 @@ import { origin as originOf, documentOrigin } from './url.js';
 export var NETWORK = 0;
 export var REFUSED = 1;
 export var UNKNOWN = 2;
+export var ABORTED = 3;
 
 // The engines' own request headers: anything else came from the page's
 // headers option, and is never sent to where a redirect leads.
@@ -135,6 +140,8 @@ export function fetchStream(url, headers, withCredentials, h) {
 
 export function xhrStream(url, headers, withCredentials, h) {
   var done = false;
+  var ending = false;
+  var pageAbort = false;
   var seen = 0;
   var announced = false;
   var x = new root.XMLHttpRequest();
@@ -150,8 +157,20 @@ export function xhrStream(url, headers, withCredentials, h) {
     done = true;
     x.abort();
   }
+  // finish tells the end on the next task: when the page aborted the
+  // request (window.stop()), the abort event comes after this
+  // readystatechange.
+  function finish(how) {
+    ending = true;
+    root.setTimeout(function () {
+      if (!done) {
+        done = true;
+        h.end(pageAbort ? ABORTED : how);
+      }
+    }, 0);
+  }
   function change() {
-    if (done) return;
+    if (done || ending) return;
     var rs = x.readyState;
     if (rs < 2) return;
     if (!announced) {
@@ -159,10 +178,7 @@ export function xhrStream(url, headers, withCredentials, h) {
       if (!status) {
         // No response at all: a network error, or a CORS refusal, which
         // XMLHttpRequest does not tell apart.
-        if (rs === 4) {
-          done = true;
-          h.end(UNKNOWN);
-        }
+        if (rs === 4) finish(UNKNOWN);
         return;
       }
       announced = true;
@@ -182,13 +198,16 @@ export function xhrStream(url, headers, withCredentials, h) {
         }
       }
     }
-    if (rs === 4 && !done) {
-      done = true;
-      h.end(NETWORK);
-    }
+    if (rs === 4 && !done) finish(NETWORK);
   }
   x.onreadystatechange = change;
   x.onprogress = change;
+  // Only the page aborts a request that is not done: stop() marks it done
+  // first.
+  x.onabort = function () {
+    pageAbort = true;
+    if (!done && !ending) finish(ABORTED);
+  };
   x.send();
   return { abort: stop };
 }

@@ -29,7 +29,7 @@
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream, NETWORK, REFUSED } from '../../transports.js';
+import { xhrStream, NETWORK, REFUSED, ABORTED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
@@ -226,6 +226,12 @@ export function connect(modes, url, opts, sink) {
     guard = clear(guard);
     dog = clear(dog);
     if (dead) return;
+    if (how === ABORTED) {
+      // The page aborted the request (window.stop()): the standard fails
+      // the connection.
+      fail();
+      return;
+    }
     if (!head && extra && how !== NETWORK) {
       // No response, with a header of ours that costs a preflight the
       // server may refuse (XHR cannot say whether it did): at once again,
