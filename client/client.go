@@ -428,22 +428,29 @@ func (s *Stream) attempt() (resp *http.Response, transient bool, err error) {
 	return nil, se.StatusCode/100 != 2 && s.cfg.RetryStatus(se.StatusCode), se
 }
 
-// backoff returns the wait after the n-th consecutive failed attempt: the
-// reconnection time (at least minBackoff) doubled for each failure after
-// the first, capped at maxRetry or the reconnection time if larger, less a
-// random part of up to half of it (jitter, r in [0, 1)) so that clients
-// that failed together do not return together. A Retry-After from the
-// server lengthens it, up to the same cap.
+// backoff returns the wait after the n-th consecutive failed attempt, by
+// the retry policy every polysse client follows (testdata/connection-rules.json):
+// the reconnection time (at least minBackoff) after a single failure, as
+// the standard says; then doubled for each further failure, capped at
+// maxRetry or the reconnection time if larger, less a random part (r in
+// [0, 1)) of up to half of what the doubling added, so that clients that
+// failed together do not return together. A Retry-After from the server
+// lengthens it, up to the same cap.
 func backoff(retry, maxRetry time.Duration, n int, r float64, after time.Duration) time.Duration {
-	limit := max(maxRetry, retry)
-	d := max(retry, minBackoff)
+	base := max(retry, minBackoff)
+	limit := max(maxRetry, base)
+	d := base
 	for i := 1; i < n && d < limit; i++ {
 		d *= 2
 	}
 	d = min(d, limit)
-	d -= time.Duration(r * float64(d/2))
+	d -= time.Duration(r * backoffJitter * float64(d-base))
 	return max(d, min(after, limit))
 }
+
+// backoffJitter is the fraction of a backed-off wait above the
+// reconnection time that may be taken off at random.
+const backoffJitter = 0.5
 
 // isEventStream reports whether a Content-Type's essence is
 // text/event-stream, whatever its parameters: the standard decodes the

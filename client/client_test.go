@@ -404,17 +404,18 @@ func TestBackoff(t *testing.T) {
 	if _, err := collect(t, c, srv.URL, ""); err != nil {
 		t.Fatal(err)
 	}
-	// Each failure doubles the wait, less up to half of it, capped; the
-	// stream that opened resets the count, and its end waits the
-	// reconnection time exactly.
+	// A single failure waits the reconnection time; each further one
+	// doubles the wait, less up to half of what the doubling added,
+	// capped; the stream that opened resets the count, and its end waits
+	// the reconnection time exactly.
 	want := []struct{ lo, hi time.Duration }{
-		{base / 2, base},
-		{base, 2 * base},
-		{maxRetry / 2, maxRetry},
-		{maxRetry / 2, maxRetry},
 		{base, base},
-		{base / 2, base},
-		{base, 2 * base},
+		{base * 3 / 2, 2 * base},
+		{(maxRetry + base) / 2, maxRetry},
+		{(maxRetry + base) / 2, maxRetry},
+		{base, base},
+		{base, base},
+		{base * 3 / 2, 2 * base},
 	}
 	if len(delays) != len(want) {
 		t.Fatalf("delays %v, want %d", delays, len(want))
@@ -438,10 +439,10 @@ func TestBackoffFunc(t *testing.T) {
 		after, want     time.Duration
 	}{
 		{retry: 100 * ms, maxRetry: time.Second, n: 1, r: 0, want: 100 * ms},
-		{retry: 100 * ms, maxRetry: time.Second, n: 1, r: 0.999999, want: 50*ms + 50},
+		{retry: 100 * ms, maxRetry: time.Second, n: 1, r: 0.999999, want: 100 * ms},
 		{retry: 100 * ms, maxRetry: time.Second, n: 3, r: 0, want: 400 * ms},
 		{retry: 100 * ms, maxRetry: time.Second, n: 5, r: 0, want: time.Second},
-		{retry: 100 * ms, maxRetry: time.Second, n: 1000, r: 0.5, want: 750 * ms},
+		{retry: 100 * ms, maxRetry: time.Second, n: 1000, r: 0.5, want: 775 * ms},
 		{retry: 0, maxRetry: time.Second, n: 1, r: 0, want: minBackoff},
 		{retry: 0, maxRetry: time.Second, n: 2, r: 0, want: 2 * minBackoff},
 		{retry: 5 * time.Second, maxRetry: time.Second, n: 3, r: 0, want: 5 * time.Second},

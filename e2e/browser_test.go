@@ -55,6 +55,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	stopBrowser()
+	stopFirefox()
 	removeHubBinary()
 	os.Exit(code)
 }

@@ -24,6 +24,7 @@ const (
 	proxyPass   int32 = iota // stream through, flushing as bytes arrive
 	proxy502                 // answer every subscription 502, as a proxy whose upstream is down
 	proxyBuffer              // hold each response until it is complete, as a buffering proxy
+	proxyReset               // close every subscription's connection before any response
 )
 
 // A faultProxy forwards /.well-known/mercure to a hub, serves "/" (the page)
@@ -81,7 +82,7 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // subscription in flight, as a proxy losing its upstream does.
 func (p *faultProxy) setMode(m int32) {
 	p.mode.Store(m)
-	if m == proxy502 {
+	if m == proxy502 || m == proxyReset {
 		p.cut()
 	}
 }
@@ -124,6 +125,9 @@ func (p *faultProxy) subscribe(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	mode := p.mode.Load()
+	if mode == proxyReset {
+		panic(http.ErrAbortHandler) // no response: the client sees the connection close
+	}
 	if mode == proxy502 {
 		p.served.Add(1)
 		w.Header().Set("Content-Type", "text/html")

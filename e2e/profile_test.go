@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // A Profile emulates a browser engine's capabilities inside Chromium. Its
@@ -46,23 +51,161 @@ var (
 		Script: firefoxScript,
 	}
 
-	// EdgeHTML is EdgeHTML 16-18: WebAssembly (MVP) is there, EventSource,
-	// the encoding API and globalThis are not.
+	// EdgeHTML is EdgeHTML 16: WebAssembly (MVP) is there; EventSource,
+	// the encoding API, globalThis, a constructible EventTarget and what
+	// else edgeHTMLGaps lists are not.
 	EdgeHTML = Profile{
 		Name:          "edgehtml",
-		Script:        deleteGlobals("edgehtml", "EventSource", "TextEncoder", "TextDecoder", "globalThis"),
+		Script:        gapScript("edgehtml", edgeHTMLGaps),
 		NeedsPolyfill: true,
 	}
 
-	// IE11 is Internet Explorer 10-11: XHR streaming only, no WebAssembly,
-	// fetch, promises, streams or encoding API.
+	// IE11 is Internet Explorer 11 (and 10): XHR streaming only, no
+	// WebAssembly, fetch, promises, streams, encoding API, and none of
+	// what ie11Gaps lists.
 	IE11 = Profile{
-		Name: "ie11",
-		Script: deleteGlobals("ie11", "EventSource", "WebAssembly", "fetch", "Promise",
-			"ReadableStream", "TextEncoder", "TextDecoder"),
+		Name:          "ie11",
+		Script:        gapScript("ie11", ie11Gaps),
 		NeedsPolyfill: true,
 	}
 )
+
+// A gap is one thing a legacy engine lacked, after MDN browser-compat-data
+// (github.com/mdn/browser-compat-data: IE entries as of its v6.0.22,
+// EdgeHTML's as "edge" versions below 79; "mirror" means Chromium-based
+// Edge only). remove is JavaScript that takes it away from the page;
+// gone is an expression that is true once it is gone. w is window.
+type gap struct {
+	name, remove, gone string
+}
+
+// Gap constructors.
+
+// global removes a global.
+func global(name string) gap {
+	q := strconv.Quote(name)
+	return gap{name, "del(w, " + q + ");", "!(" + q + " in w)"}
+}
+
+// method removes a property of an object reachable from window, such as
+// "Array.prototype.includes" or "Document.prototype.currentScript".
+func method(path string) gap {
+	i := strings.LastIndex(path, ".")
+	obj, name := path[:i], strconv.Quote(path[i+1:])
+	return gap{path, "del(w." + obj + ", " + name + ");", "!(" + name + " in w." + obj + ")"}
+}
+
+// notConstructible replaces a constructor with one that throws, as IE's
+// Event, CustomEvent, MessageEvent, URL and EventTarget do, keeping its
+// prototype (instanceof and document.createEvent go on working) and its
+// statics.
+func notConstructible(name string) gap {
+	q := strconv.Quote(name)
+	return gap{name + "()", "noNew(" + q + ");", "throws(function () { return new w[" + q + "](" + ctorArg(name) + "); })"}
+}
+
+func ctorArg(name string) string {
+	switch name {
+	case "URL":
+		return `"http://a/"`
+	case "EventTarget":
+		return ""
+	}
+	return `"x"`
+}
+
+// The two lists. Each removal is checked by gapScript before the page's
+// first script runs.
+var (
+	edgeHTMLGaps = []gap{
+		global("EventSource"), global("TextEncoder"), global("TextDecoder"), global("globalThis"),
+		global("URLSearchParams"), // EdgeHTML 17
+		global("queueMicrotask"), global("reportError"), global("structuredClone"),
+		notConstructible("EventTarget"),
+		method("Promise.prototype.finally"), // EdgeHTML 18
+		method("Object.fromEntries"), method("Object.hasOwn"),
+		method("Array.prototype.flat"), method("Array.prototype.flatMap"), method("Array.prototype.at"),
+		method("String.prototype.matchAll"), method("String.prototype.replaceAll"),
+		method("String.prototype.trimStart"), method("String.prototype.trimEnd"), method("String.prototype.at"),
+	}
+
+	ie11Gaps = []gap{
+		global("EventSource"), global("WebAssembly"), global("fetch"), global("Request"), global("Response"),
+		global("Headers"), global("Promise"), global("ReadableStream"), global("WritableStream"),
+		global("TransformStream"), global("TextEncoder"), global("TextDecoder"), global("globalThis"),
+		global("Symbol"), global("Reflect"), global("Proxy"), global("WeakSet"), global("URLSearchParams"),
+		global("AbortController"), global("AbortSignal"), global("queueMicrotask"), global("reportError"),
+		global("structuredClone"),
+		{"crypto (msCrypto instead)", "w.msCrypto = w.crypto; del(w, \"crypto\");", "!(\"crypto\" in w) && !!w.msCrypto"},
+		{"Map(iterable)", "ignoresIterable(\"Map\");", "new w.Map([[1, 2]]).size === 0"},
+		{"Set(iterable)", "ignoresIterable(\"Set\");", "new w.Set([1]).size === 0"},
+		notConstructible("Event"), notConstructible("CustomEvent"), notConstructible("MessageEvent"),
+		notConstructible("URL"), notConstructible("EventTarget"),
+		method("Document.prototype.currentScript"), method("XMLHttpRequest.prototype.responseURL"),
+		method("Object.assign"), method("Object.values"), method("Object.entries"), method("Object.fromEntries"),
+		method("Object.getOwnPropertyDescriptors"), method("Object.is"),
+		method("Array.from"), method("Array.of"),
+		method("Array.prototype.includes"), method("Array.prototype.find"), method("Array.prototype.findIndex"),
+		method("Array.prototype.fill"), method("Array.prototype.copyWithin"), method("Array.prototype.entries"),
+		method("Array.prototype.keys"), method("Array.prototype.values"), method("Array.prototype.flat"),
+		method("String.prototype.includes"), method("String.prototype.startsWith"),
+		method("String.prototype.endsWith"), method("String.prototype.repeat"), method("String.prototype.padStart"),
+		method("String.prototype.padEnd"), method("String.prototype.codePointAt"), method("String.fromCodePoint"),
+		method("Number.isNaN"), method("Number.isFinite"), method("Number.isInteger"), method("Math.trunc"),
+		method("Math.sign"),
+	}
+)
+
+// gapScript returns a profile script that takes every gap away, then checks
+// that each is gone and throws naming any that is not: a profile that
+// silently kept an API would make every test under it prove nothing, and
+// the harness fails a page on any uncaught exception. ES5; it sets
+// window.__e2eProfile so a page (or a failing test's log) can tell which
+// profile it ran under, and window.__e2eGaps to the number of gaps checked.
+func gapScript(profile string, gaps []gap) string {
+	var b strings.Builder
+	b.WriteString(`(function (w) {
+  function del(o, k) {
+    if (!o) return;
+    try { delete o[k]; } catch (e) {}
+    // An own property that will not go is hidden instead.
+    if (k in o) { try { Object.defineProperty(o, k, {value: undefined, configurable: true, writable: true}); delete o[k]; } catch (e) {} }
+  }
+  function throws(f) { try { f(); return false; } catch (e) { return true; } }
+  function noNew(name) {
+    var O = w[name];
+    var F = function () { throw new TypeError("Object doesn't support this action"); };
+    if (O) {
+      F.prototype = O.prototype;
+      var statics = Object.getOwnPropertyNames(O);
+      for (var i = 0; i < statics.length; i++) {
+        if (!/^(length|name|prototype|arguments|caller)$/.test(statics[i])) {
+          try { Object.defineProperty(F, statics[i], Object.getOwnPropertyDescriptor(O, statics[i])); } catch (e) {}
+        }
+      }
+    }
+    Object.defineProperty(w, name, {value: F, writable: true, configurable: true});
+  }
+  function ignoresIterable(name) {
+    var O = w[name];
+    var F = function () { return new O(); };
+    F.prototype = O.prototype;
+    Object.defineProperty(w, name, {value: F, writable: true, configurable: true});
+  }
+`)
+	for _, g := range gaps {
+		b.WriteString("  " + g.remove + "\n")
+	}
+	b.WriteString("  var kept = [];\n")
+	for _, g := range gaps {
+		fmt.Fprintf(&b, "  if (!(%s)) kept.push(%s);\n", g.gone, strconv.Quote(g.name))
+	}
+	fmt.Fprintf(&b, `  if (kept.length) throw new Error("e2e profile %s: still there: " + kept.join(", "));
+  w.__e2eProfile = %s;
+  w.__e2eGaps = %d;
+})(window);`, profile, strconv.Quote(profile), len(gaps))
+	return b.String()
+}
 
 // Profiles lists every defined profile, for tests that run on all of them.
 func Profiles() []Profile { return []Profile{Modern, Firefox, Nativeless, EdgeHTML, IE11} }
@@ -153,4 +296,65 @@ func deleteGlobals(profile string, names ...string) string {
   }
   w.__e2eProfile = ` + strconv.Quote(profile) + `;
 })(window);`
+}
+
+// TestProfileGaps proves that every gap of each legacy profile bites
+// before the page's first script: the page's first inline script sees the
+// count of gaps the profile script checked (it throws, failing the page,
+// when any survived), and a sample of them, checked again from the page.
+func TestProfileGaps(t *testing.T) {
+	const page = `<!doctype html><html><head><script>
+var w = window, r = {profile: w.__e2eProfile, gaps: w.__e2eGaps, failed: []};
+function check(name, f) { try { if (!f()) r.failed.push(name); } catch (e) { r.failed.push(name + ": " + e.message); } }
+function throws(f) { try { f(); return false; } catch (e) { return true; } }
+check("no EventSource", function () { return typeof EventSource === "undefined"; });
+check("no TextDecoder", function () { return typeof TextDecoder === "undefined"; });
+check("EventTarget not constructible", function () { return throws(function () { return new EventTarget(); }); });
+check("EventTarget.prototype kept", function () { return typeof EventTarget.prototype.addEventListener === "function"; });
+if (r.profile === "ie11") {
+  check("no Symbol", function () { return typeof Symbol === "undefined"; });
+  check("no Promise, fetch, WebAssembly", function () { return typeof Promise + typeof fetch + typeof WebAssembly === "undefinedundefinedundefined"; });
+  check("no includes", function () { return ![].includes && !"".includes; });
+  check("new Event throws", function () { return throws(function () { return new Event("x"); }); });
+  check("createEvent works", function () { var e = document.createEvent("Event"); e.initEvent("x", false, false); return e instanceof Event && e.type === "x"; });
+  check("createEvent MessageEvent works", function () { var e = document.createEvent("MessageEvent"); e.initMessageEvent("m", false, false, "d", "o", "i", null); return e instanceof MessageEvent && e.data === "d"; });
+  check("new URL throws", function () { return throws(function () { return new URL("http://a/"); }); });
+  check("URL.createObjectURL kept", function () { return typeof URL.createObjectURL === "function"; });
+  check("Map ignores its iterable", function () { return new Map([[1, 2]]).size === 0; });
+  check("no currentScript", function () { return document.currentScript === undefined; });
+  check("msCrypto", function () { return typeof crypto === "undefined" && typeof msCrypto.getRandomValues === "function"; });
+  check("XHR has no responseURL", function () { return new XMLHttpRequest().responseURL === undefined; });
+} else {
+  check("WebAssembly kept", function () { return typeof WebAssembly === "object"; });
+  check("no URLSearchParams", function () { return typeof URLSearchParams === "undefined"; });
+  check("no Promise.prototype.finally", function () { return !Promise.prototype.finally; });
+}
+window.__first = r;
+</script></head><body></body></html>`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		p    Profile
+		gaps []gap
+	}{{EdgeHTML, edgeHTMLGaps}, {IE11, ie11Gaps}} {
+		t.Run(tc.p.Name, func(t *testing.T) {
+			pg := RunPage(t, tc.p, srv.URL+"/")
+			type first struct {
+				Profile string
+				Gaps    int
+				Failed  []string
+			}
+			got := Eval[first](pg, `window.__first`)
+			if got.Profile != tc.p.Name || got.Gaps != len(tc.gaps) {
+				t.Fatalf("the page's first script saw profile %q with %d gaps checked, want %q with %d",
+					got.Profile, got.Gaps, tc.p.Name, len(tc.gaps))
+			}
+			if len(got.Failed) > 0 {
+				t.Errorf("gaps that do not bite: %q", got.Failed)
+			}
+		})
+	}
 }

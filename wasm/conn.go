@@ -58,7 +58,8 @@ type host interface {
 // config is a conn's share of the page's options.
 type config struct {
 	withCredentials  bool
-	sameOrigin       bool      // the URL is the page's origin: headers cannot cause a preflight
+	sameOrigin       bool      // the URL is the page's origin: Cache-Control costs no preflight
+	gatewayErrors    bool      // 502, 503 and 504 are network errors (EventSourcePolyfill's leniency)
 	lastEventIDParam string    // when set, the last event ID goes in this query parameter, not a header
 	watchdogMS       int       // inactivity watchdog; 0 is none
 	retryMS          int       // initial reconnection time; 0 is the default
@@ -86,7 +87,16 @@ type conn struct {
 	bytes    int    // body bytes of the attempt in flight
 	tail     []byte // the last bytes of the attempt's body, up to 4
 	recycled bool   // the attempt in flight replaces an XHR that had grown too big
-	lastSeen float64
+	plain    bool   // send no header of ours but Accept: the server refused one
+	extra    bool   // the attempt in flight carries Cache-Control or Last-Event-ID
+	answered bool   // the attempt in flight got a response
+	reqURL   string // the URL the attempt in flight asked for
+	// redirected: a response came from another URL than the one asked
+	// for. XMLHttpRequest follows redirects before script sees them, so an
+	// XHR attempt then goes without the page's headers, as fetch's do
+	// after a redirect (see web/src/transports.js).
+	redirected bool
+	lastSeen   float64
 
 	dec   *sse.Decoder
 	batch batch
@@ -111,7 +121,7 @@ func (c *conn) current(attempt int) bool {
 // connect starts a new attempt.
 func (c *conn) connect() {
 	c.attempt++
-	c.received, c.bytes, c.tail = false, 0, c.tail[:0]
+	c.received, c.bytes, c.tail, c.answered, c.extra = false, 0, c.tail[:0], false, false
 	c.dec.Reset()
 	req := &request{
 		attempt:         c.attempt,
@@ -121,13 +131,15 @@ func (c *conn) connect() {
 	}
 	hs := []header{{"Accept", "text/event-stream"}}
 	// Cache-Control is not a CORS-safelisted header: cross-origin it would
-	// cost a preflight that native EventSource never makes, so there the
-	// fetch transport asks for an uncached response through its cache mode
-	// instead, which makes the browser add the header itself.
-	if c.cfg.sameOrigin {
+	// cost a preflight that native EventSource never makes. fetch asks for
+	// an uncached response through its cache mode instead, which makes the
+	// browser add the header itself; XHR has no such mode, so there it is
+	// sent to the page's own origin only.
+	if c.cfg.sameOrigin && c.cfg.transport == transportXHR && !c.plain {
 		hs = append(hs, header{"Cache-Control", "no-cache"})
+		c.extra = true
 	}
-	if c.cfg.userHeaders {
+	if c.cfg.userHeaders && !(c.redirected && c.cfg.transport == transportXHR) {
 		for _, uh := range c.h.headers(c) {
 			hs = setHeader(hs, uh.name, uh.value)
 		}
@@ -135,14 +147,24 @@ func (c *conn) connect() {
 			return
 		}
 	}
+	// The last event ID goes where the page asked (a query parameter) or
+	// in the standard's header, which a server that refuses the preflight
+	// it costs cross-origin (or after a redirect) never sees: after such a
+	// refusal it goes in the query, as the hub and the common polyfills read
+	// it (see end).
 	if id := c.dec.LastEventID(); id != "" {
-		if c.cfg.lastEventIDParam != "" {
+		switch {
+		case c.cfg.lastEventIDParam != "":
 			req.url = setQuery(req.url, c.cfg.lastEventIDParam, id)
-		} else {
+		case c.plain:
+			req.url = setQuery(req.url, fallbackIDParam, id)
+		default:
 			hs = setHeader(hs, "Last-Event-ID", byteString(id))
+			c.extra = true
 		}
 	}
 	req.headers = hs
+	c.reqURL = req.url
 	c.inFlight = true
 	if c.cfg.watchdogMS > 0 {
 		c.lastSeen = c.h.now()
@@ -166,6 +188,16 @@ func (c *conn) response(attempt, status int, contentType, url string) bool {
 	}
 	if c.cfg.watchdogMS > 0 {
 		c.lastSeen = c.h.now()
+	}
+	c.answered = true
+	c.noteURL(url)
+	if c.cfg.gatewayErrors && status >= 502 && status <= 504 {
+		// The network error a proxy without its upstream, or a hub
+		// restarting, stands for: reconnect with backoff.
+		c.recycled = false
+		c.stop()
+		c.ended()
+		return false
 	}
 	if status == 200 && isEventStream(contentType) {
 		if c.recycled {
@@ -213,6 +245,12 @@ func (c *conn) body(attempt int, p []byte) bool {
 	}
 	if len(p) == 0 {
 		return true
+	}
+	if !c.received && c.cfg.transport == transportXHR {
+		// XMLHttpRequest's decoding of responseText took the one leading
+		// byte order mark the standard skips; the decoder would skip
+		// another. It is given one to skip instead.
+		c.dec.Write(bomBytes)
 	}
 	c.received = true
 	c.bytes += len(p)
@@ -287,14 +325,49 @@ func endsEvent(p []byte) bool {
 		p[n-1] == '\r' && p[n-2] == '\r')
 }
 
+// How an attempt ended without a response, as the transport tells it.
+const (
+	endNetwork = 0 // a network error (or, after a response, the end of the body)
+	endRefused = 1 // the server answered, and CORS refused the response or the preflight
+	endUnknown = 2 // either: XMLHttpRequest cannot tell them apart
+	endAborted = 3 // the page aborted the request (window.stop()), before or after the response
+)
+
+// fallbackIDParam is the query parameter the last event ID goes in once a
+// server refused the Last-Event-ID header's preflight: the name the hub,
+// and the widespread polyfills' servers, read.
+const fallbackIDParam = "lastEventId"
+
+// bomBytes is U+FEFF in UTF-8.
+var bomBytes = []byte{0xEF, 0xBB, 0xBF}
+
 // end handles the end of attempt's response: a clean end of the body or a
-// network error, before or after the response arrived. Both reconnect.
-func (c *conn) end(attempt int) {
+// network error, before or after the response arrived. Both reconnect; a
+// CORS refusal fails the connection, as in the browser's EventSource,
+// unless a header of ours caused it, and so does an aborted request.
+func (c *conn) end(attempt, how int) {
 	if !c.current(attempt) {
 		return
 	}
 	c.inFlight = false
 	c.clearWatchdog()
+	if how == endAborted {
+		// The standard fails the connection after an aborted network
+		// error.
+		c.fail()
+		return
+	}
+	if !c.answered && c.extra && how != endNetwork {
+		// A header of ours may have cost a preflight the server refused:
+		// at once again, and from now on, without them.
+		c.plain = true
+		c.connect()
+		return
+	}
+	if !c.answered && how == endRefused {
+		c.fail()
+		return
+	}
 	c.ended()
 }
 
@@ -315,13 +388,29 @@ func (c *conn) ended() {
 // retransport abandons attempt without counting it, for a transport that
 // found it cannot stream and switched conn to another; the new attempt
 // starts at once.
-func (c *conn) retransport(attempt int, t transport) {
+func (c *conn) retransport(attempt int, t transport, url string) {
 	if !c.current(attempt) {
 		return
 	}
+	c.noteURL(url)
 	c.stop()
 	c.cfg.transport = t
 	c.connect()
+}
+
+// noteURL notes whether the response of the attempt in flight, from url,
+// came after a redirect.
+func (c *conn) noteURL(url string) {
+	asked := c.reqURL
+	for i := 0; i < len(asked); i++ {
+		if asked[i] == '#' {
+			asked = asked[:i]
+			break
+		}
+	}
+	if url != "" && url != asked {
+		c.redirected = true
+	}
 }
 
 // timer handles the expiry of a conn timer.

@@ -86,7 +86,7 @@ func testConn(cfg config) (*conn, *fakeHost) {
 }
 
 func TestOpenEventsAndReconnect(t *testing.T) {
-	c, h := testConn(config{sameOrigin: true})
+	c, h := testConn(config{sameOrigin: true, transport: transportXHR})
 	if got := h.take(); got != "request 1" {
 		t.Fatalf("start: %s", got)
 	}
@@ -113,7 +113,7 @@ func TestOpenEventsAndReconnect(t *testing.T) {
 	if want := "message\ra\r7\rx\rb\nc\r7\r"; h.batches[0] != want {
 		t.Errorf("batch %q, want %q", h.batches[0], want)
 	}
-	c.end(1)
+	c.end(1, endNetwork)
 	if got := h.take(); got != "error true; timer 0 1500" {
 		t.Fatalf("end: %s", got)
 	}
@@ -168,7 +168,7 @@ func TestNetworkErrorBackoff(t *testing.T) {
 	h.take()
 	var waits []int
 	for i := 1; i <= 6; i++ {
-		c.end(i) // refused before any response
+		c.end(i, endNetwork) // refused before any response
 		waits = append(waits, h.timers[reconnectTimer])
 		c.timer(reconnectTimer)
 	}
@@ -178,17 +178,17 @@ func TestNetworkErrorBackoff(t *testing.T) {
 	// A connection that carries bytes resets the count.
 	c.response(7, 200, "text/event-stream", "")
 	c.body(7, []byte(": hi\n"))
-	c.end(7)
+	c.end(7, endNetwork)
 	if w := h.timers[reconnectTimer]; w != 100 {
 		t.Errorf("wait after a success %d", w)
 	}
 	// An empty 200 counts as a failure.
 	c.timer(reconnectTimer)
 	c.response(8, 200, "text/event-stream", "")
-	c.end(8)
+	c.end(8, endNetwork)
 	c.timer(reconnectTimer)
 	c.response(9, 200, "text/event-stream", "")
-	c.end(9)
+	c.end(9, endNetwork)
 	if w := h.timers[reconnectTimer]; w != 200 {
 		t.Errorf("wait after two empty responses %d", w)
 	}
@@ -205,7 +205,7 @@ func TestCloseFromListener(t *testing.T) {
 	if got := h.take(); got != "events 2; abort" {
 		t.Errorf("got %s", got)
 	}
-	c.end(1)
+	c.end(1, endNetwork)
 	c.timer(reconnectTimer)
 	if len(h.log) != 0 {
 		t.Errorf("activity after close: %v", h.log)
@@ -216,7 +216,7 @@ func TestCloseFromErrorListener(t *testing.T) {
 	c, h := testConn(config{})
 	h.onError = func(c *conn) { c.close() }
 	h.take()
-	c.end(1)
+	c.end(1, endNetwork)
 	if got := h.take(); got != "error true" {
 		t.Errorf("got %s", got)
 	}
@@ -229,7 +229,7 @@ func TestLastEventIDQuery(t *testing.T) {
 	c, h := testConn(config{lastEventIDParam: "lastEventId"})
 	c.response(1, 200, "text/event-stream", "")
 	c.body(1, []byte("id: a b/é\ndata: x\n\n"))
-	c.end(1)
+	c.end(1, endNetwork)
 	c.timer(reconnectTimer)
 	r := h.last()
 	if want := "http://example.com/events?lastEventId=a%20b%2F%C3%A9"; r.url != want {
@@ -247,7 +247,7 @@ func TestLastEventIDHeaderBytes(t *testing.T) {
 	c, h := testConn(config{})
 	c.response(1, 200, "text/event-stream", "")
 	c.body(1, []byte("id: é\ndata: x\n\n"))
-	c.end(1)
+	c.end(1, endNetwork)
 	c.timer(reconnectTimer)
 	// Each UTF-8 byte of the id as one character, which fetch and XHR send
 	// as that byte.
@@ -273,7 +273,7 @@ func TestUserHeaders(t *testing.T) {
 	}
 	// Asked again at every attempt.
 	h.user = []header{{"Authorization", "Bearer 2"}}
-	c.end(1)
+	c.end(1, endNetwork)
 	c.timer(reconnectTimer)
 	if v, _ := headerValue(h.last(), "Authorization"); v != "Bearer 2" {
 		t.Errorf("Authorization on reconnect %q", v)
@@ -361,7 +361,7 @@ func TestDecoderLimitFails(t *testing.T) {
 func TestRetransport(t *testing.T) {
 	c, h := testConn(config{transport: transportFetch})
 	h.take()
-	c.retransport(1, transportXHR)
+	c.retransport(1, transportXHR, "")
 	if got := h.take(); got != "abort; request 2" {
 		t.Errorf("got %s", got)
 	}
@@ -497,5 +497,188 @@ func TestBatchBigData(t *testing.T) {
 	}
 	if len(c.batch.big) != 0 || len(c.batch.bigAt) != 0 {
 		t.Error("big events kept after the batch")
+	}
+}
+
+func TestGatewayErrors(t *testing.T) {
+	for _, tc := range []struct {
+		lenient bool
+		status  int
+		want    string
+	}{
+		{false, 502, "abort; error false"},
+		{false, 503, "abort; error false"},
+		{false, 504, "abort; error false"},
+		{true, 502, "abort; error true; timer 0 100"},
+		{true, 503, "abort; error true; timer 0 100"},
+		{true, 504, "abort; error true; timer 0 100"},
+		{true, 500, "abort; error false"},
+		{true, 505, "abort; error false"},
+	} {
+		c, h := testConn(config{gatewayErrors: tc.lenient, retryMS: 100})
+		h.take()
+		if c.response(1, tc.status, "text/html", "") {
+			t.Errorf("%d accepted", tc.status)
+		}
+		if got := h.take(); got != tc.want {
+			t.Errorf("lenient %v, %d: %s, want %s", tc.lenient, tc.status, got, tc.want)
+		}
+	}
+}
+
+func TestCORSRefusal(t *testing.T) {
+	// Refused without a header of ours: the connection fails, as native.
+	c, h := testConn(config{})
+	h.take()
+	c.end(1, endRefused)
+	if got := h.take(); got != "error false" || c.state != closed {
+		t.Errorf("refused: %s, state %d", got, c.state)
+	}
+	// XHR cannot tell a refusal from a network error: that reconnects.
+	c, h = testConn(config{transport: transportXHR})
+	h.take()
+	c.end(1, endUnknown)
+	if got := h.take(); got != "error true; timer 0 3000" {
+		t.Errorf("unknown: %s", got)
+	}
+	// A refusal after the response started is no CORS refusal.
+	c, h = testConn(config{})
+	c.response(1, 200, "text/event-stream", "")
+	h.take()
+	c.end(1, endRefused)
+	if got := h.take(); got != "error true; timer 0 3000" {
+		t.Errorf("refused after a response: %s", got)
+	}
+}
+
+func TestRefusedHeadersDropped(t *testing.T) {
+	for _, how := range []int{endRefused, endUnknown} {
+		c, h := testConn(config{sameOrigin: true, transport: transportXHR, retryMS: 50})
+		if v, _ := headerValue(h.last(), "Cache-Control"); v != "no-cache" {
+			t.Fatalf("Cache-Control %q same-origin over XHR", v)
+		}
+		c.response(1, 200, "text/event-stream", "")
+		c.body(1, []byte("id: 7\ndata: x\n\n"))
+		c.end(1, endNetwork)
+		c.timer(reconnectTimer)
+		r := h.last()
+		if v, _ := headerValue(r, "Last-Event-ID"); v != "7" || r.url != "http://example.com/events" {
+			t.Fatalf("reconnection: Last-Event-ID %q, url %s", v, r.url)
+		}
+		h.take()
+		// No response: a header of ours may have cost a refused preflight
+		// (a redirect to another origin): at once again without them.
+		c.end(2, how)
+		if got := h.take(); got != "request 3" {
+			t.Fatalf("how %d: %s, want an immediate retry", how, got)
+		}
+		r = h.last()
+		if len(r.headers) != 1 || r.url != "http://example.com/events?lastEventId=7" {
+			t.Errorf("how %d: plain retry headers %v, url %s", how, r.headers, r.url)
+		}
+		// Refused again, without headers of ours: it fails (or, on XHR,
+		// reconnects as from a network error).
+		c.end(3, how)
+		want := map[int]string{endRefused: "error false", endUnknown: "error true; timer 0 50"}[how]
+		if got := h.take(); got != want {
+			t.Errorf("how %d: second refusal %s, want %s", how, got, want)
+		}
+	}
+	// A plain network error keeps the headers.
+	c, h := testConn(config{sameOrigin: true, transport: transportXHR})
+	h.take()
+	c.end(1, endNetwork)
+	c.timer(reconnectTimer)
+	if v, _ := headerValue(h.last(), "Cache-Control"); v != "no-cache" {
+		t.Errorf("Cache-Control dropped after a network error")
+	}
+}
+
+func TestCacheControlOnlyWhereFree(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  config
+		want bool
+	}{
+		{config{sameOrigin: true, transport: transportXHR}, true},
+		{config{sameOrigin: false, transport: transportXHR}, false},
+		// fetch's cache mode makes the browser send it.
+		{config{sameOrigin: true, transport: transportFetch}, false},
+	} {
+		_, h := testConn(tc.cfg)
+		if _, ok := headerValue(h.last(), "Cache-Control"); ok != tc.want {
+			t.Errorf("%+v: Cache-Control %v, want %v", tc.cfg, ok, tc.want)
+		}
+	}
+}
+
+func TestXHRSkipsOneBOM(t *testing.T) {
+	// responseText has lost the first BOM already: a second one is kept,
+	// so the first field's name is not data.
+	for _, tc := range []struct {
+		transport transport
+		body      string
+		want      string
+	}{
+		{transportXHR, "\uFEFFdata: 1\n\ndata: 2\n\n", "message\r2\r\r"},
+		{transportXHR, "data: 1\n\n", "message\r1\r\r"},
+		{transportFetch, "\uFEFFdata: 1\n\n", "message\r1\r\r"},
+		{transportFetch, "\uFEFF\uFEFFdata: 1\n\ndata: 2\n\n", "message\r2\r\r"},
+	} {
+		c, h := testConn(config{transport: tc.transport})
+		c.response(1, 200, "text/event-stream", "")
+		c.body(1, []byte(tc.body))
+		if got := strings.Join(h.batches, ""); got != tc.want {
+			t.Errorf("transport %d, %q: %q, want %q", tc.transport, tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestNoUserHeadersOnXHRAfterRedirect(t *testing.T) {
+	// fetch saw the stream come from another URL (a redirect it followed
+	// without the page's headers) and cannot stream it: the XHR that
+	// replaces it, which would follow the redirect with them, goes without.
+	h := newFakeHost()
+	h.user = []header{{"X-Api-Key", "secret"}}
+	c := newConn(1, "http://example.com/events#f", config{userHeaders: true, transport: transportFetch, policy: defaultPolicy()}, h)
+	c.start()
+	if v, _ := headerValue(h.last(), "X-Api-Key"); v != "secret" {
+		t.Fatalf("first request: X-Api-Key %q", v)
+	}
+	c.retransport(1, transportXHR, "http://other.example/events")
+	if _, ok := headerValue(h.last(), "X-Api-Key"); ok {
+		t.Errorf("the XHR after a redirect carries the page's headers: %v", h.last().headers)
+	}
+	// Without a redirect (the same URL, its fragment aside) they stay.
+	h = newFakeHost()
+	h.user = []header{{"X-Api-Key", "secret"}}
+	c = newConn(1, "http://example.com/events#f", config{userHeaders: true, transport: transportFetch, policy: defaultPolicy()}, h)
+	c.start()
+	c.retransport(1, transportXHR, "http://example.com/events")
+	if v, _ := headerValue(h.last(), "X-Api-Key"); v != "secret" {
+		t.Errorf("no redirect: X-Api-Key %q on the XHR", v)
+	}
+	// An XHR stream found redirected goes without them from then on.
+	c.response(2, 200, "text/event-stream", "http://other.example/events")
+	c.end(2, endNetwork)
+	c.timer(reconnectTimer)
+	if _, ok := headerValue(h.last(), "X-Api-Key"); ok {
+		t.Errorf("XHR reconnection after a redirect carries the page's headers")
+	}
+}
+
+func TestAbortedFails(t *testing.T) {
+	// window.stop() aborts the request, before or after the response: the
+	// standard fails the connection.
+	for _, answered := range []bool{false, true} {
+		c, h := testConn(config{sameOrigin: true, transport: transportXHR})
+		if answered {
+			c.response(1, 200, "text/event-stream", "")
+			c.body(1, []byte("data: x\n\n"))
+		}
+		h.take()
+		c.end(1, endAborted)
+		if got := h.take(); got != "error false" || c.state != closed {
+			t.Errorf("answered %v: %s, state %d", answered, got, c.state)
+		}
 	}
 }

@@ -31,7 +31,7 @@ const (
 	engineFail   = 4 // (id): the 401/403 hook's promise rejected
 	engineHead   = 5 // (id, attempt, status, contentType, url, streams) → read on?
 	engineChunk  = 6 // (id, attempt, Uint8Array) → read on?
-	engineEnd    = 7 // (id, attempt): end of body or network error
+	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused, endUnknown or endAborted
 	engineTimer  = 8 // (id, kind)
 )
 
@@ -41,6 +41,7 @@ const (
 	flagSameOrigin
 	flagHeaders
 	flagAuthHook
+	flagGatewayErrors
 )
 
 func main() {
@@ -96,7 +97,7 @@ func (e *engine) call(_ js.Value, args []js.Value) any {
 		if !args[6].Truthy() && c.current(attempt) && status == 200 && isEventStream(ct) {
 			// A fetch without a streaming body (EdgeHTML's) would hold the
 			// whole endless stream before handing over a byte.
-			c.retransport(attempt, transportXHR)
+			c.retransport(attempt, transportXHR, url)
 			return false
 		}
 		return c.response(attempt, status, ct, url)
@@ -114,7 +115,7 @@ func (e *engine) call(_ js.Value, args []js.Value) any {
 		js.CopyBytesToGo(p, v)
 		return c.body(attempt, p)
 	case engineEnd:
-		c.end(args[2].Int())
+		c.end(args[2].Int(), args[3].Int())
 	case engineTimer:
 		c.timer(timerKind(args[2].Int()))
 	}
@@ -129,6 +130,7 @@ func (e *engine) open(id int, a []js.Value) {
 		sameOrigin:       flags&flagSameOrigin != 0,
 		userHeaders:      flags&flagHeaders != 0,
 		authHook:         flags&flagAuthHook != 0,
+		gatewayErrors:    flags&flagGatewayErrors != 0,
 		watchdogMS:       a[2].Int(),
 		retryMS:          a[3].Int(),
 		policy:           policy{max: a[4].Int(), factor: a[5].Float(), jitter: a[6].Float()},

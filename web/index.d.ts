@@ -61,6 +61,11 @@ export interface EventSourcePolyfillInit extends EventSourceInit {
    * `data-engine-base`.
    */
   engineBase?: string;
+  /**
+   * Reconnect with backoff after 502, 503 or 504, as after a network error,
+   * where the standard fails the connection. Default true.
+   */
+  retryGatewayErrors?: boolean;
 }
 
 /**

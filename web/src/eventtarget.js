@@ -65,7 +65,9 @@ export function construct(self) {
 
 var LISTENERS = '__polysseListeners';
 
-// listeners returns obj's listener lists by type, creating them.
+// listeners returns obj's listener lists by type, creating them. A list's
+// key is '$' and the type: any type name is safe, constructor, __proto__
+// and hasOwnProperty included, in every engine (IE's too).
 function listeners(obj) {
   var l = obj[LISTENERS];
   if (!l) {
@@ -88,13 +90,13 @@ function flags(options) {
 // meanwhile is not called either.
 function remove(obj, type, entry) {
   var map = listeners(obj);
-  var list = map[type] || [];
+  var list = map['$' + type] || [];
   var next = [];
   for (var i = 0; i < list.length; i++) {
     if (list[i] !== entry) next.push(list[i]);
   }
   entry.removed = true;
-  map[type] = next;
+  map['$' + type] = next;
 }
 
 // add registers a listener and reports whether it was added.
@@ -105,12 +107,12 @@ function add(target, args) {
   if (f.signal && f.signal.aborted) return false;
   var type = String(args[0]);
   var map = listeners(target);
-  var list = map[type] || [];
+  var list = map['$' + type] || [];
   for (var i = 0; i < list.length; i++) {
     if (list[i].callback === callback && list[i].capture === f.capture) return false;
   }
   var entry = { callback: callback, capture: f.capture, once: f.once, removed: false };
-  map[type] = list.concat([entry]);
+  map['$' + type] = list.concat([entry]);
   if (f.signal && isFunction(f.signal.addEventListener)) {
     f.signal.addEventListener('abort', function () { remove(target, type, entry); });
   }
@@ -126,7 +128,7 @@ export function addEventListener() {
 export function removeEventListener(type, callback) {
   var capture = flags(arguments[2]).capture;
   type = String(type);
-  var list = listeners(this)[type] || [];
+  var list = listeners(this)['$' + type] || [];
   for (var i = 0; i < list.length; i++) {
     if (list[i].callback === callback && list[i].capture === capture) {
       remove(this, type, list[i]);
@@ -175,7 +177,7 @@ function stopImmediate() {
 // watched through an own property of the event.
 function run(target, type, event, s) {
   var list = target[LISTENERS];
-  list = list && list[type];
+  list = list && list['$' + type];
   if (!list || !list.length) return;
   if (!s && list.length > 1) {
     // Only worth watching for when another listener could be skipped.
@@ -235,8 +237,10 @@ function trampoline(event) {
 
 // baseProto is what EventSource.prototype inherits from: below EventTarget's
 // prototype when there are native targets, with the methods that keep the
-// lists in step.
-export var baseProto = Object.prototype;
+// lists in step. Where EventTarget exists but cannot be subclassed
+// (EdgeHTML, IE), it is still below EventTarget's prototype, so that
+// instanceof EventTarget holds, and the prototypes carry the ES5 methods.
+export var baseProto = ETProto && !nativeTargets ? Object.create(ETProto) : Object.prototype;
 if (nativeTargets) {
   baseProto = Object.create(ETProto);
   hidden(baseProto, '__polysseEvents', hooks);

@@ -1,7 +1,9 @@
 // polysse's EventSource polyfill: the entry point of web/dist/eventsource.js.
 //
 // It defines window.EventSourcePolyfill always, and window.EventSource when
-// the browser has none, then picks an engine for each new EventSource:
+// the browser has none (the standard's EventSource, exactly: no options, no
+// leniencies; EventSourcePolyfill has both), then picks an engine for each
+// new EventSource:
 //   - the browser's own EventSource, supervised (engines/supervisor.js),
 //     when it has one and the options ask for nothing it cannot do (request
 //     headers, a fetch or XHR transport); unsupervised with supervise: false;
@@ -14,7 +16,7 @@
 // among those the browser can run.
 
 import { root, NativeEventSource, hidden } from './env.js';
-import { EventSourcePolyfill, setEngineSelector } from './eventsource.js';
+import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
 import { wasmEngine } from './engines/wasm.js';
 import { liteEngine } from './engines/lite.js';
@@ -35,7 +37,7 @@ setEngineSelector(function (opts) {
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
     return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;
   }
-  if (wasmEngine.available && want !== 'lite') return wasm;
+  if (wasmEngine.available && want !== 'lite') return opts.standard ? wasmEngine : wasm;
   if (liteEngine.available) return liteEngine;
   return noneEngine;
 });
@@ -45,4 +47,6 @@ setEngineSelector(function (opts) {
 hidden(EventSourcePolyfill, '__modes', modes);
 
 root.EventSourcePolyfill = EventSourcePolyfill;
-if (!NativeEventSource) root.EventSource = EventSourcePolyfill;
+// The standard constructor, where the browser has none: the WHATWG
+// behaviour, no options, no leniencies (see eventsource.js).
+if (!NativeEventSource) root.EventSource = EventSource;

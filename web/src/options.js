@@ -51,8 +51,26 @@ export function parseOptions(init) {
     fallback: init.fallback !== false,
     fallbackTimeout: ms(init.fallbackTimeout, 1, 5000),
     reportEngine: !!init.reportEngine,
-    engineBase: typeof init.engineBase === 'string' ? init.engineBase : ''
+    engineBase: typeof init.engineBase === 'string' ? init.engineBase : '',
+    // A 502, 503 or 504 is the network error it stands for (a proxy
+    // without its upstream, a hub restarting or draining): reconnect with
+    // backoff, where the standard fails the connection.
+    gatewayErrors: init.retryGatewayErrors !== false
   };
+}
+
+// standardOptions is what the standard EventSource constructor reads of its
+// second argument: withCredentials, and nothing else. Every leniency of
+// parseOptions' defaults is off.
+export function standardOptions(init) {
+  var opts = parseOptions({
+    withCredentials: init !== null && typeof init === 'object' && init.withCredentials,
+    supervise: false,
+    fallback: false,
+    retryGatewayErrors: false
+  });
+  opts.standard = true;
+  return opts;
 }
 
 // backoff returns the wait before the next attempt, as the WebAssembly
@@ -60,13 +78,15 @@ export function parseOptions(init) {
 // after a success or a single failure, then base × factor^(n−1) for the n-th
 // failure in a row, capped at max (never below base), minus up to jitter of
 // the part above base.
-export function backoff(r, base, failures) {
+// random is in [0, 1): Math.random() (testdata/connection-rules.json gives
+// its own).
+export function backoff(r, base, failures, random) {
   var d = base;
   if (failures > 1 && r.factor > 1) {
     var limit = r.max > base ? r.max : base;
     for (var i = 1; i < failures && d < limit; i++) d *= r.factor;
     if (d > limit) d = limit;
-    d -= (d - base) * r.jitter * Math.random();
+    d -= (d - base) * r.jitter * random;
   }
   return Math.floor(d);
 }

@@ -1,11 +1,6 @@
 // HTTP transports that stream a response body to an engine. They only move
 // bytes: which transport, which URL and headers, what a status means and
-// when to stop are the engine's decisions, but for one: a 502, 503 or 504
-// is reported as the network error it stands for (a proxy without its
-// upstream, a server that is down or draining), so that every engine
-// reconnects with backoff where the standard would fail the connection, as
-// polysse's supervisor does for the browser's own EventSource. A server that
-// wants its clients to stop answers 204.
+// when to stop are the engine's decisions.
 //
 //   start(url, headers, withCredentials, h) → { abort() }
 //     headers  flat [name, value, …] array
@@ -13,18 +8,31 @@
 //         streams is false when the body cannot be read as it arrives
 //     h.chunk(Uint8Array) → read on?      (fetch)
 //     h.text(string) → read on?            (XHR: what responseText gained)
-//     h.end()   the body ended, cleanly or with a network error
+//     h.end(how)  the body ended, cleanly or with a network error; before
+//                 a response, how says what the failure was: NETWORK,
+//                 REFUSED (the server answered but CORS refused the
+//                 response, or the preflight) or UNKNOWN (XHR cannot tell);
+//                 at any time, ABORTED: the page aborted the request
+//                 (window.stop()), which the standard fails the connection
+//                 for; only XHR tells it (fetch rejects as for a network
+//                 error)
 //
 // After abort, or once a callback has said to stop, nothing more is called.
 
 import { root, isFunction } from './env.js';
+import { origin as originOf, documentOrigin } from './url.js';
 
 // The browser's classes are looked up at each use, not once, so that a page
 // (or a test) that wraps fetch or XMLHttpRequest later is obeyed.
 
-function gatewayError(status) {
-  return status >= 502 && status <= 504;
-}
+export var NETWORK = 0;
+export var REFUSED = 1;
+export var UNKNOWN = 2;
+export var ABORTED = 3;
+
+// The engines' own request headers: anything else came from the page's
+// headers option, and is never sent to where a redirect leads.
+var OWN = /^(accept|cache-control|last-event-id)$/i;
 
 // streamingFetch reports whether fetch can hand over a body as it arrives.
 export function streamingFetch() {
@@ -35,21 +43,35 @@ export function streamingFetch() {
 export function fetchStream(url, headers, withCredentials, h) {
   var done = false;
   var reader = null;
-  var ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
+  var ctrl = null;
   var hs = {};
-  for (var i = 0; i + 1 < headers.length; i += 2) hs[headers[i]] = headers[i + 1];
-  var init = {
-    method: 'GET',
-    headers: hs,
-    mode: 'cors',
-    credentials: withCredentials ? 'include' : 'same-origin',
-    // Never from or into the HTTP cache, as EventSource's own request;
-    // the browser adds Cache-Control: no-cache itself, which a header set
-    // here could not do without a CORS preflight.
-    cache: 'no-store',
-    redirect: 'follow'
-  };
-  if (ctrl) init.signal = ctrl.signal;
+  var own = {};
+  var secret = false;
+  var cors = originOf(url) !== documentOrigin();
+  for (var i = 0; i + 1 < headers.length; i += 2) {
+    hs[headers[i]] = headers[i + 1];
+    if (OWN.test(headers[i])) own[headers[i]] = headers[i + 1]; else secret = true;
+    // Any header but Accept makes a cross-origin request preflighted.
+    if (!/^accept$/i.test(headers[i])) cors = true;
+  }
+  var credentials = withCredentials ? 'include' : 'same-origin';
+
+  function init(headers, redirect, mode) {
+    ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
+    var o = {
+      method: 'GET',
+      headers: headers,
+      mode: mode,
+      credentials: credentials,
+      // Never from or into the HTTP cache, as EventSource's own request;
+      // the browser adds Cache-Control: no-cache itself, which a header set
+      // here could not do without a CORS preflight.
+      cache: 'no-store',
+      redirect: redirect
+    };
+    if (ctrl) o.signal = ctrl.signal;
+    return o;
+  }
 
   function stop() {
     if (done) return;
@@ -60,30 +82,47 @@ export function fetchStream(url, headers, withCredentials, h) {
       reader.cancel();
     }
   }
-  function fail() {
+  function end(how) {
     if (!done) {
       done = true;
-      h.end();
+      h.end(how);
     }
   }
   function pump() {
     reader.read().then(function (r) {
       if (done) return;
       if (r.done) {
-        done = true;
-        h.end();
+        end(NETWORK);
       } else if (!h.chunk(r.value)) {
         stop();
       } else {
         pump();
       }
-    }, fail);
+    }, function () { end(NETWORK); });
   }
-  root.fetch(url, init).then(function (res) {
+  // refusedOrDown tells a CORS refusal from a network error: both reject
+  // fetch alike, but a no-cors request to the same URL, which CORS cannot
+  // refuse, gets an (opaque) response exactly when the server answered.
+  // Only a request that CORS could refuse is probed.
+  function refusedOrDown() {
     if (done) return;
-    if (gatewayError(res.status)) {
-      stop();
-      h.end();
+    if (!cors) {
+      end(NETWORK);
+      return;
+    }
+    root.fetch(url, init({}, 'follow', 'no-cors')).then(function () {
+      if (ctrl) ctrl.abort(); // the answer is all the probe wanted
+      end(REFUSED);
+    }, function () { end(NETWORK); });
+  }
+  function response(res) {
+    if (done) return;
+    if (secret && (res.type === 'opaqueredirect' || (res.status > 300 && res.status < 400))) {
+      // A redirect, which the page's headers must not follow: a script
+      // cannot see where it leads before following it (browsers answer
+      // an opaque redirect; Node, the redirect itself), so it is followed
+      // with the engine's own headers only.
+      root.fetch(url, init(own, 'follow', 'cors')).then(response, refusedOrDown);
       return;
     }
     var body = res.body;
@@ -94,12 +133,15 @@ export function fetchStream(url, headers, withCredentials, h) {
     }
     reader = body.getReader();
     pump();
-  }, fail);
+  }
+  root.fetch(url, init(hs, secret ? 'manual' : 'follow', 'cors')).then(response, refusedOrDown);
   return { abort: stop };
 }
 
 export function xhrStream(url, headers, withCredentials, h) {
   var done = false;
+  var ending = false;
+  var pageAbort = false;
   var seen = 0;
   var announced = false;
   var x = new root.XMLHttpRequest();
@@ -115,26 +157,31 @@ export function xhrStream(url, headers, withCredentials, h) {
     done = true;
     x.abort();
   }
+  // finish tells the end on the next task: when the page aborted the
+  // request (window.stop()), the abort event comes after this
+  // readystatechange.
+  function finish(how) {
+    ending = true;
+    root.setTimeout(function () {
+      if (!done) {
+        done = true;
+        h.end(pageAbort ? ABORTED : how);
+      }
+    }, 0);
+  }
   function change() {
-    if (done) return;
+    if (done || ending) return;
     var rs = x.readyState;
     if (rs < 2) return;
     if (!announced) {
       var status = x.status;
-      if (!status) { // no response at all: a network error
-        if (rs === 4) {
-          done = true;
-          h.end();
-        }
+      if (!status) {
+        // No response at all: a network error, or a CORS refusal, which
+        // XMLHttpRequest does not tell apart.
+        if (rs === 4) finish(UNKNOWN);
         return;
       }
       announced = true;
-      if (gatewayError(status)) {
-        done = true;
-        x.abort();
-        h.end();
-        return;
-      }
       if (!h.head(status, x.getResponseHeader('Content-Type') || '', x.responseURL || '', true)) {
         stop();
         return;
@@ -151,13 +198,16 @@ export function xhrStream(url, headers, withCredentials, h) {
         }
       }
     }
-    if (rs === 4 && !done) {
-      done = true;
-      h.end();
-    }
+    if (rs === 4 && !done) finish(NETWORK);
   }
   x.onreadystatechange = change;
   x.onprogress = change;
+  // Only the page aborts a request that is not done: stop() marks it done
+  // first.
+  x.onabort = function () {
+    pageAbort = true;
+    if (!done && !ending) finish(ABORTED);
+  };
   x.send();
   return { abort: stop };
 }

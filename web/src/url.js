@@ -30,6 +30,12 @@ export function resolve(url) {
     // IE resolves on assignment but fills in the parts only when read
     // back through href.
     a.href = a.href;
+    // An anchor keeps what it cannot parse: the authority is checked as
+    // the URL parser would (a host without forbidden code points or an
+    // IPv6 address in brackets, then an optional port up to 65535).
+    var m = ORIGIN.exec(a.href);
+    var h = m && /^(\[[\da-f:.]+\]|[^\s#\/:<>?@[\\\]^|]+)(:(\d*))?$/i.exec(m[2]);
+    if (m && (!h || h[3] > 65535)) throw syntaxError("The URL '" + url + "' is invalid.");
     return a.href;
   }
   return url;

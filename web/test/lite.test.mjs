@@ -128,7 +128,7 @@ test('IE gets the lite engine, loaded once, and events arrive', async () => {
   assert.equal(es.readyState, 2);
 });
 
-test('a clean end reconnects after the retry time with the last event ID in the query', async () => {
+test('a clean end reconnects after the retry time with Last-Event-ID, the id UTF-8 encoded', async () => {
   let n = 0;
   srv.route('/retry', (req, res) => {
     sse(res);
@@ -150,7 +150,9 @@ test('a clean end reconnects after the retry time with the last event ID in the 
   ]);
   const hits = srv.hits('/retry');
   assert.equal(hits[0].url, '/retry?x=1&_engine=lite');
-  assert.equal(hits[1].url, '/retry?x=1&_engine=lite&lastEventId=%C3%A9%2F1');
+  assert.equal(hits[1].url, '/retry?x=1&_engine=lite');
+  assert.equal(Buffer.from(hits[1].headers['last-event-id'], 'latin1').toString('utf8'), 'é/1');
+  assert.equal(hits[0].headers['cache-control'], 'no-cache', 'same origin: asks for no cache');
   assert.ok(hits[1].time - hits[0].time >= 45, 'waited the retry time');
   es.close();
   const named = source('/retry', { lastEventIdQueryParameterName: 'lastEventID' });
@@ -192,7 +194,7 @@ test('past the byte budget the XHR is replaced between two events, unseen', asyn
   srv.route('/budget', (req, res) => {
     const first = ++n === 1;
     sse(res);
-    let i = first ? 0 : Number(new URL(req.url, 'http://x').searchParams.get('lastEventId')) + 1;
+    let i = first ? 0 : Number(req.headers['last-event-id']) + 1;
     const stop = i + (first ? 70 : 10);
     const next = () => {
       if (i >= stop || res.destroyed) return;
@@ -211,7 +213,7 @@ test('past the byte budget the XHR is replaced between two events, unseen', asyn
   const until = Date.now() + 10000;
   while (got.length < 72 && Date.now() < until) await sleep(20);
   assert.equal(srv.hits('/budget').length, 2, 'one replacement');
-  assert.match(srv.hits('/budget')[1].url, /lastEventId=6[0-9]$/);
+  assert.match(srv.hits('/budget')[1].headers['last-event-id'], /^6[0-9]$/);
   assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => i), 'in order, none lost or repeated');
   assert.ok(got.length >= 72, `${got.length} events`);
   assert.equal(errors, 0);
@@ -250,7 +252,7 @@ test('a response that delivers nothing falls back to padding, then to long-poll,
   await sleep(100);
   assert.equal(seen.length, after, 'close() stops the polling');
   // A new EventSource to the same origin starts with long-poll.
-  const es2 = source('/held');
+  const es2 = source('/held', {});
   const r2 = recorder(es2);
   await r2.until((l) => l.some((e) => e.type === 'message'), 5000, 'a poll');
   assert.equal(seen[after], 'poll');
@@ -278,10 +280,16 @@ test('502, 503 and 504 reconnect with backoff, as network errors; maxAttempts en
   const es = source('/gateway', { retry: { initial: 10, jitter: 0 }, maxAttempts: 3 });
   const r = recorder(es);
   await r.until((l) => l.some((e) => e.readyState === 2), 5000, 'CLOSED');
-  // The first failure is retried at once without Cache-Control (it might
-  // have been a preflight), then three reconnections, then CLOSED.
+  // Three reconnections, then CLOSED.
   assert.deepEqual(r.log.map((e) => [e.type, e.readyState]), [['error', 0], ['error', 0], ['error', 0], ['error', 2]]);
-  assert.equal(n, 5);
+  assert.equal(n, 4);
   await sleep(100);
-  assert.equal(n, 5, 'nothing after CLOSED');
+  assert.equal(n, 4, 'nothing after CLOSED');
+  // The standard EventSource fails at the first.
+  const std = source('/gateway');
+  const rs = recorder(std);
+  await rs.until((l) => l.length >= 1, 5000, 'error');
+  await sleep(100);
+  assert.deepEqual(rs.log.map((e) => [e.type, e.readyState]), [['error', 2]]);
+  assert.equal(n, 5);
 });

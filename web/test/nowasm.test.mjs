@@ -21,7 +21,14 @@ after(() => srv.close());
 
 test('the API is there, synchronously', () => {
   assert.equal(typeof window.EventSourcePolyfill, 'function');
-  assert.equal(window.EventSource, window.EventSourcePolyfill);
+  // Two classes: the standard's, and the polyfill's with options.
+  assert.equal(typeof window.EventSource, 'function');
+  assert.notEqual(window.EventSource, window.EventSourcePolyfill);
+  assert.equal(EventSource.name, 'EventSource');
+  assert.equal(EventSource.prototype.constructor, EventSource);
+  assert.equal(EventSourcePolyfill.prototype.constructor, EventSourcePolyfill);
+  assert.equal(EventSource.length, 1);
+  assert.equal(EventSourcePolyfill.length, 1);
   for (const [name, v] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSED', 2]]) {
     assert.equal(EventSource[name], v);
     assert.equal(EventSource.prototype[name], v);

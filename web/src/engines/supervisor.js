@@ -162,7 +162,7 @@ export function supervise(inner, name, native) {
             if (native && !(max && failures >= max)) {
               failures++;
               sink.error(true);
-              if (!dead) timer = root.setTimeout(start, backoff(opts.retry, opts.retry.initial, failures));
+              if (!dead) timer = root.setTimeout(start, backoff(opts.retry, opts.retry.initial, failures, Math.random()));
               return;
             }
             dead = true;

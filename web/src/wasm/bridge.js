@@ -156,7 +156,8 @@ function start(c) {
   c.started = true;
   var o = c.opts;
   var r = o.retry;
-  var flags = (o.withCredentials ? 1 : 0) | (o.sameOrigin ? 2 : 0) | (o.headers ? 4 : 0) | (r.onAuthError ? 8 : 0);
+  var flags = (o.withCredentials ? 1 : 0) | (o.local ? 2 : 0) | (o.headers ? 4 : 0) | (r.onAuthError ? 8 : 0) |
+    (o.gatewayErrors ? 16 : 0);
   var transport = o.transport === 'fetch' ? 1 : o.transport === 'xhr' ? 2 : streamingFetch() ? 1 : 2;
   try {
     bridge.engine(E_OPEN, c.id, c.url, flags, o.heartbeatTimeout, r.initial, r.max, r.factor, r.jitter,
@@ -256,8 +257,8 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
     text: function (text) {
       return !!call(E_CHUNK, id, attempt, encoder.encode(text));
     },
-    end: function () {
-      call(E_END, id, attempt);
+    end: function (how) {
+      call(E_END, id, attempt, how | 0);
     }
   };
   try {
@@ -266,7 +267,7 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
     // A header the browser refuses, say: a request that never went out is
     // a network error, reported on a later task as one would be.
     report(err);
-    schedule(h.end);
+    schedule(function () { h.end(0); });
   }
 }
 

@@ -93,14 +93,15 @@ export function recorder(es, types = ['open', 'message', 'error']) {
   };
 }
 
-// sources returns a function that makes EventSources as `new EventSource`
-// does and closes every one it made when `after` (node:test's, of the test
-// file) runs, so no connection outlives its file.
+// sources returns a function that makes EventSources, closing every one it
+// made when `after` (node:test's, of the test file) runs, so no connection
+// outlives its file. With options it makes an EventSourcePolyfill, which
+// reads them; without, the standard EventSource, which reads none.
 export function sources(after) {
   const made = [];
   after(() => made.forEach((es) => es.close()));
   return (path, init) => {
-    const es = new EventSource(path, init);
+    const es = init ? new EventSourcePolyfill(path, init) : new EventSource(path);
     made.push(es);
     return es;
   };

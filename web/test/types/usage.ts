@@ -23,6 +23,7 @@ const init: EventSourcePolyfillInit = {
   fallbackTimeout: 5000,
   reportEngine: true,
   engineBase: "/assets/polysse/",
+  retryGatewayErrors: false,
 };
 
 const es = new EventSourcePolyfill("/.well-known/mercure?topic=demo", init);

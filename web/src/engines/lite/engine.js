@@ -5,9 +5,14 @@
 // the retry field, the same retry policy and 401/403 hook, the inactivity
 // watchdog, and the byte budget. On top of it:
 //
-//   - The last event ID goes in the query (lastEventIdQueryParameterName,
-//     default lastEventId): a Last-Event-ID header set by script costs a
-//     CORS preflight cross-origin.
+//   - The request headers of the standard: Last-Event-ID on a
+//     reconnection, Cache-Control: no-cache to the page's own origin (a
+//     header XHR has no other way to ask for). Either costs a CORS preflight
+//     cross-origin (after a redirect, for Cache-Control): an attempt that
+//     carried one and got no response is made again at once without them,
+//     the last event ID then in the query (lastEventId), and so on for the
+//     rest of the connection. lastEventIdQueryParameterName puts the id in
+//     the query from the start.
 //   - The byte budget: responseText only grows for the life of a response,
 //     so past BUDGET characters, and between two events, the XHR is replaced
 //     by a fresh one that resumes from the last event ID, unseen by the page.
@@ -24,7 +29,7 @@
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream } from '../../transports.js';
+import { xhrStream, NETWORK, REFUSED, ABORTED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
@@ -35,6 +40,13 @@ var POLL = 2;
 export var BUDGET = 4 << 20;
 
 var EVENT_STREAM = /^[ \t]*text\/event-stream[ \t]*(;|$)/i;
+
+// utf8Bytes returns s as a string of its UTF-8 bytes, one character each:
+// the form in which XMLHttpRequest sends a header value byte for byte, as
+// native EventSource sends Last-Event-ID.
+function utf8Bytes(s) {
+  return unescape(encodeURIComponent(s));
+}
 
 function clear(t) {
   if (t) root.clearTimeout(t);
@@ -54,12 +66,14 @@ export function connect(modes, url, opts, sink) {
   var timer = null; // waiting to reconnect
   var guard = null; // the fallback bound
   var dog = null; // the inactivity watchdog
-  var mode = opts.transport === 'poll' ? POLL : modes[o] || 0;
+  // The standard EventSource makes no fallback, nor follows one.
+  var mode = opts.transport === 'poll' ? POLL : opts.standard ? 0 : modes[o] || 0;
   var shown = false; // the page saw open since its last error event
   var quiet = false; // the next response continues the page's stream
   var failures = 0;
   var retryMs = r.initial;
-  var cc = opts.local; // send Cache-Control: no-cache (same origin only)
+  var plain = false; // no request header of ours but Accept, after a refusal
+  var extra = false; // the attempt in flight carries one
   var head = false; // the attempt in flight got a response
   var got = false; // … and body text
   var chars = 0;
@@ -90,7 +104,6 @@ export function connect(modes, url, opts, sink) {
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
     if (mode === POLL) u = setQuery(u, 'transport', 'poll');
-    if (p.lastId) u = setQuery(u, opts.lastEventIdQueryParameterName || 'lastEventId', p.lastId);
     var hs = [];
     var add = function (name, value) {
       for (var i = 0; i < hs.length; i += 2) {
@@ -102,10 +115,24 @@ export function connect(modes, url, opts, sink) {
       hs.push(name, value);
     };
     add('Accept', 'text/event-stream');
-    if (cc) add('Cache-Control', 'no-cache');
+    extra = false;
+    if (opts.local && !plain) {
+      add('Cache-Control', 'no-cache');
+      extra = true;
+    }
     var uh = headerList(opts);
     if (dead) return; // the page's headers function closed it
     for (var i = 0; i + 1 < uh.length; i += 2) add(uh[i], uh[i + 1]);
+    if (p.lastId) {
+      var param = opts.lastEventIdQueryParameterName;
+      // The hub's own transports (padded, poll) read it in the query.
+      if (!param && !plain && !mode) {
+        add('Last-Event-ID', utf8Bytes(p.lastId));
+        extra = true;
+      } else {
+        u = setQuery(u, param || 'lastEventId', p.lastId);
+      }
+    }
     if (opts.fallback && mode < POLL) guard = later(escalate, opts.fallbackTimeout);
     watchdog();
     var h = {
@@ -115,8 +142,8 @@ export function connect(modes, url, opts, sink) {
       text: function (s) {
         return n === attempt && body(s);
       },
-      end: function () {
-        if (n === attempt) end();
+      end: function (how) {
+        if (n === attempt) end(how);
       }
     };
     try {
@@ -125,7 +152,7 @@ export function connect(modes, url, opts, sink) {
       // A header the browser refuses, say: a request that never went out
       // is a network error, reported on a later task as one would be.
       report(err);
-      later(h.end, 0);
+      later(function () { h.end(NETWORK); }, 0);
     }
   }
 
@@ -145,6 +172,12 @@ export function connect(modes, url, opts, sink) {
   function response(status, type, rurl) {
     head = true;
     watchdog();
+    if (opts.gatewayErrors && status >= 502 && status <= 504) {
+      // EventSourcePolyfill's leniency: the network error it stands for.
+      stop();
+      ended();
+      return false;
+    }
     if (status === 200 && EVENT_STREAM.test(type)) {
       if (quiet) {
         quiet = false;
@@ -188,17 +221,28 @@ export function connect(modes, url, opts, sink) {
     return true;
   }
 
-  function end() {
+  function end(how) {
     tr = null;
     guard = clear(guard);
     dog = clear(dog);
     if (dead) return;
-    if (!head && cc) {
-      // No response at all, with our Cache-Control header: after a redirect
-      // to another origin it costs a preflight the server may refuse. Once,
-      // try again at once without it.
-      cc = false;
+    if (how === ABORTED) {
+      // The page aborted the request (window.stop()): the standard fails
+      // the connection.
+      fail();
+      return;
+    }
+    if (!head && extra && how !== NETWORK) {
+      // No response, with a header of ours that costs a preflight the
+      // server may refuse (XHR cannot say whether it did): at once again,
+      // and from now on, without them.
+      plain = true;
       start();
+      return;
+    }
+    if (!head && how === REFUSED) {
+      // CORS refused the response: the standard fails the connection.
+      fail();
       return;
     }
     if (mode === POLL && got && shown && !quiet) {
@@ -220,7 +264,7 @@ export function connect(modes, url, opts, sink) {
       failures++;
     }
     var base = mode === POLL && retryMs < r.initial ? r.initial : retryMs;
-    reestablish(backoff(r, base, failures));
+    reestablish(backoff(r, base, failures, Math.random()));
   }
 
   function reestablish(ms) {
@@ -273,7 +317,7 @@ export function connect(modes, url, opts, sink) {
         if (!dead) fail();
       });
     } else if (v === true) {
-      reestablish(backoff(r, retryMs, failures));
+      reestablish(backoff(r, retryMs, failures, Math.random()));
     } else if (typeof v === 'number' && v >= 0) {
       reestablish(v);
     } else {
