@@ -67,7 +67,7 @@ func TestHarnessProfiles(t *testing.T) {
 		"modern":     nil,
 		"nativeless": {"EventSource"},
 		"edgehtml":   {"EventSource", "TextEncoder", "TextDecoder", "globalThis"},
-		"ie11":       {"EventSource", "WebAssembly", "fetch", "Promise", "ReadableStream", "TextEncoder", "TextDecoder"},
+		"ie11":       {"EventSource", "WebAssembly", "fetch", "Promise", "ReadableStream", "TextEncoder", "TextDecoder", "globalThis"},
 	}
 	for _, p := range Profiles() {
 		t.Run(p.Name, func(t *testing.T) {
