@@ -55,6 +55,13 @@ es.addEventListener("message", {handleEvent: function (e) {
 		},
 	}
 	for _, col := range selectedColumns(t) {
+		if col.profile == IE11 {
+			// The page is written with what IE11 never had (AbortController,
+			// listener options, composedPath): it throws there before the
+			// dispatch is seen. The lite engine's dispatch rules are
+			// TestConformance's cases in the ie11 column.
+			continue
+		}
 		t.Run(col.name, func(t *testing.T) {
 			t.Parallel()
 			var polyfill = Polyfill(t)

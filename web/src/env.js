@@ -34,6 +34,22 @@ export function report(err) {
       return;
     } catch (e) { /* fall through */ }
   }
+  // Without reportError (EdgeHTML, IE), the exception is thrown by a
+  // listener that the browser's own dispatch calls: the browser reports it
+  // at once (window.onerror, the console), as it does a native listener's,
+  // and the dispatch returns normally, so the next listener still runs
+  // after it, as natively.
+  var doc = root.document;
+  if (doc && isFunction(doc.createEvent)) {
+    try {
+      var el = doc.createElement('span');
+      var ev = doc.createEvent('Event');
+      ev.initEvent('polysse-report', false, false);
+      el.addEventListener('polysse-report', function () { throw err; }, false);
+      el.dispatchEvent(ev);
+      return;
+    } catch (e) { /* a dispatch that lets it through: fall through */ }
+  }
   root.setTimeout(function () { throw err; }, 0);
 }
 

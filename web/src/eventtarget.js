@@ -141,14 +141,42 @@ export function dispatchEvent(event) {
   if (!event || typeof event.type !== 'string') {
     throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
   }
-  setField(event, 'target', this);
-  setField(event, 'srcElement', this);
-  setField(event, 'currentTarget', this);
+  // The DOM's dispatch flag: an event being dispatched cannot be dispatched
+  // again (a listener that tried would otherwise recurse without end).
+  if (event[DISPATCHING]) {
+    throw invalidState("Failed to execute 'dispatchEvent' on 'EventTarget': The event is already being dispatched.");
+  }
+  var target = this;
+  hidden(event, DISPATCHING, true);
+  setField(event, 'target', target);
+  setField(event, 'srcElement', target);
+  setField(event, 'currentTarget', target);
   setField(event, 'eventPhase', 2);
-  run(this, event.type, event, null);
+  // The event's path is the target alone, while it is dispatched: an event
+  // that the browser never dispatched itself answers [] otherwise.
+  setField(event, 'composedPath', function () { return event[DISPATCHING] ? [target] : []; });
+  try {
+    run(target, event.type, event, null);
+  } finally {
+    event[DISPATCHING] = false;
+  }
   setField(event, 'currentTarget', null);
   setField(event, 'eventPhase', 0);
   return !event.defaultPrevented;
+}
+
+var DISPATCHING = '__polysseDispatching';
+
+// invalidState returns the InvalidStateError DOMException, or an Error of
+// that name where DOMException cannot be constructed (IE, EdgeHTML).
+function invalidState(message) {
+  try {
+    return new root.DOMException(message, 'InvalidStateError');
+  } catch (e) {
+    var err = new Error(message);
+    err.name = 'InvalidStateError';
+    return err;
+  }
 }
 
 // setField gives an event a value for a field that real events only have
