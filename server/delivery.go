@@ -1,10 +1,6 @@
 package server
 
-import (
-	"time"
-
-	"github.com/polysse/polysse/server/internal/queue"
-)
+import "time"
 
 // What both ways of writing a stream (handler.go, hijacked.go) get from
 // the hub; the policy they share is in internal/queue.
@@ -25,6 +21,3 @@ func (h *Hub) livenessPeriod() time.Duration {
 	}
 	return DefaultHeartbeat
 }
-
-// push is the fan-out's hand-over of d to s.
-func (s *subscriber) push(d queue.Delivery) { s.queue.Push(d) }

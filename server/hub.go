@@ -327,7 +327,7 @@ func (h *Hub) fanout(u *store.Update) {
 	h.advance(&cursor{id: u.Event.ID, pos: u.Pos, known: true, private: u.Private, topics: u.Topics})
 	for s := range h.subs {
 		if s.wants(u, epoch) {
-			s.push(d)
+			s.queue.Push(d)
 		}
 	}
 	h.mu.RUnlock()

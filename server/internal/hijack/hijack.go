@@ -137,25 +137,24 @@ func NewPool(cfg Config) *Pool {
 	return p
 }
 
-// wakeLocked reports whether a writer must be woken for st, marking it
-// queued; the caller holds st.mu and enqueues st when it returns true.
-func (st *Stream) wakeLocked() bool {
-	if st.state != stateIdle {
-		return false
+// wakeUnlock puts st on its writer's ready list if it was idle, marking it
+// queued, and unlocks st.mu, which the caller holds; a stream on the list
+// already, being written, or closed is left as it is.
+func (st *Stream) wakeUnlock() {
+	wake := st.state == stateIdle
+	if wake {
+		st.state = stateQueued
 	}
-	st.state = stateQueued
-	return true
-}
-
-// Wake queues st on its writer unless it is there already, being written,
-// or closed: the queue's call when something is pending.
-func (st *Stream) Wake() {
-	st.mu.Lock()
-	wake := st.wakeLocked()
 	st.mu.Unlock()
 	if wake {
 		st.wr.enqueue(st)
 	}
+}
+
+// Wake is the queue's call when something is pending.
+func (st *Stream) Wake() {
+	st.mu.Lock()
+	st.wakeUnlock()
 }
 
 // End is the queue's call when it was cut off. A stream that a writer
@@ -165,16 +164,12 @@ func (st *Stream) Wake() {
 // woken instead, to end the response with its last chunk.
 func (st *Stream) End() {
 	st.mu.Lock()
-	blocked := st.state != stateIdle
-	wake := st.wakeLocked()
-	st.mu.Unlock()
-	if blocked {
+	if st.state != stateIdle {
+		st.mu.Unlock()
 		_ = st.conn.Close()
 		return
 	}
-	if wake {
-		st.wr.enqueue(st)
-	}
+	st.wakeUnlock()
 }
 
 // HandOff makes the stream ho one of the pool's. From here on the handler
@@ -233,11 +228,7 @@ func (st *Stream) end(msg string) {
 		return
 	}
 	st.ending, st.endMsg = true, msg
-	wake := st.wakeLocked()
-	st.mu.Unlock()
-	if wake {
-		st.wr.enqueue(st)
-	}
+	st.wakeUnlock()
 }
 
 // close closes the connection and releases the subscription, once.

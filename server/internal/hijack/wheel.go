@@ -122,11 +122,7 @@ func (p *Pool) visit(st *Stream, now int64) int64 {
 		if p.cfg.Heartbeat > 0 {
 			st.mu.Lock()
 			st.beat = true
-			wake := st.wakeLocked()
-			st.mu.Unlock()
-			if wake {
-				st.wr.enqueue(st)
-			}
+			st.wakeUnlock()
 		}
 		return p.nextVisit(st, now)
 	}
