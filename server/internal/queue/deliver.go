@@ -2,27 +2,9 @@ package queue
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/polysse/polysse/server/store"
 )
-
-// The comments that end a response early. Either makes the client
-// reconnect and resume from its last event id.
-const (
-	// EndDraining ends every stream when the hub shuts down, so that its
-	// client reconnects to another node, or to this one restarted.
-	EndDraining = "hub restarting: reconnect"
-	// EndExpired ends a stream when its subscriber's token expires: no
-	// event goes out after that.
-	EndExpired = "token expired"
-)
-
-// Expired reports whether a token that expires at expires (zero: never)
-// has expired at now.
-func Expired(expires, now time.Time) bool {
-	return !expires.IsZero() && !now.Before(expires)
-}
 
 // AppendHeartbeat appends a heartbeat: an empty comment, which keeps
 // proxies from closing an idle stream and lets the hub find a client that

@@ -7,8 +7,8 @@
 // way serves it.
 //
 // What both ways share lives here too: the cut-off of a client that cannot
-// keep up (cutoff.go), and the delivery loop and the comments that end a
-// response (deliver.go).
+// keep up (cutoff.go), the delivery loop and the heartbeat (deliver.go),
+// and why a response ends early: drain and token expiry (end.go).
 package queue
 
 import (
