@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/polysse/polysse/server/internal/hijack"
+	"github.com/polysse/polysse/server/internal/queue"
 )
 
 // The hijacked path: on HTTP/1.1 the hub takes the connection over once
@@ -76,5 +77,19 @@ func newHijackPool(h *Hub, writers int) *hijack.Pool {
 		Heartbeat:    h.cfg.Heartbeat,
 		Liveness:     h.livenessPeriod(),
 		Delivered:    &h.counters.delivered,
+		Ways:         h.eachWay,
 	})
+}
+
+// eachWay calls fn with the way of every subscriber's queue.
+func (h *Hub) eachWay(fn func(queue.Way)) {
+	h.mu.RLock()
+	subs := make([]*subscriber, 0, len(h.subs))
+	for s := range h.subs {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+	for _, s := range subs {
+		fn(s.queue.Way())
+	}
 }

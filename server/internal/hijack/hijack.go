@@ -63,6 +63,10 @@ type Config struct {
 	Liveness time.Duration
 	// Delivered counts the events written.
 	Delivered *atomic.Uint64
+	// Ways calls fn with the Way of every subscriber's queue: the hub's
+	// registry is the pool's, so that an idle stream costs no second
+	// registry entry.
+	Ways func(fn func(queue.Way))
 }
 
 // Stream states, guarded by Stream.mu.
@@ -110,8 +114,9 @@ type Handoff struct {
 	Release func()
 }
 
-// Pool is the machinery of the hijacked path: the writers, the wheel, the
-// streams open and whether the hub is draining.
+// Pool is the machinery of the hijacked path: the writers, the wheel, and
+// whether the hub is draining. Its streams are found through their queues
+// (Config.Ways).
 type Pool struct {
 	cfg     Config
 	writers []*writer
@@ -120,13 +125,12 @@ type Pool struct {
 
 	mu       sync.Mutex
 	draining bool
-	open     map[*Stream]struct{}
 }
 
 // NewPool starts cfg.Writers writers (at least one) and the wheel; Stop
 // stops them.
 func NewPool(cfg Config) *Pool {
-	p := &Pool{cfg: cfg, open: make(map[*Stream]struct{})}
+	p := &Pool{cfg: cfg}
 	for range max(cfg.Writers, 1) {
 		wr := newWriter(p)
 		p.writers = append(p.writers, wr)
@@ -196,13 +200,12 @@ func (p *Pool) HandOff(ho Handoff) {
 		st.expires = ho.Expires.UnixNano()
 	}
 	st.lastWrite.Store(now)
-	// Under p.mu, so that drain either sees this stream or this stream
-	// sees draining.
+	// Attached under p.mu, so that Drain either finds this stream or this
+	// stream sees draining.
 	p.mu.Lock()
-	p.open[st] = struct{}{}
 	draining := p.draining
-	p.mu.Unlock()
 	ho.Queue.Attach(st)
+	p.mu.Unlock()
 	st.mu.Lock()
 	if draining && !st.ending {
 		st.ending, st.endMsg = true, queue.EndDraining
@@ -243,21 +246,24 @@ func (st *Stream) close() {
 	// Cut, so that pushes racing with the release queue nothing.
 	st.q.Cut()
 	_ = st.conn.Close()
-	p := st.p
-	p.mu.Lock()
-	delete(p.open, st)
-	p.mu.Unlock()
 	st.release()
 }
 
-// streams returns the streams open now.
+// streams returns the pool's streams open now.
 func (p *Pool) streams() []*Stream {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	all := make([]*Stream, 0, len(p.open))
-	for st := range p.open {
-		all = append(all, st)
-	}
+	var all []*Stream
+	p.cfg.Ways(func(w queue.Way) {
+		st, ok := w.(*Stream)
+		if !ok || st.p != p {
+			return
+		}
+		st.mu.Lock()
+		open := st.state != stateClosed
+		st.mu.Unlock()
+		if open {
+			all = append(all, st)
+		}
+	})
 	return all
 }
 
@@ -286,7 +292,5 @@ func (p *Pool) Stop() {
 
 // Open returns the number of streams open.
 func (p *Pool) Open() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.open)
+	return len(p.streams())
 }

@@ -34,15 +34,16 @@ func TestOverflowWhileAWriterHoldsTheStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	var delivered atomic.Uint64
+	var cutOff, released atomic.Int32
+	q := queue.New(8<<10, func(string) { cutOff.Add(1) })
 	p := NewPool(Config{
 		Writers:      1,
 		WriteTimeout: time.Minute, // far past the bound below
 		Liveness:     time.Minute,
 		Delivered:    &delivered,
+		Ways:         func(fn func(queue.Way)) { fn(q.Way()) },
 	})
 	defer p.Stop()
-	var cutOff, released atomic.Int32
-	q := queue.New(8<<10, func(string) { cutOff.Add(1) })
 	p.HandOff(Handoff{Conn: conn, Queue: q, Release: func() { released.Add(1) }})
 
 	var st *Stream

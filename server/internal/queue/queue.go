@@ -63,6 +63,13 @@ func (q *Queue) Attach(w Way) (pending bool) {
 	return len(q.items) > 0 || q.cut
 }
 
+// Way returns the way attached, or nil.
+func (q *Queue) Way() Way {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.way
+}
+
 // Push queues d without blocking: the fan-out must never wait on one slow
 // client, so a subscriber whose queue is full is cut off instead.
 func (q *Queue) Push(d Delivery) {
