@@ -91,6 +91,19 @@ type work struct {
 	endMsg string // with this comment, if any
 }
 
+// lockIn locks st.mu and reports whether st is in state: whether the
+// goroutine that put it there still has it, nobody having closed it or
+// taken it over meanwhile. It returns with st.mu held only when it
+// reports true.
+func (st *Stream) lockIn(state int8) bool {
+	st.mu.Lock()
+	if st.state != state {
+		st.mu.Unlock()
+		return false
+	}
+	return true
+}
+
 // pendingLocked reports whether st has something to write; st.mu is held.
 func (st *Stream) pendingLocked() bool {
 	return st.beat || st.ending || st.q.Pending()
@@ -144,9 +157,7 @@ func (st *Stream) compose(buf []byte, wk work) (full []byte, start int, last boo
 
 // serve writes what st has pending.
 func (wr *writer) serve(st *Stream) {
-	st.mu.Lock()
-	if st.state != stateQueued {
-		st.mu.Unlock()
+	if !st.lockIn(stateQueued) {
 		return
 	}
 	wk := st.takeLocked()
@@ -172,9 +183,7 @@ func (wr *writer) serve(st *Stream) {
 				return
 			}
 			rest := bytes.Clone(out[n:])
-			st.mu.Lock()
-			if st.state != stateQueued {
-				st.mu.Unlock()
+			if !st.lockIn(stateQueued) {
 				return
 			}
 			st.state = stateSlow
@@ -188,9 +197,7 @@ func (wr *writer) serve(st *Stream) {
 		st.close()
 		return
 	}
-	st.mu.Lock()
-	if st.state != stateQueued {
-		st.mu.Unlock()
+	if !st.lockIn(stateQueued) {
 		return
 	}
 	if st.pendingLocked() {
@@ -223,9 +230,7 @@ func (st *Stream) slow(p []byte, last bool) {
 			st.close()
 			return
 		}
-		st.mu.Lock()
-		if st.state != stateSlow {
-			st.mu.Unlock()
+		if !st.lockIn(stateSlow) {
 			return
 		}
 		if !st.pendingLocked() {
