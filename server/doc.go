@@ -23,5 +23,7 @@
 // a hub with Config.DisableHijack.
 //
 // Data flows one way: publisher → Publish → store.Log → Watch → fan-out →
-// each subscriber's bounded queue → its writer → the network.
+// each subscriber's bounded queue (internal/queue) → the way that writes
+// its stream (its handler goroutine, or the writers of internal/hijack) →
+// the network.
 package server

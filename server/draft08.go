@@ -303,11 +303,9 @@ func (h *Hub) subscribe08(w http.ResponseWriter, r *http.Request) {
 		subject = claims.Subject
 	}
 	s := &subscriber{
-		h:        h,
-		maxQueue: h.cfg.MaxQueueBytes,
-		keys:     clientKeys(r, subject),
-		lastID:   lastID,
-		d8:       &sub08{matchers: matchers, grants: g, id: newSubscriberID()},
+		keys:   clientKeys(r, subject),
+		lastID: lastID,
+		d8:     &sub08{matchers: matchers, grants: g, id: newSubscriberID()},
 	}
 	h.serveSubscription(w, r, vals, s, expires)
 }

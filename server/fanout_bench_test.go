@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/polysse/polysse/server/internal/queue"
 	"github.com/polysse/polysse/server/store"
 	"github.com/polysse/polysse/sse"
 )
@@ -80,7 +82,8 @@ func BenchmarkFanout(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				s := &subscriber{h: h, selectors: sels, maxQueue: DefaultMaxQueueBytes, signal: make(chan struct{}, 1)}
+				s := &subscriber{selectors: sels, queue: queue.New(DefaultMaxQueueBytes, h.cutOff)}
+				s.queue.Attach(newHandlerWay(httptest.NewRecorder()))
 				if _, err := h.register(s); err != nil {
 					b.Fatal(err)
 				}

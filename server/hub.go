@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/polysse/polysse/server/auth"
+	"github.com/polysse/polysse/server/internal/hijack"
+	"github.com/polysse/polysse/server/internal/queue"
 	"github.com/polysse/polysse/server/store"
 	"github.com/polysse/polysse/server/store/memstore"
 	"github.com/polysse/polysse/server/topic"
@@ -117,7 +119,7 @@ type Config struct {
 	// DisableHijack keeps every stream on the ordinary handler path, one
 	// goroutine per stream. By default an HTTP/1.1 stream's connection is
 	// taken over once the request is accepted and served by a few shared
-	// writers (see hijack.go), which is what lets one process hold tens of
+	// writers (see hijacked.go), which is what lets one process hold tens of
 	// thousands of idle streams in a few kilobytes each.
 	DisableHijack bool
 	// Writers is the number of writer goroutines of the hijacked path;
@@ -197,8 +199,8 @@ type Hub struct {
 	// without a gap.
 	last atomic.Pointer[cursor]
 
-	// hj serves the hijacked HTTP/1.1 streams.
-	hj *hijacked
+	// hijacked writes the hijacked HTTP/1.1 streams.
+	hijacked *hijack.Pool
 	// registry lists active subscriptions; nil unless Config.Subscriptions.
 	registry Registry
 	// announcing counts the subscription-end announcements under way.
@@ -211,7 +213,9 @@ type Hub struct {
 	drain     chan struct{}
 	drainOnce sync.Once
 	closeOnce sync.Once
-	streams   sync.WaitGroup
+	// serving counts the subscriptions not yet released, which Shutdown
+	// waits for.
+	serving sync.WaitGroup
 }
 
 type cursor struct {
@@ -260,7 +264,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if writers <= 0 {
 		writers = runtime.GOMAXPROCS(0)
 	}
-	h.hj = newHijacked(h, writers)
+	h.hijacked = newHijackPool(h, writers)
 	if cfg.Subscriptions {
 		h.registry = cfg.Registry
 		if h.registry == nil {
@@ -316,14 +320,14 @@ func (h *Hub) fanout(u *store.Update) {
 		h.logger.Warn("dropping an update that cannot be encoded", "id", u.Event.ID, "err", err)
 		return
 	}
-	d := delivery{pos: u.Pos, frame: frame}
+	d := queue.Delivery{Pos: u.Pos, Frame: frame}
 	h.counters.published.Add(1)
 	epoch := h.epoch.Add(1)
 	h.mu.RLock()
 	h.advance(&cursor{id: u.Event.ID, pos: u.Pos, known: true, private: u.Private, topics: u.Topics})
 	for s := range h.subs {
 		if s.wants(u, epoch) {
-			s.push(d)
+			s.queue.Push(d)
 		}
 	}
 	h.mu.RUnlock()
@@ -453,9 +457,9 @@ func (h *Hub) Ready(ctx context.Context) error {
 // return, or for ctx. New subscriptions are refused from then on.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.drainOnce.Do(func() { close(h.drain) })
-	h.hj.drain()
+	h.hijacked.Drain()
 	done := make(chan struct{})
-	go func() { h.streams.Wait(); close(done) }()
+	go func() { h.serving.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -469,7 +473,7 @@ func (h *Hub) Close() error {
 	h.drainOnce.Do(func() { close(h.drain) })
 	h.announcing.Wait()
 	h.stopWatch()
-	h.closeOnce.Do(h.hj.stop)
+	h.closeOnce.Do(h.hijacked.Stop)
 	if h.ownLog {
 		if err := h.log.Close(); err != nil {
 			return fmt.Errorf("server: close log: %w", err)

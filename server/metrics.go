@@ -26,7 +26,7 @@ func engineIndex(name string) int {
 // counters are the hub's figures, kept as atomics so the hot paths pay one
 // atomic add; Stats and the Prometheus collector both read them.
 type counters struct {
-	streams                 [len(transports)][len(engines)]atomic.Int64
+	open                    [len(transports)][len(engines)]atomic.Int64
 	published, delivered    atomic.Uint64
 	replayHits, replayMiss  atomic.Uint64
 	cutOff, publishFailures atomic.Uint64
@@ -77,7 +77,7 @@ func (h *Hub) Stats() Stats {
 	for t, name := range transports {
 		s.Streams[name] = map[string]int64{}
 		for e, engine := range engines {
-			s.Streams[name][engine] = c.streams[t][e].Load()
+			s.Streams[name][engine] = c.open[t][e].Load()
 		}
 	}
 	return s

@@ -148,7 +148,6 @@ func (l *Log) at(seq uint64) *store.Update {
 // Replay passes fn the updates after afterID that were kept when Replay
 // started. Updates evicted while a slow fn runs are skipped.
 func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update) error) error {
-	done := ctx.Done()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -191,15 +190,8 @@ func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update)
 		l.mu.Unlock()
 		from += uint64(n)
 
-		for _, u := range chunk[:n] {
-			select {
-			case <-done:
-				return ctx.Err()
-			default:
-			}
-			if err := fn(u); err != nil {
-				return err
-			}
+		if err := store.Feed(ctx, chunk[:n], fn); err != nil {
+			return err
 		}
 		clear(chunk[:n])
 	}

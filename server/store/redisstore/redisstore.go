@@ -427,7 +427,6 @@ func (l *Log) head(ctx context.Context, cursor string) (head, error) {
 // one script call that resolves the cursor); fn runs between reads, never
 // while a call to Redis is under way.
 func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update) error) error {
-	done := ctx.Done()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -458,6 +457,7 @@ func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update)
 	if h.start == h.last && afterID != store.Earliest {
 		return nil // the common resume of a client that missed nothing
 	}
+	var ups []*store.Update
 	for {
 		var msgs []redis.XMessage
 		err := l.call(ctx, func(ctx context.Context) error {
@@ -468,6 +468,7 @@ func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update)
 		if err != nil {
 			return l.failed("replay", err)
 		}
+		ups = ups[:0]
 		for _, m := range msgs {
 			u, err := decodeEntry(m.ID, m.Values)
 			if err != nil {
@@ -477,15 +478,12 @@ func (l *Log) Replay(ctx context.Context, afterID string, fn func(*store.Update)
 			if u.Pos.Hi < h.cutoff {
 				continue // expired, and trimming has not caught up yet
 			}
-			select {
-			case <-done:
-				return ctx.Err()
-			default:
-			}
-			if err := fn(u); err != nil {
-				return err
-			}
+			ups = append(ups, u)
 		}
+		if err := store.Feed(ctx, ups, fn); err != nil {
+			return err
+		}
+		clear(ups)
 		if len(msgs) < replayChunk || msgs[len(msgs)-1].ID == h.last {
 			return nil
 		}

@@ -1,25 +1,27 @@
-package server
+package hijack
 
 import (
 	"sync"
 	"time"
+
+	"github.com/polysse/polysse/server/internal/queue"
 )
 
 // wheel is a hashed timing wheel: one goroutine and one ticker serve the
 // heartbeats, token expiries and dead-client checks of every hijacked
 // stream, instead of two timers per stream. A stream is in at most one
 // slot, for the next time something may be due for it; visiting it there
-// decides what is due (see Hub.visit) and when to come back. Deadlines
+// decides what is due (see Pool.visit) and when to come back. Deadlines
 // further than the wheel's span land in its last slot and are simply
 // re-added when visited early. Writes do not move a stream in the wheel:
 // its visit reads when it was last written and comes back later if a
 // heartbeat is not due yet.
 type wheel struct {
 	tick  int64 // nanoseconds per slot
-	visit func(hs *hstream, now int64) (next int64)
+	visit func(st *Stream, now int64) (next int64)
 
 	mu    sync.Mutex
-	slots [wheelSlots][]*hstream
+	slots [wheelSlots][]*Stream
 	cur   int64 // the last tick visited
 
 	quit chan struct{}
@@ -37,7 +39,7 @@ func wheelTick(heartbeat time.Duration) time.Duration {
 	return min(max(heartbeat/8, 5*time.Millisecond), 250*time.Millisecond)
 }
 
-func newWheel(tick time.Duration, visit func(*hstream, int64) int64) *wheel {
+func newWheel(tick time.Duration, visit func(*Stream, int64) int64) *wheel {
 	return &wheel{
 		tick:  int64(tick),
 		visit: visit,
@@ -47,13 +49,13 @@ func newWheel(tick time.Duration, visit func(*hstream, int64) int64) *wheel {
 	}
 }
 
-// add schedules a visit of hs at about at (unix nanoseconds).
-func (wh *wheel) add(hs *hstream, at int64) {
+// add schedules a visit of st at about at (unix nanoseconds).
+func (wh *wheel) add(st *Stream, at int64) {
 	t := at/wh.tick + 1 // round up: never visit before at
 	wh.mu.Lock()
 	t = min(max(t, wh.cur+1), wh.cur+wheelSlots-1)
 	slot := &wh.slots[t%wheelSlots]
-	*slot = append(*slot, hs)
+	*slot = append(*slot, st)
 	wh.mu.Unlock()
 }
 
@@ -80,9 +82,9 @@ func (wh *wheel) run() {
 			*slot = nil
 			wh.mu.Unlock()
 			now := time.Now().UnixNano()
-			for i, hs := range due {
-				if next := wh.visit(hs, now); next != 0 {
-					wh.add(hs, next)
+			for i, st := range due {
+				if next := wh.visit(st, now); next != 0 {
+					wh.add(st, next)
 				}
 				due[i] = nil
 			}
@@ -95,57 +97,43 @@ func (wh *wheel) stop() {
 	<-wh.done
 }
 
-// visit is the wheel's call for hs: it ends the stream if its token has
+// visit is the wheel's call for st: it ends the stream if its token has
 // expired, closes it if its client has gone, queues a heartbeat if it has
 // been idle for a heartbeat interval, and returns when to come back (0:
 // never, the stream is ending).
-func (h *Hub) visit(hs *hstream, now int64) int64 {
-	s := hs.s
-	s.mu.Lock()
-	done := hs.state == stateClosed || hs.ending
-	s.mu.Unlock()
+func (p *Pool) visit(st *Stream, now int64) int64 {
+	st.mu.Lock()
+	done := st.state == stateClosed || st.ending
+	st.mu.Unlock()
 	if done {
 		return 0
 	}
-	if hs.expires != 0 && now >= hs.expires {
-		hs.end("token expired")
+	if st.expires != 0 && now >= st.expires {
+		st.end(queue.EndExpired)
 		return 0
 	}
-	if now-hs.lastWrite.Load() >= int64(h.livenessPeriod()) {
+	if now-st.lastWrite.Load() >= int64(p.cfg.Liveness) {
 		// Nobody reads a hijacked connection, so this is where a client
 		// that went away is noticed, without waiting for a write to fail.
-		if hs.peerGone() {
-			hs.close()
+		if st.peerGone() {
+			st.close()
 			return 0
 		}
-		if h.cfg.Heartbeat > 0 {
-			s.mu.Lock()
-			hs.beat = true
-			wake := hs.wakeLocked()
-			s.mu.Unlock()
-			if wake {
-				hs.w.enqueue(hs)
-			}
+		if p.cfg.Heartbeat > 0 {
+			st.mu.Lock()
+			st.beat = true
+			st.wakeUnlock()
 		}
-		return h.nextVisit(hs, now)
+		return p.nextVisit(st, now)
 	}
-	return h.nextVisit(hs, hs.lastWrite.Load())
+	return p.nextVisit(st, st.lastWrite.Load())
 }
 
-// livenessPeriod is how often an idle stream is checked: the heartbeat
-// interval, or the default one when heartbeats are off.
-func (h *Hub) livenessPeriod() time.Duration {
-	if h.cfg.Heartbeat > 0 {
-		return h.cfg.Heartbeat
-	}
-	return DefaultHeartbeat
-}
-
-// nextVisit returns when hs, last written at last, needs a visit.
-func (h *Hub) nextVisit(hs *hstream, last int64) int64 {
-	next := last + int64(h.livenessPeriod())
-	if hs.expires != 0 && hs.expires < next {
-		next = hs.expires
+// nextVisit returns when st, last written at last, needs a visit.
+func (p *Pool) nextVisit(st *Stream, last int64) int64 {
+	next := last + int64(p.cfg.Liveness)
+	if st.expires != 0 && st.expires < next {
+		next = st.expires
 	}
 	return next
 }

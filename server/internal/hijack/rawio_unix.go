@@ -1,6 +1,6 @@
 //go:build unix
 
-package server
+package hijack
 
 import "syscall"
 
@@ -12,13 +12,13 @@ const rawIOSupported = true
 // RawConn.Write's callback returns true, so the runtime never parks on the
 // socket. It returns how much was written; less than len(p) with a nil
 // error means the socket buffer is full.
-func (hs *hstream) writeNB(p []byte) (int, error) {
-	if hs.raw == nil {
+func (st *Stream) writeNB(p []byte) (int, error) {
+	if st.raw == nil {
 		return 0, nil
 	}
 	n := 0
 	var werr error
-	err := hs.raw.Write(func(fd uintptr) bool {
+	err := st.raw.Write(func(fd uintptr) bool {
 		for n < len(p) {
 			m, e := syscall.Write(int(fd), p[n:])
 			if m > 0 {
@@ -47,13 +47,13 @@ func (hs *hstream) writeNB(p []byte) (int, error) {
 // peerGone reports whether the client closed or reset its side of the
 // connection, with a read that does not wait. A client of an event stream
 // sends nothing after its request: any bytes are discarded.
-func (hs *hstream) peerGone() bool {
-	if hs.raw == nil {
+func (st *Stream) peerGone() bool {
+	if st.raw == nil {
 		return false
 	}
 	gone := false
 	var b [512]byte
-	err := hs.raw.Read(func(fd uintptr) bool {
+	err := st.raw.Read(func(fd uintptr) bool {
 		for range 16 {
 			m, e := syscall.Read(int(fd), b[:])
 			switch {
