@@ -18,7 +18,7 @@
 import { root, isFunction, report, schedule } from '../env.js';
 import { headerList } from '../options.js';
 import { fetchStream, xhrStream, streamingFetch } from '../transports.js';
-import { TextEncoder_, TextDecoder_ } from '../textcodec.js';
+import { TextEncoder_, TextDecoder_, encodeInto } from '../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
 import { install } from './events.js';
 
@@ -139,6 +139,8 @@ function fill(dst, value, n) {
   heap().fill(value, dst, dst + (n >>> 0));
 }
 
+var nativeInto = isFunction(encoder.encodeInto) ? encoder : null;
+
 // call is a call into Go. Should Go ever fail (a panic ends its program),
 // every connection fails instead of hanging.
 function call(op, id, a, b, c, d, e) {
@@ -251,10 +253,24 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
       return !!call(E_HEAD, id, attempt, code, type, url, streams);
     },
     chunk: function (bytes) {
-      return !!call(E_CHUNK, id, attempt, bytes);
+      // In pieces of the engine's input buffer, each copied there once.
+      for (var at = 0, n = bytes.length; at < n;) {
+        var k = Math.min(n - at, bridge.inCap);
+        heap().set(k === n ? bytes : bytes.subarray(at, at + k), bridge.inAt);
+        at += k;
+        if (!call(E_CHUNK, id, attempt, k)) return false;
+      }
+      return true;
     },
     text: function (text) {
-      return !!call(E_CHUNK, id, attempt, encoder.encode(text));
+      // Encoded as UTF-8 straight into the engine's input buffer, a piece
+      // at a time; never a character split between two pieces.
+      for (var at = 0, n = text.length; at < n;) {
+        var r = encodeInto(nativeInto, text, at, heap(), bridge.inAt, bridge.inCap);
+        at += r.read;
+        if (!call(E_CHUNK, id, attempt, r.written)) return false;
+      }
+      return true;
     },
     end: function () {
       call(E_END, id, attempt);
