@@ -57,7 +57,7 @@ test-go:
 bench: build bench-server
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sse/ ./server/...
 	$(GO) test -run '^$$' -bench Cluster ./e2e/
-	$(GO) test -run '^$$' -bench Browser -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench 'Browser$$' -benchtime 1x ./e2e/
 	$(GO) test -run '^$$' -bench ColdStartFloor -benchtime 1x ./e2e/
 	$(GO) test -run '^$$' -bench BrowserMatrix -benchtime 1x -timeout 60m ./e2e/
 	$(GO) test -run '^$$' -bench BrowserFirstEvent -benchtime 1x ./e2e/
