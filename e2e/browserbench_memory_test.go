@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 // engine over fetch and over XHR, and its lite engine, native deleted for
 // the three. The page counts every event and checks the last one's id; the
 // figure is the peak of each memory over the run, and the stream's MB/s.
+// -browserbench.matrixcols picks columns (native is not implied here).
 func BenchmarkBrowserMemory(b *testing.B) {
 	as, err := loadBenchAssets()
 	if err != nil {
@@ -52,7 +54,7 @@ func BenchmarkBrowserMemory(b *testing.B) {
 		b.Run(sh.name, func(b *testing.B) {
 			for range b.N {
 				for _, c := range matrixColumns {
-					if c.name == "esp" {
+					if c.name == "esp" || *matrixColList != "" && !slices.Contains(strings.Split(*matrixColList, ","), c.name) {
 						continue
 					}
 					m := memoryRun(b, as, c, sh.size)
