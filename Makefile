@@ -106,8 +106,11 @@ test-go:
 bench: build bench-server
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sse/ ./server/...
 	$(GO) test -run '^$$' -bench Cluster ./e2e/
-	$(GO) test -run '^$$' -bench Browser -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench 'Browser$$' -benchtime 1x ./e2e/
 	$(GO) test -run '^$$' -bench ColdStartFloor -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench BrowserMatrix -benchtime 1x -timeout 60m ./e2e/
+	$(GO) test -run '^$$' -bench BrowserFirstEvent -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench BrowserMemory -benchtime 1x -timeout 60m ./e2e/
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s).
 fuzz:

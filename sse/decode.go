@@ -6,12 +6,13 @@ import (
 	"unicode/utf8"
 )
 
-// Default limits, used for the zero Limits. A line of a megabyte is far
-// beyond what any real stream sends, and eight megabytes per event lets
+// Default limits, used for the zero Limits. Eight megabytes per event lets
 // large documents through while bounding what a hostile server can make a
-// client hold.
+// client hold; a line may be as long, so that an event's data can be one
+// line (browsers set no line limit of their own: a 1 MiB one-line event,
+// "data: " included, must pass).
 const (
-	DefaultMaxLine  = 1 << 20
+	DefaultMaxLine  = 8 << 20
 	DefaultMaxEvent = 8 << 20
 )
 

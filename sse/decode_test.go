@@ -463,7 +463,7 @@ func TestLimitErrorMessage(t *testing.T) {
 		err  *LimitError
 		want string
 	}{
-		{&LimitError{"line", DefaultMaxLine}, "sse: line longer than 1048576 bytes"},
+		{&LimitError{"line", DefaultMaxLine}, "sse: line longer than 8388608 bytes"},
 		{&LimitError{"event", DefaultMaxEvent}, "sse: event longer than 8388608 bytes"},
 	} {
 		if got := tt.err.Error(); got != tt.want {

@@ -1,8 +1,10 @@
 package sse
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -12,7 +14,7 @@ func TestLineEnd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []byte{'a', ' ', ':', '\r', '\n', 0x7F, 0x80, 0xC3, 0xFF, 0}
 	for n := 0; n < 2000; n++ {
-		p := make([]byte, rng.IntN(40))
+		p := make([]byte, rng.IntN(120))
 		for i := range p {
 			if rng.IntN(6) == 0 {
 				p[i] = alphabet[rng.IntN(len(alphabet))]
@@ -42,5 +44,32 @@ func TestLineEnd(t *testing.T) {
 				t.Fatalf("lineEnd(%q, %d) says ASCII %v", p, pos, gotASCII)
 			}
 		}
+	}
+}
+
+// BenchmarkLineEnd measures the line-end scan alone on lines of a few
+// lengths (the word-at-a-time scan under WebAssembly; IndexByte elsewhere).
+func BenchmarkLineEnd(b *testing.B) {
+	for _, n := range []int{8, 63, 4096} {
+		line := make([]byte, n+1)
+		for i := range n {
+			line[i] = 'a' + byte(i%26)
+		}
+		line[n] = '\n'
+		p := bytes.Repeat(line, (64<<10)/(n+1)+1)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(len(p)))
+			d := &Decoder{}
+			for b.Loop() {
+				d.cr, d.lf = -2, -2
+				for pos := 0; pos < len(p); {
+					eol, _ := d.lineEnd(p, pos)
+					if eol < 0 {
+						break
+					}
+					pos = eol + 1
+				}
+			}
+		})
 	}
 }

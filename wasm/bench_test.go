@@ -36,6 +36,9 @@ func BenchmarkBody(b *testing.B) {
 		{"small-burst", sse.Event{Data: "12345678"}, 100_000, 1 << 21},
 		{"small-64k", sse.Event{Data: "12345678"}, 100_000, 64 << 10},
 		{"large", sse.Event{Data: strings.TrimSuffix(strings.Repeat(line+"\n", 1024), "\n")}, 64, 1 << 20},
+		{"long-lines", sse.Event{Data: strings.TrimSuffix(strings.Repeat(strings.Repeat("y", 4096)+"\n", 16), "\n")}, 64, 64 << 10},
+		{"one-line-64k", sse.Event{Data: strings.Repeat("z", 64<<10)}, 64, 64 << 10},
+		{"one-line-1m", sse.Event{Data: strings.Repeat("z", 1<<20)}, 4, 64 << 10},
 	} {
 		frame, _ := sse.AppendEvent(nil, &bc.ev)
 		stream := []byte(strings.Repeat(string(frame), bc.n))

@@ -30,6 +30,12 @@
 //   - __polysse.host(op, id, …), provided by the shim, is every call to it:
 //     start or abort a request, arm a timer, ask the page's headers and
 //     401/403 hook, and announce the connection, events and errors.
+//   - __polysse.inAt and inCap locate a 512 KiB buffer in the engine's
+//     memory that main sets aside: the shim writes each chunk of a body
+//     straight into it (fetch's bytes with Uint8Array.set, XHR's text with
+//     TextEncoder.encodeInto, or the shim's own encoder where there is
+//     none), a piece of at most inCap bytes per call, so that a body is
+//     copied once and no chunk crosses as a syscall/js value.
 //   - __polysse.buf is a Uint8Array owned by the shim. All events decoded
 //     from one chunk (from each 32 KiB of a bigger one) are appended to one
 //     Go buffer as type CR data CR id CR, the type left empty when it is the

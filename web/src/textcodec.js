@@ -96,6 +96,73 @@ function decodeUTF8(bytes) {
   return parts + String.fromCharCode.apply(null, units);
 }
 
+// encodeInto encodes text from character at on as UTF-8 into
+// bytes[to, to + cap), as much as fits without splitting a character, and
+// returns how many characters it read and bytes it wrote (a lone surrogate
+// becomes U+FFFD), with enc's encodeInto when enc is a TextEncoder that has
+// one, else in script (EdgeHTML has no TextEncoder). The WebAssembly
+// engine's bridge writes XHR text straight into the engine's memory with
+// it, a piece at a time.
+var into = { read: 0, written: 0 };
+
+export function encodeInto(enc, text, at, bytes, to, cap) {
+  if (enc) {
+    // A piece of at most cap characters, not ending between the two
+    // halves of a surrogate pair; the browser stops where the view ends,
+    // never inside a character.
+    var e = at + cap;
+    if (e >= text.length) {
+      e = text.length;
+    } else if ((text.charCodeAt(e - 1) & 0xFC00) === 0xD800) {
+      e--;
+    }
+    return enc.encodeInto(at === 0 && e === text.length ? text : text.substring(at, e), bytes.subarray(to, to + cap));
+  }
+  return encodeUTF8Into(text, at, bytes, to, cap);
+}
+
+function encodeUTF8Into(text, at, bytes, to, cap) {
+  var i = at;
+  var j = to;
+  var end = to + cap;
+  var n = text.length;
+  while (i < n) {
+    var c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if (j >= end) break;
+      bytes[j++] = c;
+      i++;
+      continue;
+    }
+    var len = 1;
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
+      var d = text.charCodeAt(i + 1);
+      if (d >= 0xDC00 && d <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
+        len = 2;
+      }
+    }
+    if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD; // a lone surrogate
+    var need = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    if (j + need > end) break;
+    if (need === 2) {
+      bytes[j++] = 0xC0 | c >> 6;
+    } else if (need === 3) {
+      bytes[j++] = 0xE0 | c >> 12;
+      bytes[j++] = 0x80 | c >> 6 & 0x3F;
+    } else {
+      bytes[j++] = 0xF0 | c >> 18;
+      bytes[j++] = 0x80 | c >> 12 & 0x3F;
+      bytes[j++] = 0x80 | c >> 6 & 0x3F;
+    }
+    bytes[j++] = 0x80 | c & 0x3F;
+    i += len;
+  }
+  into.read = i - at;
+  into.written = j - to;
+  return into;
+}
+
 function view(input) {
   if (!input) return new Uint8Array(0);
   if (input instanceof Uint8Array) return input;

@@ -160,3 +160,42 @@ test('the fallback text codecs agree with the Encoding standard', async () => {
   assert.deepEqual(Array.from(enc.encode(big)), Array.from(refEnc.encode(big)));
   assert.equal(dec.decode(enc.encode(big)), ref.decode(refEnc.encode(big)));
 });
+
+test('long multi-byte data over XHR through the fallback encoder', async () => {
+  const datas = ['aé中😀\u00ff'.repeat(20000), 'x'.repeat(70000), '😀'.repeat(17000)];
+  srv.route('/pieces', (req, res) => {
+    sse(res);
+    for (const d of datas) res.write('data: ' + d + '\n\n');
+  });
+  const es = new EventSource('/pieces', { transport: 'xhr' });
+  const r = recorder(es, ['message']);
+  await r.until((l) => l.length >= datas.length, 20000, 'every event');
+  r.log.forEach((e, i) => assert.ok(e.data === datas[i], `event ${i} as sent (${e.data.length} characters, want ${datas[i].length})`));
+  es.close();
+});
+
+test('encodeInto, in script and with the browser\'s, writes any text in pieces of any size as TextEncoder encodes it', async () => {
+  const { encodeInto } = await import('../src/textcodec.js');
+  const { TextEncoder: NodeEncoder } = await import('node:util');
+  const ref = new NodeEncoder();
+  const parts = ['a', 'é', '中', '😀', '\ud800', '\udc00', 'xyz', '\u07ff', '\u0800', '\uffff'];
+  let seed = 7;
+  const rand = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  for (let t = 0; t < 400; t++) {
+    let text = '';
+    for (let k = rand(30); k > 0; k--) text += parts[rand(parts.length)];
+    const want = Array.from(ref.encode(text));
+    for (const enc of [null, ref]) {
+      const cap = 4 + rand(12);
+      const buf = new Uint8Array(cap + 8);
+      const got = [];
+      for (let at = 0; at < text.length;) {
+        const r = encodeInto(enc, text, at, buf, 3, cap);
+        assert.ok(r.read > 0 && r.written <= cap, `progress with cap ${cap}`);
+        got.push(...buf.subarray(3, 3 + r.written));
+        at += r.read;
+      }
+      assert.deepEqual(got, want, `${JSON.stringify(text)} in pieces of ${cap}, ${enc ? 'native' : 'script'}`);
+    }
+  }
+});

@@ -18,7 +18,7 @@
 import { root, isFunction, report, schedule } from '../env.js';
 import { headerList } from '../options.js';
 import { fetchStream, xhrStream, streamingFetch } from '../transports.js';
-import { TextEncoder_, TextDecoder_ } from '../textcodec.js';
+import { TextEncoder_, TextDecoder_, encodeInto } from '../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
 import { install } from './events.js';
 
@@ -124,8 +124,12 @@ export function boot(module, url, broken) {
 var memory = null;
 var bytes = null;
 
+// heap is a view of the engine's memory. Growing the memory detaches the
+// old buffer, which leaves the old view empty: checking that is much
+// cheaper than reading memory.buffer at every copy (a tenth of the page's
+// time on 1 KiB events).
 function heap() {
-  if (!bytes || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  if (!bytes || !bytes.length) bytes = new Uint8Array(memory.buffer);
   return bytes;
 }
 
@@ -138,6 +142,8 @@ function fill(dst, value, n) {
   dst >>>= 0;
   heap().fill(value, dst, dst + (n >>> 0));
 }
+
+var nativeInto = isFunction(encoder.encodeInto) ? encoder : null;
 
 // call is a call into Go. Should Go ever fail (a panic ends its program),
 // every connection fails instead of hanging.
@@ -252,10 +258,24 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
       return !!call(E_HEAD, id, attempt, code, type, url, streams);
     },
     chunk: function (bytes) {
-      return !!call(E_CHUNK, id, attempt, bytes);
+      // In pieces of the engine's input buffer, each copied there once.
+      for (var at = 0, n = bytes.length; at < n;) {
+        var k = Math.min(n - at, bridge.inCap);
+        heap().set(k === n ? bytes : bytes.subarray(at, at + k), bridge.inAt);
+        at += k;
+        if (!call(E_CHUNK, id, attempt, k)) return false;
+      }
+      return true;
     },
     text: function (text) {
-      return !!call(E_CHUNK, id, attempt, encoder.encode(text));
+      // Encoded as UTF-8 straight into the engine's input buffer, a piece
+      // at a time; never a character split between two pieces.
+      for (var at = 0, n = text.length; at < n;) {
+        var r = encodeInto(nativeInto, text, at, heap(), bridge.inAt, bridge.inCap);
+        at += r.read;
+        if (!call(E_CHUNK, id, attempt, r.written)) return false;
+      }
+      return true;
     },
     end: function (how) {
       call(E_END, id, attempt, how | 0);

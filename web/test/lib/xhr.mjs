@@ -6,6 +6,10 @@
 
 import http from 'node:http';
 
+// Node's own, captured before a profile (edgehtml) takes the page's away:
+// the fake XHR is the browser, which decodes whatever the page lacks.
+const NodeTextDecoder = globalThis.TextDecoder;
+
 export class FakeXHR {
   constructor() {
     this.readyState = 0;
@@ -36,7 +40,7 @@ export class FakeXHR {
     return v === undefined ? null : String(v);
   }
   send() {
-    const decoder = new TextDecoder('utf-8');
+    const decoder = new NodeTextDecoder('utf-8');
     this._req = http.get(this._url, { headers: this._headers }, (res) => {
       if (this._aborted) return;
       this._res = res;

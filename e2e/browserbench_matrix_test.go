@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/polysse/polysse/sse"
+)
+
+// BenchmarkBrowserMatrix measures throughput on every event shape, in
+// headless Chromium, native EventSource beside polysse in each of its
+// engine and transport pairs and the npm event-source-polyfill, in the same
+// run:
+//
+//	go test -run '^$' -bench BrowserMatrix -benchtime 1x ./e2e/
+//
+// Shapes (rows): event sizes from 8 bytes to 1 MiB; data lines from 1 byte
+// to 1 MiB (a 64 KiB and a 1 MiB event on one line); multi-byte UTF-8 data;
+// a burst with thousands of events per network read, and 1 MiB events each
+// written in 1 KiB pieces, each flushed on its own (one event over many
+// reads). Columns: native (modern profile), polysse's WebAssembly engine
+// over fetch and over XHR and its lite engine (over XHR, its only
+// transport), all three with native deleted and built with the
+// EventSourcePolyfill constructor and its engine and transport options, and
+// event-source-polyfill.
+//
+// A cell is one page: it opens an EventSource on a 204 first (so that
+// polysse's engine is loaded and started), then receives the shape's burst
+// twice on fresh EventSources, from the open event to the last event's
+// listener, and checks every character arrived. The second, warm, run is
+// the cell's figure (the first is in the -v log): a page that receives a
+// stream for long runs warm code. -browserbench.matrixreps rounds, each
+// running every column once in a rotating order; a cell gives the median
+// ratio of the column's MB/s (of stream, 10^6 bytes) to native's in the
+// same round, and native's median MB/s. -browserbench.shapes picks rows by
+// name, -browserbench.matrixcols columns; -browserbench.profile profiles
+// the warm runs (see BenchmarkBrowser).
+func BenchmarkBrowserMatrix(b *testing.B) {
+	as, err := loadBenchAssets()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			b.Fatalf("e2e: %v", err)
+		}
+		b.Skipf("e2e: %v", err)
+	}
+	Browser(b)
+	cols := slices.Clone(matrixColumns)
+	if as.baseline != nil {
+		// Another build (-browserbench.baseline), for a before-and-after in
+		// one run: its engine in each of the pairs above.
+		for _, c := range matrixColumns {
+			if c.script == "/polysse/eventsource.js" {
+				c.name, c.title, c.script = "base-"+c.name, "baseline "+strings.TrimPrefix(c.title, "polysse "), "/baseline/eventsource.js"
+				cols = append(cols, c)
+			}
+		}
+	}
+	if *matrixColList != "" {
+		want := strings.Split(*matrixColList, ",")
+		cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name != "native" && !slices.Contains(want, c.name) })
+	}
+	if as.esp == nil {
+		cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name == "esp" })
+		fmt.Printf("BenchmarkBrowserMatrix: no event-source-polyfill column: %v\n", as.espErr)
+	}
+	shapes := matrixShapes()
+	if *matrixShapeList != "" {
+		want := strings.Split(*matrixShapeList, ",")
+		shapes = slices.DeleteFunc(shapes, func(s matrixShape) bool { return !slices.Contains(want, s.name) })
+	}
+	type cell struct{ mbs, ratio []float64 }
+	results := map[string]map[string]*cell{}
+	for _, sh := range shapes {
+		results[sh.name] = map[string]*cell{}
+		for _, c := range cols {
+			results[sh.name][c.name] = &cell{}
+		}
+		b.Run(sh.name, func(b *testing.B) {
+			for range b.N {
+				for i := 0; i < *matrixReps; i++ {
+					got := map[string]float64{}
+					for j := range cols {
+						c := cols[(i+j)%len(cols)]
+						cold, warm := matrixRun(b, as, c, sh)
+						b.Logf("%s %s: %.1f MB/s cold, %.1f warm", sh.name, c.name, cold, warm)
+						got[c.name] = warm
+						results[sh.name][c.name].mbs = append(results[sh.name][c.name].mbs, warm)
+					}
+					for _, c := range cols {
+						results[sh.name][c.name].ratio = append(results[sh.name][c.name].ratio, got[c.name]/got["native"])
+					}
+				}
+			}
+			b.ReportMetric(0, "ns/op")
+			for _, c := range cols {
+				b.ReportMetric(median(results[sh.name][c.name].mbs), c.name+"-MB/s")
+			}
+		})
+	}
+	var t strings.Builder
+	t.WriteString("| shape | stream MB | native MB/s |")
+	for _, c := range cols[1:] {
+		t.WriteString(" " + c.title + " |")
+	}
+	t.WriteString("\n|" + strings.Repeat(" --- |", len(cols)+2) + "\n")
+	for _, sh := range shapes {
+		r := results[sh.name]
+		if len(r["native"].mbs) == 0 {
+			continue
+		}
+		fmt.Fprintf(&t, "| %s | %.1f | %.1f |", sh.title, float64(len(sh.body()))/1e6, median(r["native"].mbs))
+		for _, c := range cols[1:] {
+			fmt.Fprintf(&t, " %.2f |", median(r[c.name].ratio))
+		}
+		t.WriteString("\n")
+	}
+	fmt.Printf("\nBrowserMatrix: warm MB/s as a ratio to native's in the same round, median of %d rounds, %s, load average %s\n%s\n",
+		*matrixReps, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage(), t.String())
+}
+
+var (
+	matrixReps      = flag.Int("browserbench.matrixreps", 3, "rounds of BenchmarkBrowserMatrix")
+	matrixColList   = flag.String("browserbench.matrixcols", "", "comma-separated columns of BenchmarkBrowserMatrix besides native (default: all)")
+	matrixShapeList = flag.String("browserbench.shapes", "", "comma-separated shapes of BenchmarkBrowserMatrix (default: all)")
+)
+
+// A matrixColumn is one EventSource implementation, engine and transport.
+type matrixColumn struct {
+	name, title string
+	profile     Profile
+	script      string
+	ctor        string // the constructor
+	init        string // its second argument, JavaScript
+}
+
+var matrixColumns = []matrixColumn{
+	{name: "native", title: "native", profile: Modern, ctor: "window.EventSource", init: "undefined"},
+	{name: "wasm-fetch", title: "polysse wasm fetch", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "fetch"}`},
+	{name: "wasm-xhr", title: "polysse wasm XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "xhr"}`},
+	{name: "lite-xhr", title: "polysse lite XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "xhr"}`},
+	{name: "esp", title: "event-source-polyfill", profile: Nativeless, script: "/esp/" + espFile, ctor: "window.EventSourcePolyfill", init: "undefined"},
+}
+
+// A matrixShape is one row: n copies of an event, written whole or in
+// pieces of piece bytes, each flushed on its own.
+type matrixShape struct {
+	name, title string
+	ev          sse.Event
+	n           int
+	piece       int // 0: the burst at once
+	frame       []byte
+}
+
+func (s *matrixShape) body() []byte {
+	if s.frame == nil {
+		f, err := sse.AppendEvent(nil, &s.ev)
+		if err != nil {
+			panic(err)
+		}
+		s.frame = f
+	}
+	return []byte(strings.Repeat(string(s.frame), s.n))
+}
+
+// lines returns size bytes of data (line ends included) in lines of
+// width characters of unit (repeated), joined by LF.
+func lines(unit string, width, size int) string {
+	line := strings.Repeat(unit, width)
+	var b strings.Builder
+	for b.Len() < size {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+	}
+	s := b.String()[:size]
+	for !utf8.ValidString(s) { // not in the middle of a character
+		s = s[:len(s)-1]
+	}
+	return strings.TrimSuffix(s, "\n")
+}
+
+func matrixShapes() []matrixShape {
+	const k64 = 64 << 10
+	// Two-, three- and four-byte characters, and ASCII: 10 bytes in 4
+	// characters.
+	const mixed = "é中😀x"
+	return []matrixShape{
+		{name: "8B", title: "8 B events, 100,000 at once", ev: sse.Event{Data: "12345678"}, n: 100_000},
+		{name: "1KiB", title: "1 KiB events (one line), 8,192", ev: sse.Event{Data: strings.Repeat("a", 1<<10)}, n: 8192},
+		{name: "64KiB-lines1", title: "64 KiB events in 1-byte lines, 32", ev: sse.Event{Data: lines("b", 1, k64)}, n: 32},
+		{name: "64KiB-lines63", title: "64 KiB events in 63-byte lines, 128", ev: sse.Event{Data: lines("c", 63, k64)}, n: 128},
+		{name: "64KiB-lines4096", title: "64 KiB events in 16 lines of 4,096, 200", ev: sse.Event{Data: lines("d", 4096, 16*4097-1)}, n: 200},
+		{name: "64KiB-oneline", title: "64 KiB events on one line, 128", ev: sse.Event{Data: strings.Repeat("e", k64)}, n: 128},
+		{name: "1MiB-oneline", title: "1 MiB events on one line, 8", ev: sse.Event{Data: strings.Repeat("f", 1<<20)}, n: 8},
+		{name: "utf8-small", title: "UTF-8: 4-character (10-byte) events, 100,000", ev: sse.Event{Data: mixed}, n: 100_000},
+		{name: "utf8-64KiB", title: "UTF-8: 64 KiB events in lines of 1,024 characters, 128", ev: sse.Event{Data: lines(mixed, 256, k64-4)}, n: 128},
+		{name: "1MiB-pieces", title: "1 MiB events (4,096-byte lines) written 1 KiB at a time, 8", ev: sse.Event{Data: lines("g", 4096, 1<<20)}, n: 8, piece: 1 << 10},
+	}
+}
+
+// matrixRun runs one cell and returns its cold and warm MB/s.
+func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (cold, warm float64) {
+	body := sh.body()
+	// data.length counts UTF-16 code units: a four-byte character is two.
+	wantChars := 0
+	for _, r := range sh.ev.Data {
+		wantChars++
+		if r > 0xFFFF {
+			wantChars++
+		}
+	}
+	wantChars *= sh.n
+	var page strings.Builder
+	page.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\n")
+	if c.script != "" {
+		page.WriteString("<script src=\"" + c.script + "\"></script>\n")
+	}
+	fmt.Fprintf(&page, `<script>
+var ES = %s, INIT = %s, N = %d, __finish;
+window.__done = new Promise(function (resolve) { __finish = resolve; });
+window.__run = function () {
+  return new Promise(function (resolve) {
+    var n = 0, t0 = 0, chars = 0, es = new ES("/sse", INIT);
+    es.onopen = function () { t0 = performance.now(); };
+    es.addEventListener("message", function (e) {
+      chars += e.data.length;
+      if (++n === N) {
+        var t = performance.now();
+        es.close();
+        resolve({ms: t - t0, chars: chars});
+      }
+    });
+    es.onerror = function () {
+      if (n < N) {
+        es.close();
+        resolve({error: "error event after " + n + " events, readyState " + es.readyState});
+      }
+    };
+  });
+};
+var boot = new ES("/boot", INIT);
+boot.onerror = function () { boot.close(); setTimeout(function () { __finish(true); }, 100); };
+</script></head><body></body></html>
+`, c.ctor, c.init, sh.n)
+	stream := burstStream(body)
+	if sh.piece > 0 {
+		stream = piecedStream(body, sh.piece)
+	}
+	srv := newBenchServer(b, as, page.String(), stream)
+	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
+	awaitDone[bool](b, pg, time.Minute)
+	var mbs [2]float64
+	for i := range mbs {
+		stop := func() {}
+		if i == 1 {
+			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}})
+		}
+		out := awaitEval[struct {
+			MS    float64
+			Chars int
+			Error string
+		}](b, pg, `__run()`, 3*time.Minute)
+		stop()
+		if out.Error != "" {
+			b.Fatalf("%s %s: %s", sh.name, c.name, out.Error)
+		}
+		if out.Chars != wantChars {
+			b.Fatalf("%s %s: the page got %d characters of data, want %d", sh.name, c.name, out.Chars, wantChars)
+		}
+		mbs[i] = float64(len(body)) / (out.MS / 1000) / 1e6
+	}
+	pg.Navigate("about:blank")
+	return mbs[0], mbs[1]
+}
+
+// piecedStream writes body piece bytes at a time, flushing each.
+func piecedStream(body []byte, piece int) func(http.ResponseWriter, *http.Request, <-chan struct{}) {
+	return func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+		rc := http.NewResponseController(w)
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		for p := body; len(p) > 0; {
+			n := min(len(p), piece)
+			if _, err := w.Write(p[:n]); err != nil {
+				return
+			}
+			rc.Flush()
+			p = p[n:]
+		}
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}
+}
+
+func median(s []float64) float64 {
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

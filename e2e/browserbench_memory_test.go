@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// BenchmarkBrowserMemory has a page receive -browserbench.memorybytes (1 GB
+// by default) over one EventSource, in headless Chromium, and samples its
+// memory every 250 ms: the JS heap in use (the DevTools protocol's
+// Runtime.getHeapUsage, which counts what the page's scripts hold, the
+// strings of responseText included) and the size of every WebAssembly
+// memory the page instantiated (memory.buffer.byteLength, which never
+// shrinks: its peak is its size at the end).
+//
+//	go test -run '^$' -bench BrowserMemory -benchtime 1x ./e2e/
+//
+// Rows: small events (256 bytes of data) and large ones (64 KiB), each with
+// an id, so that a transport that recycles its request (XHR, after 4 MiB)
+// resumes where it left off: the server answers from the id after
+// Last-Event-ID (header or query). Columns: native, polysse's WebAssembly
+// engine over fetch and over XHR, and its lite engine, native deleted for
+// the three. The page counts every event and checks the last one's id; the
+// figure is the peak of each memory over the run, and the stream's MB/s.
+// -browserbench.matrixcols picks columns (native is not implied here).
+func BenchmarkBrowserMemory(b *testing.B) {
+	as, err := loadBenchAssets()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			b.Fatalf("e2e: %v", err)
+		}
+		b.Skipf("e2e: %v", err)
+	}
+	Browser(b)
+	var t strings.Builder
+	t.WriteString("| events | column | MB/s | JS heap peak (MB) | JS heap at end (MB) | WebAssembly memory peak (MB) |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, sh := range []struct {
+		name string
+		size int
+	}{{"small", 256}, {"large", 64 << 10}} {
+		b.Run(sh.name, func(b *testing.B) {
+			for range b.N {
+				for _, c := range matrixColumns {
+					if c.name == "esp" || *matrixColList != "" && !slices.Contains(strings.Split(*matrixColList, ","), c.name) {
+						continue
+					}
+					m := memoryRun(b, as, c, sh.size)
+					fmt.Fprintf(&t, "| %d × %d B | %s | %.1f | %.1f | %.1f | %.1f |\n", m.events, sh.size, c.title, m.mbs, m.heapPeak/1e6, m.heapEnd/1e6, m.wasmPeak/1e6)
+					b.ReportMetric(m.heapPeak/1e6, c.name+"-heap-MB")
+					b.ReportMetric(m.wasmPeak/1e6, c.name+"-wasm-MB")
+				}
+			}
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+	fmt.Printf("\nBrowserMemory: %d bytes of stream per run, %s, load average %s\n%s\n",
+		*memoryBytes, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage(), t.String())
+}
+
+var memoryBytes = flag.Int64("browserbench.memorybytes", 1e9, "bytes of stream per BenchmarkBrowserMemory run")
+
+type memoryResult struct {
+	events                      int
+	mbs                         float64
+	heapPeak, heapEnd, wasmPeak float64
+}
+
+func memoryRun(b *testing.B, as *benchAssets, c matrixColumn, size int) memoryResult {
+	payload := strings.Repeat("m", size)
+	frameLen := func(id int) int { return len("id: \ndata: \n\n") + len(strconv.Itoa(id)) + size }
+	// Events up to the byte count, ids 1..n.
+	n, total := 0, int64(0)
+	for total < *memoryBytes {
+		n++
+		total += int64(frameLen(n))
+	}
+	var served atomic.Int64
+	stream := func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+		from := 0
+		last := r.Header.Get("Last-Event-ID")
+		if last == "" {
+			last = r.URL.Query().Get("lastEventId")
+		}
+		if last != "" {
+			from, _ = strconv.Atoi(last)
+		}
+		w.WriteHeader(http.StatusOK)
+		buf := make([]byte, 0, 256<<10)
+		for id := from + 1; id <= n; id++ {
+			buf = append(buf, "id: "...)
+			buf = strconv.AppendInt(buf, int64(id), 10)
+			buf = append(buf, "\ndata: "...)
+			buf = append(buf, payload...)
+			buf = append(buf, "\n\n"...)
+			if len(buf) >= 128<<10 || id == n {
+				if _, err := w.Write(buf); err != nil {
+					return
+				}
+				served.Add(int64(len(buf)))
+				buf = buf[:0]
+			}
+		}
+		http.NewResponseController(w).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}
+	var page strings.Builder
+	page.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\n")
+	// Every WebAssembly instance the page makes, to read its memory's size.
+	page.WriteString(`<script>
+window.__instances = [];
+(function (W) {
+  if (!W) return;
+  var inst = W.instantiate;
+  W.instantiate = function () {
+    return inst.apply(W, arguments).then(function (r) {
+      window.__instances.push(r.instance || r);
+      return r;
+    });
+  };
+})(window.WebAssembly);
+window.__wasmBytes = function () {
+  var n = 0;
+  for (var i = 0; i < __instances.length; i++) {
+    var e = __instances[i].exports;
+    for (var k in e) if (e[k] instanceof WebAssembly.Memory) n += e[k].buffer.byteLength;
+  }
+  return n;
+};
+</script>
+`)
+	if c.script != "" {
+		page.WriteString("<script src=\"" + c.script + "\"></script>\n")
+	}
+	fmt.Fprintf(&page, `<script>
+var ES = %s, INIT = %s, N = %d, __finish;
+window.__done = new Promise(function (resolve) { __finish = resolve; });
+window.__count = 0;
+var t0 = 0, es = new ES("/sse", INIT);
+es.onopen = function () { if (!t0) t0 = performance.now(); };
+es.onmessage = function (e) {
+  if (++__count === N) {
+    var t = performance.now();
+    es.close();
+    __finish({ms: t - t0, id: e.lastEventId});
+  }
+};
+es.onerror = function () {
+  if (es.readyState === 2) __finish({error: "closed after " + __count + " events"});
+};
+</script></head><body></body></html>
+`, c.ctor, c.init, n)
+	srv := newBenchServer(b, as, page.String(), stream)
+	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
+	ctx := pg.Context()
+	var res memoryResult
+	res.events = n
+	sample := func() (heap, wasm float64) {
+		cc, cancel := context.WithTimeout(ctx, EvalTimeout)
+		defer cancel()
+		u, err := chromedp.Call(cc, runtime.GetHeapUsage, cdp.Empty{})
+		if err != nil {
+			b.Fatalf("e2e: Runtime.getHeapUsage: %v", err)
+		}
+		w, err := Evaluate[float64](cc, pg, `__wasmBytes()`)
+		if err != nil {
+			b.Fatalf("e2e: %v", err)
+		}
+		return u.UsedSize, w
+	}
+	type outcome struct {
+		MS    float64
+		ID    string
+		Error string
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		cc, cancel := context.WithTimeout(ctx, 20*time.Minute)
+		defer cancel()
+		v, err := Evaluate[outcome](cc, pg, `window.__done`)
+		if err != nil {
+			v.Error = err.Error()
+		}
+		got <- v
+	}()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var out outcome
+wait:
+	for {
+		select {
+		case out = <-got:
+			break wait
+		case <-tick.C:
+			h, w := sample()
+			res.heapPeak = max(res.heapPeak, h)
+			res.wasmPeak = max(res.wasmPeak, w)
+		}
+	}
+	if out.Error != "" {
+		b.Fatalf("%s, %d-byte events: %s", c.name, size, out.Error)
+	}
+	if out.ID != strconv.Itoa(n) {
+		b.Fatalf("%s, %d-byte events: the last event's id is %q, want %d", c.name, size, out.ID, n)
+	}
+	h, w := sample()
+	res.heapEnd = h
+	res.heapPeak = max(res.heapPeak, h)
+	res.wasmPeak = max(res.wasmPeak, w)
+	res.mbs = float64(total) / (out.MS / 1000) / 1e6
+	b.Logf("%s, %d-byte events: %d events, %.1f MB/s, heap peak %.1f MB, wasm %.1f MB, %d bytes served (more than the stream where a replaced XHR resumed from the last id)",
+		c.name, size, n, res.mbs, res.heapPeak/1e6, res.wasmPeak/1e6, served.Load())
+	pg.Navigate("about:blank")
+	return res
+}
