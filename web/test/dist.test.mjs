@@ -56,13 +56,16 @@ test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature d
   assert.ok(WebAssembly.validate(read(manifest.wasm)));
 });
 
-test('size budgets: engine ≤ 470 KB brotli, shim ≤ 6.1 KB minified + gzip', () => {
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 6.4 KB minified + gzip', () => {
   const engineBr = read(manifest.wasm + '.br').length;
   assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
   const shimGz = read('eventsource.js.gz').length;
-  // 6.1 KB since the standard EventSource became a class of its own beside
-  // EventSourcePolyfill (issue 12): about 160 bytes.
-  assert.ok(shimGz <= 6_100, `shim is ${shimGz} bytes gzip`);
+  // 6.4 KB since the standard EventSource became a class of its own beside
+  // EventSourcePolyfill (issue 12, about 160 bytes), the engine files can
+  // live elsewhere (engineBase, issue 16) and the ES5 listener lists keep
+  // the DOM's dispatch flag and report a listener's exception at once
+  // (about 250 bytes together).
+  assert.ok(shimGz <= 6_400, `shim is ${shimGz} bytes gzip`);
   // The shipped .gz is gzip -9; a fresh compression agrees within noise.
   assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
 });
