@@ -99,7 +99,7 @@ test-web:
 test-go:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 	cd loadtest && $(GO) vet ./cmd/loadtest/ && $(GO) test -count=1 ./cmd/loadtest/
-	$(GO) test -count=1 -timeout 15m ./e2e/...
+	$(GO) test -count=1 -timeout 25m ./e2e/...
 
 ## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis); the browser,
 ## and the cold start beside its floor (an empty Go program booted the same way).
