@@ -76,6 +76,7 @@ test: deps build lint dist-check test-web test-go image-test
 lint: tidy-check
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./sse/...
 
 ## dist-check: web/dist is committed (so that `go install` alone gives a working binary) and is what
@@ -99,18 +100,18 @@ test-web:
 test-go:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 	cd loadtest && $(GO) vet ./cmd/loadtest/ && $(GO) test -count=1 ./cmd/loadtest/
-	$(GO) test -count=1 -timeout 25m ./e2e/...
+	cd e2e && $(GO) test -count=1 -timeout 25m ./...
 
 ## bench: the wire format, stores and hub; the cluster (bolt, Redis, two nodes on Redis); the browser,
 ## and the cold start beside its floor (an empty Go program booted the same way).
 bench: build bench-server
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sse/ ./server/...
-	$(GO) test -run '^$$' -bench Cluster ./e2e/
-	$(GO) test -run '^$$' -bench 'Browser$$' -benchtime 1x ./e2e/
-	$(GO) test -run '^$$' -bench ColdStartFloor -benchtime 1x ./e2e/
-	$(GO) test -run '^$$' -bench BrowserMatrix -benchtime 1x -timeout 60m ./e2e/
-	$(GO) test -run '^$$' -bench BrowserFirstEvent -benchtime 1x ./e2e/
-	$(GO) test -run '^$$' -bench BrowserMemory -benchtime 1x -timeout 60m ./e2e/
+	cd e2e && $(GO) test -run '^$$' -bench Cluster .
+	cd e2e && $(GO) test -run '^$$' -bench 'Browser$$' -benchtime 1x .
+	cd e2e && $(GO) test -run '^$$' -bench ColdStartFloor -benchtime 1x .
+	cd e2e && $(GO) test -run '^$$' -bench BrowserMatrix -benchtime 1x -timeout 60m .
+	cd e2e && $(GO) test -run '^$$' -bench BrowserFirstEvent -benchtime 1x .
+	cd e2e && $(GO) test -run '^$$' -bench BrowserMemory -benchtime 1x -timeout 60m .
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s).
 fuzz:

@@ -16,7 +16,7 @@ import (
 // another URL of the same server: the polyfill's files in the HTTP cache,
 // and whatever compiled code the browser keeps), side by side in one run:
 //
-//	go test -run '^$' -bench BrowserFirstEvent -benchtime 1x ./e2e/
+//	go test -run '^$' -bench BrowserFirstEvent -benchtime 1x .
 //
 // Columns: native EventSource (modern profile), and polysse under the
 // nativeless profile (the WebAssembly engine over fetch), the edgehtml one

@@ -44,7 +44,7 @@ const coldPhaseScript = `(function () {
 // the part of the cold start that no engine written in Go can avoid; the
 // rest is the engine's. Rounds alternate the two builds.
 //
-//	go test -run '^$' -bench ColdStartFloor -benchtime 1x ./e2e/ -args -browserbench.reps=15
+//	go test -run '^$' -bench ColdStartFloor -benchtime 1x . -args -browserbench.reps=15
 func BenchmarkColdStartFloor(b *testing.B) {
 	engine, err := readDist(polyfillDir)
 	if err != nil {

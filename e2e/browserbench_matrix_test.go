@@ -20,7 +20,7 @@ import (
 // engine and transport pairs and the npm event-source-polyfill, in the same
 // run:
 //
-//	go test -run '^$' -bench BrowserMatrix -benchtime 1x ./e2e/
+//	go test -run '^$' -bench BrowserMatrix -benchtime 1x .
 //
 // Shapes (rows): event sizes from 8 bytes to 1 MiB; data lines from 1 byte
 // to 1 MiB (a 64 KiB and a 1 MiB event on one line); multi-byte UTF-8 data;

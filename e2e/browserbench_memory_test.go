@@ -26,7 +26,7 @@ import (
 // memory the page instantiated (memory.buffer.byteLength, which never
 // shrinks: its peak is its size at the end).
 //
-//	go test -run '^$' -bench BrowserMemory -benchtime 1x ./e2e/
+//	go test -run '^$' -bench BrowserMemory -benchtime 1x .
 //
 // Rows: small events (256 bytes of data) and large ones (64 KiB), each with
 // an id, so that a transport that recycles its request (XHR, after 4 MiB)

@@ -25,7 +25,7 @@ import (
 // ("esp", web/node_modules/event-source-polyfill, also with the native one
 // deleted), each page served by its own loopback server (browserbench_server_test.go).
 //
-//	go test -run '^$' -bench Browser -benchtime 1x ./e2e/
+//	go test -run '^$' -bench Browser -benchtime 1x .
 //
 // Scenarios (BenchmarkBrowser/<scenario>, a metric per column):
 //

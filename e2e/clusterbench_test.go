@@ -43,7 +43,7 @@ const (
 // commandstats, every command of every node, the readers' XREADs included)
 // and lost: deliveries missing or duplicated, which must be 0.
 //
-//	go test -run '^$' -bench Cluster ./e2e/
+//	go test -run '^$' -bench Cluster .
 func BenchmarkCluster(b *testing.B) {
 	for _, bc := range []struct {
 		name  string

@@ -71,9 +71,11 @@ func buildHub() {
 	ctx, cancel := context.WithTimeout(context.Background(), hubBuildTimeout)
 	defer cancel()
 	// `go test` puts its own GOROOT/bin first on PATH, so this is the go
-	// that builds the tests. The package path works from any folder of the
-	// module.
+	// that builds the tests. It builds in the repository's root module (e2e
+	// is a module of its own, run from its folder), so the binary gets the
+	// library's go.mod and go.sum, as `make build` does.
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", hubBinary.path, HubPackage)
+	cmd.Dir = ".."
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		hubBinary.err = fmt.Errorf("go build %s: %v\n%s", HubPackage, err, out)
