@@ -1,5 +1,5 @@
 // A driver for real Firefox (Debian's firefox-esr, headless, over WebDriver
-// BiDi with puppeteer-core), for the Go e2e suite (e2e/firefox_test.go):
+// BiDi with puppeteer-core), for the Go e2e suite (e2e/helper_firefox_test.go):
 // one JSON request per line on stdin, one JSON answer per line on stdout.
 //
 //   {"id": 1, "op": "open", "url": "http://…"}         → {"id": 1, "page": 7}

@@ -23,7 +23,7 @@ import (
 // EventSource ("native"), polysse's polyfill with the native one deleted
 // (its WebAssembly engine), and the npm package event-source-polyfill
 // ("esp", web/node_modules/event-source-polyfill, also with the native one
-// deleted), each page served by its own loopback server (browserbench_server_test.go).
+// deleted), each page served by its own loopback server (bench_helper_server_test.go).
 //
 //	go test -run '^$' -bench Browser -benchtime 1x .
 //

@@ -185,15 +185,6 @@ func commandStats(b *testing.B, rdb *redis.Client) map[string]int64 {
 	return stats
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // benchPublisher publishes events numbered by their data and times each
 // HTTP round trip. One goroutine uses it at a time.
 type benchPublisher struct {

@@ -21,7 +21,7 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
-// The server side of the browser benchmark (browserbench_test.go): one
+// The server side of the browser benchmark (bench_browser_test.go): one
 // loopback server per page, which serves the page, the two polyfills the
 // way a production server would (precompressed, brotli where the browser
 // takes it, content-hashed files cached for good), the scenario's stream,
