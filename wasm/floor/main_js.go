@@ -5,7 +5,7 @@ package main
 import "syscall/js"
 
 // The op numbers of the bridge contract (see ../main_js.go) that this
-// program uses.
+// program uses; ../bridge_test.go checks them against ../main_js.go.
 const (
 	hostRequest = 1
 	engineOpen  = 1

@@ -22,6 +22,7 @@ import { TextEncoder_, TextDecoder_, encodeInto } from '../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
 import { install } from './events.js';
 
+// The op numbers: wasm/bridge_test.go fails when wasm/main_js.go's differ.
 // host ops (Go → shim)
 var H_REQUEST = 1;
 var H_ABORT = 2;
