@@ -5,10 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -45,45 +43,28 @@ func NewAccessSigner(spec string) (*AccessSigner, error) {
 		}
 		return &AccessSigner{method: jwt.SigningMethodHS256, key: []byte(spec)}, nil
 	}
-	for {
-		block, rest := pem.Decode(data)
-		if block == nil {
-			return nil, errors.New("auth: signing key: no PEM private key")
-		}
-		data = rest
-		var (
-			key any
-			err error
-		)
-		switch block.Type {
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("auth: signing key: %w", err)
-		}
-		switch k := key.(type) {
-		case *rsa.PrivateKey:
-			if k.N.BitLen() < minRSABits {
-				return nil, fmt.Errorf("auth: signing key: RSA key of %d bits, at least %d required", k.N.BitLen(), minRSABits)
-			}
-			return &AccessSigner{method: jwt.SigningMethodRS256, key: k}, nil
-		case *ecdsa.PrivateKey:
-			if k.Curve.Params().Name != "P-256" {
-				return nil, fmt.Errorf("auth: signing key: ECDSA curve %s: ES256 needs P-256", k.Curve.Params().Name)
-			}
-			return &AccessSigner{method: jwt.SigningMethodES256, key: k}, nil
-		case ed25519.PrivateKey:
-			return &AccessSigner{method: jwt.SigningMethodEdDSA, key: k}, nil
-		}
-		return nil, fmt.Errorf("auth: signing key: unsupported key %T", key)
+	key, _, _, err := firstPEMKey(data, true)
+	if err != nil {
+		return nil, fmt.Errorf("auth: signing key: %w", err)
 	}
+	if key == nil {
+		return nil, errors.New("auth: signing key: no PEM private key")
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < minRSABits {
+			return nil, fmt.Errorf("auth: signing key: RSA key of %d bits, at least %d required", k.N.BitLen(), minRSABits)
+		}
+		return &AccessSigner{method: jwt.SigningMethodRS256, key: k}, nil
+	case *ecdsa.PrivateKey:
+		if k.Curve.Params().Name != "P-256" {
+			return nil, fmt.Errorf("auth: signing key: ECDSA curve %s: ES256 needs P-256", k.Curve.Params().Name)
+		}
+		return &AccessSigner{method: jwt.SigningMethodES256, key: k}, nil
+	case ed25519.PrivateKey:
+		return &AccessSigner{method: jwt.SigningMethodEdDSA, key: k}, nil
+	}
+	return nil, fmt.Errorf("auth: signing key: unsupported key %T", key)
 }
 
 // Algorithm returns the algorithm s signs with.

@@ -5,9 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -98,44 +96,18 @@ func NewKeySource(spec string, opts JWKSOptions) (KeySource, error) {
 
 // parseAccessPEM returns the first public key in data.
 func parseAccessPEM(data []byte) (VerificationKey, error) {
-	for {
-		block, rest := pem.Decode(data)
-		if block == nil {
-			return VerificationKey{}, errors.New("no usable PEM block")
-		}
-		data = rest
-		var (
-			key any
-			err error
-		)
-		switch block.Type {
-		case "PUBLIC KEY":
-			key, err = x509.ParsePKIXPublicKey(block.Bytes)
-		case "RSA PUBLIC KEY":
-			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-		case "CERTIFICATE":
-			var cert *x509.Certificate
-			if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
-				key = cert.PublicKey
-			}
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return VerificationKey{}, fmt.Errorf("PEM block %q: %w", block.Type, err)
-		}
-		pub, err := publicKey(key)
-		if err != nil {
-			return VerificationKey{}, fmt.Errorf("PEM block %q: %w", block.Type, err)
-		}
-		return VerificationKey{Key: pub}, nil
+	key, blockType, _, err := firstPEMKey(data, false)
+	if err != nil {
+		return VerificationKey{}, err
 	}
+	if key == nil {
+		return VerificationKey{}, errors.New("no usable PEM block")
+	}
+	pub, err := publicKey(key)
+	if err != nil {
+		return VerificationKey{}, fmt.Errorf("PEM block %q: %w", blockType, err)
+	}
+	return VerificationKey{Key: pub}, nil
 }
 
 // publicKey returns the public half of key, refusing weak or unsupported

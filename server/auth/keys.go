@@ -87,17 +87,38 @@ func looksLikePath(spec string) bool {
 // parsePEM returns the first RSA key, public or private, in data; the
 // public key of a certificate counts.
 func parsePEM(data []byte) (any, error) {
-	var seen []string
+	key, blockType, seen, err := firstPEMKey(data, false)
+	if err != nil {
+		return nil, err
+	}
+	if key != nil {
+		return checkRSA(key, blockType)
+	}
+	if len(seen) == 0 {
+		return nil, errors.New("no PEM block found")
+	}
+	return nil, fmt.Errorf("no supported PEM block (found %s)", strings.Join(seen, ", "))
+}
+
+// firstPEMKey returns the key of the first PEM block in data that holds
+// one, with the block's type: a public key (PKIX or PKCS #1), a
+// certificate's public key, or a private key (PKCS #1, SEC 1 or PKCS #8);
+// with privateOnly, only a private key. seen lists the types of the blocks
+// passed over. A nil key and a nil error mean that no block held one.
+func firstPEMKey(data []byte, privateOnly bool) (key any, blockType string, seen []string, err error) {
 	for {
 		block, rest := pem.Decode(data)
 		if block == nil {
-			break
+			return nil, "", seen, nil
 		}
 		data = rest
-		var (
-			key any
-			err error
-		)
+		switch block.Type {
+		case "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE":
+			if privateOnly {
+				seen = append(seen, block.Type)
+				continue
+			}
+		}
 		switch block.Type {
 		case "PUBLIC KEY":
 			key, err = x509.ParsePKIXPublicKey(block.Bytes)
@@ -110,6 +131,8 @@ func parsePEM(data []byte) (any, error) {
 			}
 		case "RSA PRIVATE KEY":
 			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		case "EC PRIVATE KEY":
+			key, err = x509.ParseECPrivateKey(block.Bytes)
 		case "PRIVATE KEY":
 			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 		default:
@@ -117,14 +140,10 @@ func parsePEM(data []byte) (any, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("PEM block %q: %w", block.Type, err)
+			return nil, block.Type, seen, fmt.Errorf("PEM block %q: %w", block.Type, err)
 		}
-		return checkRSA(key, block.Type)
+		return key, block.Type, seen, nil
 	}
-	if len(seen) == 0 {
-		return nil, errors.New("no PEM block found")
-	}
-	return nil, fmt.Errorf("no supported PEM block (found %s)", strings.Join(seen, ", "))
 }
 
 func checkRSA(key any, blockType string) (any, error) {
