@@ -352,6 +352,10 @@ func (h *Hub) publish08(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := h.checkPublishOrigin(r); err != nil {
+		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError

@@ -896,3 +896,33 @@ func TestDraft08RelativeGrantsIgnoreTheHostHeader(t *testing.T) {
 	e.publish08(url.Values{"topic": {"https://hub.example/private/2"}, "data": {"granted"}, "private": {"on"}})
 	e.expectOnly(s, "granted")
 }
+
+// TestDraft08CookiePublishNeedsAllowedOrigin: a draft-08 publish
+// authorized by the access-token cookie is held to -publish-origins as the
+// draft-07 cookie is (issue 15, item 2), so that a page on another site
+// cannot publish as the user; the Authorization header is not.
+func TestDraft08CookiePublishNeedsAllowedOrigin(t *testing.T) {
+	e := newPEnv(t, func(c *server.Config) { c.PublishOrigins = []string{"https://app.example"} })
+	tok := e.token08(time.Hour, detail("publish", "*"))
+	cookie := server.AccessTokenCookie + "=" + tok
+	cases := []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"cookie, other origin", http.Header{"Cookie": {cookie}, "Origin": {"https://evil.example"}}, http.StatusForbidden},
+		{"cookie, no origin", http.Header{"Cookie": {cookie}}, http.StatusForbidden},
+		{"cookie, allowed origin", http.Header{"Cookie": {cookie}, "Origin": {"https://app.example"}}, http.StatusOK},
+		{"header, other origin", http.Header{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}}, http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.header.Clone()
+			h.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, body := e.pub(h, url.Values{"topic": {"https://example.com/t"}, "data": {"x"}})
+			if res.StatusCode != c.want {
+				t.Fatalf("%d %q, want %d", res.StatusCode, body, c.want)
+			}
+		})
+	}
+}

@@ -132,7 +132,8 @@ func present(f map[string][]string, name string) bool {
 	return ok
 }
 
-// checkPublishOrigin refuses a publish authorized by the cookie unless it
+// checkPublishOrigin refuses a publish authorized by a cookie (draft-07's
+// mercureAuthorization, draft-08's access-token cookie) unless it
 // comes from a page of an origin in PublishOrigins: a browser attaches the
 // cookie to a form that any other site posts, so without this a page
 // elsewhere could publish as the user. A token in the Authorization header
@@ -141,7 +142,7 @@ func (h *Hub) checkPublishOrigin(r *http.Request) error {
 	if len(r.Header.Values("Authorization")) > 0 {
 		return nil
 	}
-	if c, err := r.Cookie(auth.CookieName); err != nil || c.Value == "" {
+	if !hasCookie(r, auth.CookieName) && !hasCookie(r, AccessTokenCookie) {
 		return nil
 	}
 	origin := r.Header.Get("Origin")
@@ -161,4 +162,10 @@ func (h *Hub) checkPublishOrigin(r *http.Request) error {
 		}
 	}
 	return fmt.Errorf("origin %q may not publish with the cookie (see PublishOrigins, -publish-origins)", origin)
+}
+
+// hasCookie reports whether r carries a non-empty cookie name.
+func hasCookie(r *http.Request, name string) bool {
+	c, err := r.Cookie(name)
+	return err == nil && c.Value != ""
 }
