@@ -381,9 +381,7 @@ func (h *Hub) publish08(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.store(r.Context(), u); err != nil {
-		h.logger.Error("publish failed: the log did not store the update", "err", err)
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+		h.storeFailed(w, r, u, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

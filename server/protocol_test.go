@@ -926,3 +926,15 @@ func TestDraft08CookiePublishNeedsAllowedOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft08PublishDuplicateIDConflicts: a draft-08 publish with an id
+// the log holds is refused with 409 (issue 15, item 3), as a draft-07 one.
+func TestDraft08PublishDuplicateIDConflicts(t *testing.T) {
+	e := newPEnv(t, nil)
+	form := url.Values{"topic": {"https://example.com/b"}, "data": {"b1"}, "id": {"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+	e.publish08(form)
+	res, body := e.pub(bearer(e.token08(time.Hour, detail("publish", "*"))), form)
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("second publish with the id: %d %q, want 409", res.StatusCode, body)
+	}
+}

@@ -74,29 +74,37 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.store(r.Context(), u); err != nil {
-		switch {
-		case errors.Is(err, store.ErrDuplicateID):
-			http.Error(w, "conflict: an update with id "+strconv.Quote(u.Event.ID)+" is already in the log", http.StatusConflict)
-		case errors.Is(err, store.ErrMaybeStored), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-			// A retry could store the update twice, unless it carries
-			// an id: a second copy of an id is refused with 409.
-			h.logger.Error("publish failed: the log answered too late; the update may have been stored", "id", u.Event.ID, "err", err)
-			w.Header().Set("Retry-After", "1")
-			hint := "retry with the same id: if it was stored, the retry is refused with 409 Conflict"
-			if r.PostForm.Get("id") == "" {
-				hint = "to retry safely, publish with an id of your own: a second update with an id already stored is refused with 409 Conflict"
-			}
-			http.Error(w, "the update may have been stored: "+err.Error()+"; "+hint, http.StatusServiceUnavailable)
-		default:
-			h.logger.Error("publish failed: the log did not store the update", "err", err)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
-		}
+		h.storeFailed(w, r, u, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte(u.Event.ID))
+}
+
+// storeFailed answers a publish whose update the log did not take: 409
+// for an id the log holds already; 503 otherwise, saying whether the
+// update may have been stored all the same (the log answered too late)
+// and how to retry without storing it twice.
+func (h *Hub) storeFailed(w http.ResponseWriter, r *http.Request, u *store.Update, err error) {
+	switch {
+	case errors.Is(err, store.ErrDuplicateID):
+		http.Error(w, "conflict: an update with id "+strconv.Quote(u.Event.ID)+" is already in the log", http.StatusConflict)
+	case errors.Is(err, store.ErrMaybeStored), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// A retry could store the update twice, unless it carries
+		// an id: a second copy of an id is refused with 409.
+		h.logger.Error("publish failed: the log answered too late; the update may have been stored", "id", u.Event.ID, "err", err)
+		w.Header().Set("Retry-After", "1")
+		hint := "retry with the same id: if it was stored, the retry is refused with 409 Conflict"
+		if r.PostForm.Get("id") == "" {
+			hint = "to retry safely, publish with an id of your own: a second update with an id already stored is refused with 409 Conflict"
+		}
+		http.Error(w, "the update may have been stored: "+err.Error()+"; "+hint, http.StatusServiceUnavailable)
+	default:
+		h.logger.Error("publish failed: the log did not store the update", "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the update was not stored: "+err.Error(), http.StatusServiceUnavailable)
+	}
 }
 
 // updateFromForm reads the publish form fields. Only the POST body counts:
