@@ -2,49 +2,22 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/polysse/polysse/internal/connrules"
 	"github.com/polysse/polysse/sse"
 )
 
-// connectionRules is testdata/connection-rules.json, the one table of
-// connection rules every polysse client runs (see its "about"); the Go
-// client runs its "client" column.
-type connectionRules struct {
-	Responses []struct {
-		Status      int    `json:"status"`
-		ContentType string `json:"contentType"`
-		Client      string `json:"client"`
-	} `json:"responses"`
-	RetryFields []struct {
-		Value string `json:"value"`
-		MS    *int   `json:"ms"`
-	} `json:"retryFields"`
-	Backoff []struct {
-		Base, Max, Failures int
-		Factor, Jitter      float64
-		Random              float64
-		Wait                int
-	} `json:"backoff"`
-}
-
-func loadRules(t *testing.T) connectionRules {
+// loadRules loads the one table of connection rules every polysse client
+// runs (internal/connrules).
+func loadRules(t *testing.T) *connrules.Table {
 	t.Helper()
-	b, err := os.ReadFile("../testdata/connection-rules.json")
+	r, err := connrules.Load("../testdata/connection-rules.json")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var r connectionRules
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("connection-rules.json: %v", err)
-	}
-	if len(r.Responses) == 0 || len(r.RetryFields) == 0 || len(r.Backoff) == 0 {
-		t.Fatal("connection-rules.json: an empty table")
 	}
 	return r
 }
