@@ -293,3 +293,8 @@ test('502, 503 and 504 reconnect with backoff, as network errors; maxAttempts en
   assert.deepEqual(rs.log.map((e) => [e.type, e.readyState]), [['error', 2]]);
   assert.equal(n, 5);
 });
+
+test('a stream far past the budget, faster than the page decodes: responseText stays bounded, every event arrives once', async () => {
+  const { floodTest } = await import('./lib/flood.mjs');
+  await floodTest(srv, source, '/flood');
+});
