@@ -84,8 +84,6 @@ type conn struct {
 	retryMS  int    // the reconnection time
 	failures int    // consecutive attempts that failed
 	received bool   // the attempt in flight got body bytes
-	bytes    int    // body bytes of the attempt in flight
-	tail     []byte // the last bytes of the attempt's body, up to 4
 	recycled bool   // the attempt in flight replaces an XHR that had grown too big
 	plain    bool   // send no header of ours but Accept: the server refused one
 	extra    bool   // the attempt in flight carries Cache-Control or Last-Event-ID
@@ -121,7 +119,7 @@ func (c *conn) current(attempt int) bool {
 // connect starts a new attempt.
 func (c *conn) connect() {
 	c.attempt++
-	c.received, c.bytes, c.tail, c.answered, c.extra = false, 0, c.tail[:0], false, false
+	c.received, c.answered, c.extra = false, false, false
 	c.dec.Reset()
 	req := &request{
 		attempt:         c.attempt,
@@ -253,10 +251,6 @@ func (c *conn) body(attempt int, p []byte) bool {
 		c.dec.Write(bomBytes)
 	}
 	c.received = true
-	c.bytes += len(p)
-	if c.cfg.transport == transportXHR {
-		c.tail = appendTail(c.tail, p)
-	}
 	if c.cfg.watchdogMS > 0 {
 		c.lastSeen = c.h.now()
 	}
@@ -281,15 +275,6 @@ func (c *conn) body(attempt int, p []byte) bool {
 			return false
 		}
 	}
-	if c.cfg.transport == transportXHR && c.bytes >= xhrRecycleBytes && endsEvent(c.tail) {
-		// responseText only grows: past the budget, and between two events,
-		// the XHR is replaced by a fresh one that resumes from the last
-		// event ID, with nothing for the page to see.
-		c.stop()
-		c.recycled = true
-		c.connect()
-		return false
-	}
 	return true
 }
 
@@ -301,36 +286,16 @@ func (c *conn) body(attempt int, p []byte) bool {
 // decoder while it works through the chunk rather than after.
 const writeSlice = 32 << 10
 
-// xhrRecycleBytes is how much an XHR may hold in responseText before it is
-// replaced.
-const xhrRecycleBytes = 4 << 20
-
-// appendTail returns the last 4 bytes of tail followed by p.
-func appendTail(tail, p []byte) []byte {
-	if len(p) >= 4 {
-		return append(tail[:0], p[len(p)-4:]...)
-	}
-	tail = append(tail, p...)
-	if n := len(tail); n > 4 {
-		tail = append(tail[:0], tail[n-4:]...)
-	}
-	return tail
-}
-
-// endsEvent reports whether p ends with a blank line, after which the
-// decoder holds nothing of a partial event that a new connection would lose.
-func endsEvent(p []byte) bool {
-	n := len(p)
-	return n >= 2 && (p[n-1] == '\n' && (p[n-2] == '\n' || n >= 4 && p[n-2] == '\r' && p[n-3] == '\n' && p[n-4] == '\r') ||
-		p[n-1] == '\r' && p[n-2] == '\r')
-}
-
 // How an attempt ended without a response, as the transport tells it.
 const (
 	endNetwork = 0 // a network error (or, after a response, the end of the body)
 	endRefused = 1 // the server answered, and CORS refused the response or the preflight
 	endUnknown = 2 // either: XMLHttpRequest cannot tell them apart
 	endAborted = 3 // the page aborted the request (window.stop()), before or after the response
+	// endRecycled: the XHR transport ended the response at an event
+	// boundary because responseText held its budget (see xhrStream in
+	// web/src/transports.js); everything up to the boundary was delivered.
+	endRecycled = 4
 )
 
 // fallbackIDParam is the query parameter the last event ID goes in once a
@@ -351,6 +316,16 @@ func (c *conn) end(attempt, how int) {
 	}
 	c.inFlight = false
 	c.clearWatchdog()
+	if how == endRecycled && c.state == open {
+		// responseText only grows, and the browser fills it as fast as the
+		// network delivers, however slowly the page decodes: a fresh XHR
+		// resumes from the last event ID, with nothing for the page to see,
+		// and the server resends what came after the boundary.
+		c.recycled = true
+		c.failures = 0
+		c.connect()
+		return
+	}
 	if how == endAborted {
 		// The standard fails the connection after an aborted network
 		// error.

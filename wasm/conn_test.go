@@ -377,21 +377,13 @@ func TestXHRRecycling(t *testing.T) {
 	c, h := testConn(config{transport: transportXHR})
 	c.response(1, 200, "text/event-stream", "")
 	h.take()
-	chunk := []byte(strings.Repeat(": "+strings.Repeat("x", 1000)+"\n", 1000))
-	for c.bytes < xhrRecycleBytes {
-		if !c.body(1, chunk) {
-			t.Fatal("stopped early")
-		}
+	if !c.body(1, []byte("id: 9\ndata: a\n\n")) {
+		t.Fatal("stopped early")
 	}
-	// Past the budget but inside an event: keep going.
-	if !c.body(1, []byte("id: 9\ndata: a\n")) {
-		t.Fatal("recycled in the middle of an event")
-	}
-	// At the end of the event: replaced, silently.
-	if c.body(1, []byte("\n")) {
-		t.Fatal("not recycled at the end of an event")
-	}
-	if got := h.take(); got != "events 1; abort; request 2" {
+	// The transport delivered up to an event boundary and ended the
+	// response, its budget spent: replaced at once, silently.
+	c.end(1, endRecycled)
+	if got := h.take(); got != "events 1; request 2" {
 		t.Fatalf("recycle: %s", got)
 	}
 	if v, _ := headerValue(h.last(), "Last-Event-ID"); v != "9" {
@@ -400,27 +392,21 @@ func TestXHRRecycling(t *testing.T) {
 	if !c.response(2, 200, "text/event-stream", "") || len(h.log) != 0 {
 		t.Errorf("second open announced: %v", h.log)
 	}
-	if c.state != open {
-		t.Errorf("state %d", c.state)
+	if c.state != open || c.failures != 0 {
+		t.Errorf("state %d, failures %d", c.state, c.failures)
 	}
-	// The fetch transport never recycles.
-	c2, h2 := testConn(config{transport: transportFetch})
-	c2.response(1, 200, "text/event-stream", "")
-	big := []byte(strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", xhrRecycleBytes/1000) + "\n")
-	if !c2.body(1, big) {
-		t.Error("fetch recycled")
+	// A partial event the decoder held is dropped: the server resends it
+	// after the last event ID.
+	c.body(2, []byte("id: 10\ndata: part"))
+	c.end(2, endRecycled)
+	if v, _ := headerValue(h.last(), "Last-Event-ID"); v != "9" {
+		t.Errorf("after a partial event: Last-Event-ID %q", v)
 	}
-	_ = h2
-}
-
-func TestEndsEvent(t *testing.T) {
-	for s, want := range map[string]bool{
-		"data: x\n\n": true, "data: x\r\r": true, "data: x\r\n\r\n": true,
-		"data: x\n": false, "\n": false, "data: x\r\n": false, "x\n\r\n": false,
-	} {
-		if got := endsEvent([]byte(s)); got != want {
-			t.Errorf("endsEvent(%q) = %v", s, got)
-		}
+	c.response(3, 200, "text/event-stream", "")
+	h.take()
+	c.body(3, []byte("id: 10\ndata: b\n\n"))
+	if got := h.take(); got != "events 1" {
+		t.Errorf("resent event: %s", got)
 	}
 }
 

@@ -31,7 +31,7 @@ const (
 	engineFail   = 4 // (id): the 401/403 hook's promise rejected
 	engineHead   = 5 // (id, attempt, status, contentType, url, streams) → read on?
 	engineChunk  = 6 // (id, attempt, n): n bytes of body in the input buffer → read on?
-	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused, endUnknown or endAborted
+	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused, endUnknown, endAborted or endRecycled
 	engineTimer  = 8 // (id, kind)
 )
 

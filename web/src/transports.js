@@ -15,7 +15,10 @@
 //                 at any time, ABORTED: the page aborted the request
 //                 (window.stop()), which the standard fails the connection
 //                 for; only XHR tells it (fetch rejects as for a network
-//                 error)
+//                 error); RECYCLED (XHR only): responseText held BUDGET,
+//                 the request was aborted and what it held was delivered up
+//                 to its last event boundary: reconnect at once from the
+//                 last event ID, unseen by the page
 //
 // After abort, or once a callback has said to stop, nothing more is called.
 
@@ -29,6 +32,34 @@ export var NETWORK = 0;
 export var REFUSED = 1;
 export var UNKNOWN = 2;
 export var ABORTED = 3;
+export var RECYCLED = 4;
+
+// BUDGET is how many characters an XHR's responseText may hold before the
+// request is replaced: it only grows for the life of a response, and the
+// browser fills it as fast as the network delivers, however slowly the page
+// decodes, so the count is of what it holds, not of what was decoded.
+export var BUDGET = 4 << 20;
+
+// blankEnd returns the index just after the last blank line that ends at or
+// after from in text (a line terminator right after another: LF LF, LF CR,
+// CR CR, an LF after the second taken with it), or -1. A CR ending the text
+// is passed over: the LF that may follow it is not there yet.
+export function blankEnd(text, from) {
+  var n = text.length;
+  for (var i = n - 1; i >= from && i >= 1; i--) {
+    var c = text.charCodeAt(i);
+    if (c !== 10 && c !== 13) continue;
+    var b = text.charCodeAt(i - 1);
+    if (b === 10 || b === 13 && c === 13) {
+      if (c === 13) {
+        if (i + 1 === n) continue;
+        if (text.charCodeAt(i + 1) === 10) return i + 2;
+      }
+      return i + 1;
+    }
+  }
+  return -1;
+}
 
 // The engines' own request headers: anything else came from the page's
 // headers option, and is never sent to where a redirect leads.
@@ -143,6 +174,7 @@ export function xhrStream(url, headers, withCredentials, h) {
   var ending = false;
   var pageAbort = false;
   var seen = 0;
+  var safe = 0; // responseText up to its last blank line
   var announced = false;
   var x = new root.XMLHttpRequest();
   x.open('GET', url, true);
@@ -189,9 +221,26 @@ export function xhrStream(url, headers, withCredentials, h) {
     }
     if (rs >= 3) {
       var text = x.responseText;
-      if (text.length > seen) {
+      var n = text.length;
+      if (n > seen) {
+        var b = blankEnd(text, seen > 0 ? seen : 1);
+        if (b > 0) safe = b;
+        // Past the budget, with at least half of it in complete events (so
+        // that each response moves the stream on, and an event bigger than
+        // the budget still arrives whole): the request stops receiving at
+        // once, and its complete events are delivered; the server resends
+        // the rest after the last event ID.
+        if (n >= BUDGET && safe >= BUDGET / 2) {
+          done = true;
+          x.abort();
+          var rest = safe > seen ? text.substring(seen, safe) : '';
+          seen = n;
+          text = null;
+          if (rest === '' || h.text(rest)) h.end(RECYCLED);
+          return;
+        }
         var part = text.substring(seen);
-        seen = text.length;
+        seen = n;
         if (!h.text(part)) {
           stop();
           return;

@@ -299,6 +299,11 @@ test('the XHR transport', async () => {
   assert.ok(srv.hits('/xhr')[1].closed, 'xhr.abort() on close');
 });
 
+test('XHR: a stream far past the budget, faster than the page decodes: responseText stays bounded, every event arrives once', async () => {
+  const { floodTest } = await import('./lib/flood.mjs');
+  await floodTest(srv, source, '/flood', { transport: 'xhr' });
+});
+
 test('the XHR transport fails the connection on a bad status', async () => {
   srv.route('/xhr404', (req, res) => res.writeHead(404).end());
   const es = source('/xhr404', { transport: 'xhr' });

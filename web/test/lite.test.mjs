@@ -14,6 +14,7 @@ import { startServer, sse, dist } from './lib/server.mjs';
 import { installBrowser, loadShim, recorder, sleep, sources } from './lib/browser.mjs';
 import { FakeXHR } from './lib/xhr.mjs';
 import { parser } from '../src/engines/lite/parser.js';
+import { blankEnd } from '../src/transports.js';
 
 const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
 
@@ -85,6 +86,22 @@ test('the parser: retry, partial events, the last event ID across connections', 
   q.feed('data: x\r');
   q.feed('\ndata: y\r\r');
   assert.equal(got.at(-1), 'x\ny');
+});
+
+test('blankEnd finds the end of the last blank line, in every line ending', () => {
+  const cases = [
+    ['data: a\n\ndata: b', 0, 9], ['data: a\r\rdata: b', 0, 9], ['data: a\r\n\r\nx', 0, 11],
+    ['data: a\n\r\nx', 0, 10], ['data: a\r\n\nx', 0, 10], ['data: a\n\rx', 0, 9],
+    ['data: a\n\ndata: b\n\n', 0, 18], ['data: a\n\ndata: b\n\n', 10, 18],
+    ['data: a\n\ndata: b\n', 10, -1], ['data: a\r\ndata: b\r\n', 0, -1], ['', 0, -1],
+    // A CR at the end may be the start of a CRLF: not yet a boundary.
+    ['data: a\n\ndata: b\r\r', 0, 9], ['data: a\n\r', 0, -1],
+    // The pair may start just before from.
+    ['data: a\n\n', 8, 9],
+  ];
+  for (const [text, from, want] of cases) {
+    assert.equal(blankEnd(text, from), want, `${JSON.stringify(text)} from ${from}`);
+  }
 });
 
 const srv = await startServer();
@@ -292,4 +309,9 @@ test('502, 503 and 504 reconnect with backoff, as network errors; maxAttempts en
   await sleep(100);
   assert.deepEqual(rs.log.map((e) => [e.type, e.readyState]), [['error', 2]]);
   assert.equal(n, 5);
+});
+
+test('a stream far past the budget, faster than the page decodes: responseText stays bounded, every event arrives once', async () => {
+  const { floodTest } = await import('./lib/flood.mjs');
+  await floodTest(srv, source, '/flood');
 });

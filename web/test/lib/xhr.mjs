@@ -3,6 +3,12 @@
 // responseText growing, 4 at the end; status 0 for a network error;
 // synchronous readystatechange on abort, as browsers do. Text is decoded as
 // UTF-8 incrementally, as a browser decodes responseText.
+//
+// FakeXHR.progressEvery = ms makes it behave as a browser whose network runs
+// ahead of the page: text is appended to responseText as it arrives, but
+// readystatechange and progress fire at most every ms (Chromium throttles
+// progress to 50 ms), so a page that decodes slowly finds more waiting at
+// each event. FakeXHR.maxHeld is the most any responseText held.
 
 import http from 'node:http';
 
@@ -50,11 +56,19 @@ export class FakeXHR {
       res.on('data', (chunk) => {
         if (this._aborted) return;
         this.responseText += decoder.decode(chunk, { stream: true });
-        this._set(3);
-        if (this.onprogress) this.onprogress({ type: 'progress' });
+        FakeXHR.maxHeld = Math.max(FakeXHR.maxHeld, this.responseText.length);
+        if (!FakeXHR.progressEvery) {
+          this._progress();
+        } else if (!this._timer) {
+          this._timer = setTimeout(() => {
+            this._timer = null;
+            if (!this._aborted && this.readyState < 4) this._progress();
+          }, FakeXHR.progressEvery);
+        }
       });
       res.on('end', () => {
         if (this._aborted) return;
+        clearTimeout(this._timer);
         this.responseText += decoder.decode();
         this._set(4);
       });
@@ -63,6 +77,10 @@ export class FakeXHR {
     });
     this._req.on('error', () => this._fail());
   }
+  _progress() {
+    this._set(3);
+    if (this.onprogress) this.onprogress({ type: 'progress' });
+  }
   _fail() {
     if (this._aborted || this.readyState === 4) return;
     this.status = 0;
@@ -70,6 +88,9 @@ export class FakeXHR {
   }
   abort() {
     this._aborted = true;
+    clearTimeout(this._timer);
+    // A browser forgets the response of an aborted request.
+    this.responseText = '';
     if (this._req) this._req.destroy();
     if (this.readyState > 1 && this.readyState < 4) {
       this.status = 0;
@@ -83,3 +104,5 @@ export class FakeXHR {
   }
 }
 FakeXHR.instances = [];
+FakeXHR.progressEvery = 0;
+FakeXHR.maxHeld = 0;

@@ -14,8 +14,10 @@
 //     rest of the connection. lastEventIdQueryParameterName puts the id in
 //     the query from the start.
 //   - The byte budget: responseText only grows for the life of a response,
-//     so past BUDGET characters, and between two events, the XHR is replaced
-//     by a fresh one that resumes from the last event ID, unseen by the page.
+//     so once it holds BUDGET characters (see xhrStream in transports.js,
+//     which delivers what it holds up to an event boundary and ends with
+//     RECYCLED), the XHR is replaced by a fresh one that resumes from the
+//     last event ID, unseen by the page.
 //     polysse enforces the budget on the client: the hub need not know which
 //     clients read with XHR.
 //   - Fallback: a response that delivers no byte within fallbackTimeout
@@ -29,15 +31,11 @@
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream, NETWORK, REFUSED, ABORTED } from '../../transports.js';
+import { xhrStream, NETWORK, REFUSED, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
 var POLL = 2;
-
-// BUDGET is the number of responseText characters after which an XHR is
-// replaced: 4 Mi, as the WebAssembly engine's 4 MiB.
-export var BUDGET = 4 << 20;
 
 var EVENT_STREAM = /^[ \t]*text\/event-stream[ \t]*(;|$)/i;
 
@@ -76,7 +74,6 @@ export function connect(modes, url, opts, sink) {
   var extra = false; // the attempt in flight carries one
   var head = false; // the attempt in flight got a response
   var got = false; // … and body text
-  var chars = 0;
   var batch = [];
   var p = parser(function (type, data, id) {
     batch.push(type, data, id);
@@ -99,7 +96,6 @@ export function connect(modes, url, opts, sink) {
     stop();
     var n = attempt;
     head = got = false;
-    chars = 0;
     p.reset();
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
@@ -202,7 +198,6 @@ export function connect(modes, url, opts, sink) {
     got = true;
     guard = clear(guard);
     watchdog();
-    chars += s.length;
     p.feed(s);
     if (batch.length) {
       var b = batch;
@@ -210,13 +205,6 @@ export function connect(modes, url, opts, sink) {
       var n = attempt;
       sink.messages(b);
       if (dead || n !== attempt) return false;
-    }
-    if (chars >= BUDGET && mode < POLL && p.clean()) {
-      // Past the budget, between two events: a fresh XHR resumes from the
-      // last event ID and the page sees no break.
-      quiet = true;
-      start();
-      return false;
     }
     return true;
   }
@@ -226,6 +214,15 @@ export function connect(modes, url, opts, sink) {
     guard = clear(guard);
     dog = clear(dog);
     if (dead) return;
+    if (how === RECYCLED && shown) {
+      // responseText held the budget: a fresh XHR resumes from the last
+      // event ID (a partial event the parser held is resent by the server)
+      // and the page sees no break.
+      failures = 0;
+      quiet = true;
+      start();
+      return;
+    }
     if (how === ABORTED) {
       // The page aborted the request (window.stop()): the standard fails
       // the connection.
