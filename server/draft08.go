@@ -352,18 +352,7 @@ func (h *Hub) publish08(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.checkPublishOrigin(r); err != nil {
-		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
-	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(w, "publish body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "invalid publish form: "+err.Error(), http.StatusBadRequest)
+	if !h.readPublishForm(w, r) {
 		return
 	}
 	u, status, err := h.update08(r)

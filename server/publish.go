@@ -35,18 +35,7 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, err)
 		return
 	}
-	if err := h.checkPublishOrigin(r); err != nil {
-		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
-	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(w, "publish body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "invalid publish form: "+err.Error(), http.StatusBadRequest)
+	if !h.readPublishForm(w, r) {
 		return
 	}
 	u, err := updateFromForm(r)
@@ -80,6 +69,27 @@ func (h *Hub) publish(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte(u.Event.ID))
+}
+
+// readPublishForm checks where an authorized publish comes from (see
+// checkPublishOrigin) and reads its form, bounded by MaxPublishBytes. On
+// failure it has answered the request (403, 413 or 400) and returns false.
+func (h *Hub) readPublishForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := h.checkPublishOrigin(r); err != nil {
+		http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxPublishBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "publish body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		http.Error(w, "invalid publish form: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
 }
 
 // storeFailed answers a publish whose update the log did not take: 409
