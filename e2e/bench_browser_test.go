@@ -68,13 +68,7 @@ import (
 // time went. For names in the engine's frames, point $E2E_POLYFILL_DIR at a
 // build whose engine keeps its name section.
 func BenchmarkBrowser(b *testing.B) {
-	as, err := loadBenchAssets()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			b.Fatalf("e2e: %v", err)
-		}
-		b.Skipf("e2e: %v", err)
-	}
+	as := benchAssetsOrSkip(b)
 	Browser(b) // launched before any timing
 	cols := benchColumns
 	if *benchColumnList != "" {

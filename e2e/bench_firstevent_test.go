@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -29,13 +28,7 @@ import (
 // and the median of the per-round ratios to native's time in the same
 // round.
 func BenchmarkBrowserFirstEvent(b *testing.B) {
-	as, err := loadBenchAssets()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			b.Fatalf("e2e: %v", err)
-		}
-		b.Skipf("e2e: %v", err)
-	}
+	as := benchAssetsOrSkip(b)
 	Browser(b)
 	cols := []benchColumn{
 		{name: "native", profile: Modern, ctor: "window.EventSource"},

@@ -56,6 +56,20 @@ var (
 	assetsErr  error
 )
 
+// benchAssetsOrSkip returns loadBenchAssets' files, or skips b without
+// them; under CI a missing build fails b instead.
+func benchAssetsOrSkip(b *testing.B) *benchAssets {
+	b.Helper()
+	as, err := loadBenchAssets()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			b.Fatalf("e2e: %v", err)
+		}
+		b.Skipf("e2e: %v", err)
+	}
+	return as
+}
+
 // loadBenchAssets reads the polysse build and event-source-polyfill.
 func loadBenchAssets() (*benchAssets, error) {
 	assetsOnce.Do(func() {

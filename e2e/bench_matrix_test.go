@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -44,13 +43,7 @@ import (
 // name, -browserbench.matrixcols columns; -browserbench.profile profiles
 // the warm runs (see BenchmarkBrowser).
 func BenchmarkBrowserMatrix(b *testing.B) {
-	as, err := loadBenchAssets()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			b.Fatalf("e2e: %v", err)
-		}
-		b.Skipf("e2e: %v", err)
-	}
+	as := benchAssetsOrSkip(b)
 	Browser(b)
 	cols := slices.Clone(matrixColumns)
 	if as.baseline != nil {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,13 +36,7 @@ import (
 // figure is the peak of each memory over the run, and the stream's MB/s.
 // -browserbench.matrixcols picks columns (native is not implied here).
 func BenchmarkBrowserMemory(b *testing.B) {
-	as, err := loadBenchAssets()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			b.Fatalf("e2e: %v", err)
-		}
-		b.Skipf("e2e: %v", err)
-	}
+	as := benchAssetsOrSkip(b)
 	Browser(b)
 	var t strings.Builder
 	t.WriteString("| events | column | MB/s | JS heap peak (MB) | JS heap at end (MB) | WebAssembly memory peak (MB) |\n| --- | --- | --- | --- | --- | --- |\n")
