@@ -228,12 +228,7 @@ func TestStartErrorsComeBeforeListening(t *testing.T) {
 			args := append([]string{"-addr", "127.0.0.1:0", "-store", "memory"}, c.args...)
 			go func() { done <- run(ctx, args, envOf(c.env), &out) }()
 			if c.want == "" {
-				for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "polysse listening"); {
-					if time.Now().After(deadline) {
-						t.Fatalf("no listening line: %s", out.String())
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				waitListening(t, &out)
 				cancel()
 				if err := <-done; err != nil {
 					t.Fatal(err)
@@ -273,12 +268,7 @@ func TestLogFormatJSON(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory", "-log-format", "json"}, noEnv, &out)
 	}()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "polysse listening"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no listening line: %s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitListening(t, &out)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -401,5 +391,17 @@ func TestStopWhileWaitingForRedis(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("did not stop")
+	}
+}
+
+// waitListening waits up to 10s for the hub's "polysse listening" line in
+// out: run logs it once its listener is open.
+func waitListening(t *testing.T, out *syncBuffer) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "polysse listening"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening line: %s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
