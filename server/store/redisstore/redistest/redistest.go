@@ -11,7 +11,8 @@
 // /usr/bin/redis-server. When there is none, Start skips the test with a
 // message saying how to install it, unless the environment variable CI is
 // set: then it fails the test, so that a CI machine without Redis does not
-// pass by skipping. `make deps` installs it (Debian's redis-server).
+// pass by skipping. `make deps` installs it (Debian's redis-server). The
+// process is run by internal/launch, as every process the tests start.
 package redistest
 
 import (
