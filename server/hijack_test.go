@@ -136,7 +136,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 			t.Run("replay then live, no gap or duplicate", func(t *testing.T) {
 				// Published during the resume, so the replay and the live
 				// events meet mid-stream.
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				const total = 400
 				first := e.publishDirect("0")
 				var wg sync.WaitGroup
@@ -159,7 +159,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				s.none(t, 50*time.Millisecond)
 			})
 			t.Run("heartbeat", func(t *testing.T) {
-				e := newEnvOn(t, mode, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond })
+				e := newEnv(t, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond }, onPath(mode))
 				res := e.open("topic=t")
 				r := bufio.NewReader(res.Body)
 				deadline := time.Now().Add(3 * time.Second)
@@ -175,7 +175,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				t.Fatal("no heartbeat")
 			})
 			t.Run("token expiry ends the stream", func(t *testing.T) {
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				tok, _ := e.sig.Sign(auth.Claims{Subscribe: []string{"*"}}, 1200*time.Millisecond)
 				s := e.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + tok}})
 				select {
@@ -188,7 +188,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				}
 			})
 			t.Run("shutdown drains", func(t *testing.T) {
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				s := e.subscribe("topic=t", nil)
 				e.publishDirect("before")
 				if ev := s.next(t); ev.Data != "before" {
@@ -209,10 +209,10 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 			t.Run("a subscriber that stops reading is cut off alone", func(t *testing.T) {
 				// Its queue overflows while a write to it is blocked; the
 				// write timeout is too long to be what ends it.
-				e := newEnvOn(t, mode, func(c *server.Config) {
+				e := newEnv(t, func(c *server.Config) {
 					c.MaxQueueBytes = 512 << 10 // eight times a burst below
 					c.WriteTimeout = time.Minute
-				})
+				}, onPath(mode))
 				before := e.hub.Subscribers() // HTTP/2's probe is one
 				e.open("topic=t")             // never read
 				s := e.subscribe("topic=t", nil)
@@ -236,7 +236,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				}
 			})
 			t.Run("padding", func(t *testing.T) {
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				res := e.open("topic=t&padding=true")
 				line, _ := bufio.NewReaderSize(res.Body, 8192).ReadString('\n')
 				if !strings.HasPrefix(line, ":") || len(line) < 2048 {

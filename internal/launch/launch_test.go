@@ -82,6 +82,15 @@ func child(mode string, args ...string) Spec {
 	return Spec{Name: "helper-" + mode, Path: os.Args[0], Args: args, Env: []string{helperEnv + "=" + mode, "GORACE=atexit_sleep_ms=0"}}
 }
 
+// awaitSignals waits until the child has set up its signal handling: it
+// says so by its first line ("started", or "listening ADDR" after "noise").
+func awaitSignals(t *testing.T, p *Process) {
+	t.Helper()
+	if _, err := p.WaitLine(t.Context(), func(l string) bool { return l == "started" || strings.HasPrefix(l, "listening ") }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	addr, err := FreeAddr()
@@ -110,9 +119,7 @@ func TestStartReady(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := p.WaitLine(t.Context(), func(l string) bool { return strings.HasPrefix(l, "listening ") }); err != nil {
-				t.Fatal(err)
-			}
+			awaitSignals(t, p)
 			if c.probe != nil {
 				if err := c.probe(t.Context()); err != nil {
 					t.Errorf("ready, but the probe fails now: %v", err)
@@ -163,28 +170,41 @@ func TestStartFails(t *testing.T) {
 	}
 }
 
+// TestStop: a process asked to stop, by Stop or by the end of the context
+// given to Start, gets its stop signal, and SIGKILL when it ignores that
+// for StopTimeout.
 func TestStop(t *testing.T) {
 	cases := []struct {
-		name string
-		mode string
-		want error
+		name   string
+		mode   string
+		byCtx  bool  // cancel Start's context rather than call Stop
+		want   error // from Stop
+		status string
 	}{
-		{"honours SIGTERM", "serve", nil},
-		{"ignores SIGTERM", "stubborn", ErrKilled},
+		{"Stop, honoured", "serve", false, nil, "exit status 0"},
+		{"Stop, ignored", "stubborn", false, ErrKilled, "signal: killed"},
+		{"context, honoured", "serve", true, nil, "exit status 0"},
+		{"context, ignored", "stubborn", true, nil, "signal: killed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
 			spec := child(c.mode, "127.0.0.1:0")
 			spec.StopTimeout = 300 * time.Millisecond
-			p, err := Start(t.Context(), spec)
+			p, err := Start(ctx, spec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The child must have set up its signal handling.
-			if _, err := p.WaitLine(t.Context(), func(l string) bool { return l == "started" || strings.HasPrefix(l, "listening") }); err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Stop(t.Context()); !errors.Is(err, c.want) {
+			awaitSignals(t, p)
+			if c.byCtx {
+				cancel()
+				select {
+				case <-p.Done():
+				case <-time.After(5 * time.Second):
+					t.Fatal("the process outlived its context")
+				}
+			} else if err := p.Stop(t.Context()); !errors.Is(err, c.want) {
 				t.Fatalf("Stop: %v, want %v", err, c.want)
 			}
 			select {
@@ -192,43 +212,11 @@ func TestStop(t *testing.T) {
 			default:
 				t.Fatal("Stop returned with the process running")
 			}
-			if err := p.Stop(t.Context()); err != nil {
-				t.Errorf("second Stop: %v, want nothing to do", err)
-			}
-		})
-	}
-}
-
-// TestContextEndsProcess: the context given to Start bounds the process's
-// life, by the stop signal and then by SIGKILL.
-func TestContextEndsProcess(t *testing.T) {
-	cases := []struct {
-		mode   string
-		status string // how it ended
-	}{
-		{"serve", "exit status 0"},
-		{"stubborn", "signal: killed"},
-	}
-	for _, c := range cases {
-		t.Run(c.mode, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(t.Context())
-			spec := child(c.mode, "127.0.0.1:0")
-			spec.StopTimeout = 300 * time.Millisecond
-			p, err := Start(ctx, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.WaitLine(t.Context(), func(l string) bool { return l == "started" || strings.HasPrefix(l, "listening") }); err != nil {
-				t.Fatal(err)
-			}
-			cancel()
-			select {
-			case <-p.Done():
-			case <-time.After(5 * time.Second):
-				t.Fatal("the process outlived its context")
-			}
 			if st := p.cmd.ProcessState.String(); st != c.status {
 				t.Errorf("ended with %q, want %q", st, c.status)
+			}
+			if err := p.Stop(t.Context()); err != nil {
+				t.Errorf("second Stop: %v, want nothing to do", err)
 			}
 		})
 	}
@@ -255,9 +243,7 @@ func TestStartTest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := p.WaitLine(t.Context(), func(l string) bool { return l == "started" || strings.HasPrefix(l, "listening") }); err != nil {
-				t.Fatal(err)
-			}
+			awaitSignals(t, p)
 			tb.runCleanups()
 			select {
 			case <-p.Done():
