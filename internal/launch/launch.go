@@ -46,8 +46,8 @@ const (
 	// DefaultStopTimeout is how long a process gets to exit after its stop
 	// signal before it is killed.
 	DefaultStopTimeout = 5 * time.Second
-	// OutputLimit is how much of a process's output is kept: the last
-	// bytes, which are the ones a failure message needs.
+	// OutputLimit is how much of a process's output Output returns: the
+	// last bytes, which are the ones a failure message needs.
 	OutputLimit = 1 << 20
 	// probeInterval is the pause between two readiness probes.
 	probeInterval = 20 * time.Millisecond
@@ -238,8 +238,9 @@ func (p *Process) Output() string { return p.out.String() }
 // Done is closed once the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
-// Wait waits for the process to exit and returns its exit error (nil for
-// status 0), or ctx's error if ctx ends first.
+// Wait waits for the process to exit and returns what exec.Cmd.Wait
+// returned (nil for status 0, unless the end of Start's context stopped
+// it), or ctx's error if ctx ends first.
 func (p *Process) Wait(ctx context.Context) error {
 	select {
 	case <-p.done:
@@ -273,16 +274,21 @@ func (p *Process) Stop(ctx context.Context) error {
 	}
 	timer := time.NewTimer(p.stopTimeout)
 	defer timer.Stop()
+	waited := p.stopTimeout
 	select {
 	case <-p.done:
 		return nil
 	case <-timer.C:
 	case <-ctx.Done():
+		waited = 0 // the caller's bound, not the process's
 	}
 	if err := p.Kill(context.Background()); err != nil {
 		return err
 	}
-	return fmt.Errorf("launch: %s %w (%v, waited %v)", p.name, ErrKilled, p.stopSignal, p.stopTimeout)
+	if waited == 0 {
+		return fmt.Errorf("launch: %s %w (%v): %w", p.name, ErrKilled, p.stopSignal, ctx.Err())
+	}
+	return fmt.Errorf("launch: %s %w (%v, waited %v)", p.name, ErrKilled, p.stopSignal, waited)
 }
 
 // Kill ends the process at once (SIGKILL), as a crash would, and waits
@@ -399,8 +405,8 @@ func OnFreeAddr[T any](attempts int, start func(addr string) (T, error)) (T, err
 	return zero, err
 }
 
-// output keeps the last OutputLimit bytes a process wrote, copies them to
-// an optional log, and wakes those waiting for a line.
+// output keeps the last bytes a process wrote (OutputLimit to twice that),
+// copies them to an optional log, and wakes those waiting for a line.
 type output struct {
 	log io.Writer
 
@@ -423,7 +429,9 @@ func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.buf = append(o.buf, p...)
-	if over := len(o.buf) - OutputLimit; over > 0 {
+	// Trimmed to OutputLimit only once it holds twice that, so that a
+	// chatty process does not cost a copy of the whole tail per write.
+	if over := len(o.buf) - OutputLimit; len(o.buf) > 2*OutputLimit {
 		o.buf = append(o.buf[:0], o.buf[over:]...)
 		o.dropped += int64(over)
 	}
@@ -435,7 +443,7 @@ func (o *output) Write(p []byte) (int, error) {
 func (o *output) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return string(o.buf)
+	return string(o.buf[max(0, len(o.buf)-OutputLimit):])
 }
 
 // scan looks for a whole line at or after offset from (counted from the

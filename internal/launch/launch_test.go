@@ -355,8 +355,9 @@ func TestFreePort(t *testing.T) {
 	ln.Close()
 }
 
-// TestOutputKeepsTheTail: past OutputLimit the oldest bytes go, and lines
-// are found across writes.
+// TestOutputKeepsTheTail: past OutputLimit the oldest bytes go (from what
+// Output returns at once, from memory at twice the limit), and lines are
+// found across writes.
 func TestOutputKeepsTheTail(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -368,6 +369,7 @@ func TestOutputKeepsTheTail(t *testing.T) {
 		{"short", []string{"a\n", "b"}, "a\nb", 3, "a"},
 		{"line across writes", []string{"lis", "tening x\n"}, "listening x\n", 12, "listening x"},
 		{"over the limit", []string{strings.Repeat("x", OutputLimit), "\ntail\n"}, "\ntail\n", OutputLimit, "tail"},
+		{"over twice the limit", []string{strings.Repeat("x", 2*OutputLimit), "\ntail\n"}, "\ntail\n", OutputLimit, "tail"},
 		{"no line end", []string{"partial"}, "partial", 7, ""},
 	}
 	for _, c := range cases {
