@@ -11,6 +11,10 @@
 // (Pdeathsig), so that a test binary killed by its timeout leaves no server
 // behind.
 //
+// What a process writes is kept in a [Buffer], a writer that concurrent
+// writers and readers share; tests use one for any log they print when
+// they fail.
+//
 // Ports are picked by asking the kernel for a free one ([FreeAddr]); as
 // another process can take it before the child binds it, [OnFreeAddr] tries
 // again with another when the start fails with [ErrAddrInUse].
@@ -110,7 +114,7 @@ type Spec struct {
 type Process struct {
 	name        string
 	cmd         *exec.Cmd
-	out         *output
+	out         *Buffer
 	stopSignal  os.Signal
 	stopTimeout time.Duration
 	done        chan struct{} // closed once the process has been waited for
@@ -130,7 +134,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	}
 	p := &Process{
 		name:        name,
-		out:         newOutput(spec.Log),
+		out:         &Buffer{copyTo: spec.Log},
 		stopSignal:  orDefault(spec.StopSignal, os.Signal(syscall.SIGTERM)),
 		stopTimeout: orDefault(spec.StopTimeout, DefaultStopTimeout),
 		done:        make(chan struct{}),
@@ -405,61 +409,66 @@ func OnFreeAddr[T any](attempts int, start func(addr string) (T, error)) (T, err
 	return zero, err
 }
 
-// output keeps the last bytes a process wrote (OutputLimit to twice that),
-// copies them to an optional log, and wakes those waiting for a line.
-type output struct {
-	log io.Writer
+// A Buffer is a writer that keeps the last bytes written to it (at least
+// OutputLimit, at most twice that) for concurrent writers and readers: what
+// a Process keeps of its output, and as well any other log that a test
+// reads or prints when it fails. Its zero value is ready to use.
+type Buffer struct {
+	// copyTo, when not nil, receives a copy of every write (Spec.Log).
+	copyTo io.Writer
 
 	mu      sync.Mutex
 	buf     []byte
 	dropped int64         // bytes dropped from the front of buf
-	changed chan struct{} // closed, and replaced, at each write
+	changed chan struct{} // closed at the next write; nil when nobody waits
 }
 
-func newOutput(log io.Writer) *output {
-	return &output{log: log, changed: make(chan struct{})}
-}
-
-// Write keeps p; exec calls it from one goroutine at a time.
-func (o *output) Write(p []byte) (int, error) {
-	if o.log != nil {
+// Write keeps p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	if b.copyTo != nil {
 		// A failing log must not stop the process's output.
-		_, _ = o.log.Write(p)
+		_, _ = b.copyTo.Write(p)
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.buf = append(o.buf, p...)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
 	// Trimmed to OutputLimit only once it holds twice that, so that a
-	// chatty process does not cost a copy of the whole tail per write.
-	if over := len(o.buf) - OutputLimit; len(o.buf) > 2*OutputLimit {
-		o.buf = append(o.buf[:0], o.buf[over:]...)
-		o.dropped += int64(over)
+	// chatty writer does not cost a copy of the whole tail per write.
+	if over := len(b.buf) - OutputLimit; len(b.buf) > 2*OutputLimit {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+		b.dropped += int64(over)
 	}
-	close(o.changed)
-	o.changed = make(chan struct{})
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return len(p), nil
 }
 
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return string(o.buf[max(0, len(o.buf)-OutputLimit):])
+// String returns the last OutputLimit bytes written.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf[max(0, len(b.buf)-OutputLimit):])
 }
 
 // scan looks for a whole line at or after offset from (counted from the
-// start of the output) for which match is true. It returns the line, or
-// "" and the offset to go on from with the channel closed at the next
+// first byte ever written) for which match is true. It returns the line,
+// or "" and the offset to go on from with a channel closed at the next
 // write.
-func (o *output) scan(from int64, match func(string) bool) (line string, next int64, changed <-chan struct{}) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	i := max(from-o.dropped, 0)
+func (b *Buffer) scan(from int64, match func(string) bool) (line string, next int64, changed <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := max(from-b.dropped, 0)
 	for {
-		end := bytes.IndexByte(o.buf[i:], '\n')
+		end := bytes.IndexByte(b.buf[i:], '\n')
 		if end < 0 {
-			return "", o.dropped + i, o.changed
+			if b.changed == nil {
+				b.changed = make(chan struct{})
+			}
+			return "", b.dropped + i, b.changed
 		}
-		l := strings.TrimSuffix(string(o.buf[i:i+int64(end)]), "\r")
+		l := strings.TrimSuffix(string(b.buf[i:i+int64(end)]), "\r")
 		if match(l) {
 			return l, 0, nil
 		}

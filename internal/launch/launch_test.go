@@ -355,10 +355,10 @@ func TestFreePort(t *testing.T) {
 	ln.Close()
 }
 
-// TestOutputKeepsTheTail: past OutputLimit the oldest bytes go (from what
+// TestBufferKeepsTheTail: past OutputLimit the oldest bytes go (from what
 // Output returns at once, from memory at twice the limit), and lines are
 // found across writes.
-func TestOutputKeepsTheTail(t *testing.T) {
+func TestBufferKeepsTheTail(t *testing.T) {
 	cases := []struct {
 		name    string
 		writes  []string
@@ -374,7 +374,7 @@ func TestOutputKeepsTheTail(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := newOutput(nil)
+			var o Buffer
 			for _, w := range c.writes {
 				o.Write([]byte(w))
 			}
