@@ -168,7 +168,7 @@ func fanout(ctx context.Context, t *target, z sizes, env *runEnv) (r fanResult) 
 	}
 	time.Sleep(500 * time.Millisecond)
 	cpu0 := p.cpu()
-	pr, err := env.publish(pubSpec{Addr: p.addr, Topic: "fan", Token: env.token, Count: z.fanEvents, Publishers: z.fanPublishers})
+	pr, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "fan", Token: env.token, Count: z.fanEvents, Publishers: z.fanPublishers})
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -227,7 +227,7 @@ func latency(ctx context.Context, t *target, z sizes, env *runEnv) (r latResult)
 	}
 	time.Sleep(500 * time.Millisecond)
 	cpu0 := p.cpu()
-	if _, err := env.publish(pubSpec{Addr: p.addr, Topic: "lat", Token: env.token, Count: z.latEvents, Publishers: 1, Rate: z.latRate}); err != nil {
+	if _, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "lat", Token: env.token, Count: z.latEvents, Publishers: 1, Rate: z.latRate}); err != nil {
 		r.Err = err.Error()
 		return
 	}
@@ -288,7 +288,7 @@ func rate(ctx context.Context, t *target, z sizes, env *runEnv) (r rateResult) {
 	}
 	g.confirm(ctx, pub, "rate", 1, 30*time.Second)
 	cpu0 := p.cpu()
-	pr, err := env.publish(pubSpec{Addr: p.addr, Topic: "rate", Token: env.token, Count: z.rateMax, Publishers: z.ratePublishers, Duration: z.rateDuration})
+	pr, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "rate", Token: env.token, Count: z.rateMax, Publishers: z.ratePublishers, Duration: z.rateDuration})
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -358,7 +358,7 @@ func resume(ctx context.Context, t *target, z sizes, env *runEnv) (r resumeResul
 	}
 	lastID := a.subs[0].ids[0]
 	// Then the events it will miss.
-	pr, err := env.publish(pubSpec{Addr: p.addr, Topic: "resume", Token: env.token, First: 1, Count: z.resumeEvents, Publishers: z.resumePublisher})
+	pr, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "resume", Token: env.token, First: 1, Count: z.resumeEvents, Publishers: z.resumePublisher})
 	if err != nil {
 		r.Err = err.Error()
 		return

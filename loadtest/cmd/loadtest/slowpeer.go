@@ -229,7 +229,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 	}
 	cpu0 := p.cpu()
 	cw := watchCPU(os.Getpid(), p.Pid())
-	pr, err := runPublish(pubSpec{Addr: p.addr, Topic: topic, Token: env.token, Count: n, Publishers: 2, Rate: sr.Rate, Size: sr.Size}, cw.add)
+	pr, err := runPublish(ctx, pubSpec{Addr: p.addr, Topic: topic, Token: env.token, Count: n, Publishers: 2, Rate: sr.Rate, Size: sr.Size}, cw.add)
 	if err == nil && pr.FirstError != "" {
 		err = fmt.Errorf("%d publishes failed, first: %s", pr.Errors, pr.FirstError)
 	}
