@@ -8,6 +8,7 @@ package server_test
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -372,6 +373,23 @@ func (s *stream) none(t *testing.T, d time.Duration) {
 			t.Fatalf("unexpected event %+v", ev)
 		}
 	case <-time.After(d):
+	}
+}
+
+// checkStreamHeaders checks that res has the headers of every event
+// stream (its type, no caching, no proxy buffering) and those of more.
+func checkStreamHeaders(t *testing.T, res *http.Response, more map[string]string) {
+	t.Helper()
+	want := map[string]string{
+		"Content-Type":      "text/event-stream",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no",
+	}
+	maps.Copy(want, more)
+	for k, v := range want {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
 	}
 }
 

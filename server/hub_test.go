@@ -27,16 +27,7 @@ func TestSubscribeHeadersAreSentAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	want := map[string]string{
-		"Content-Type":      "text/event-stream",
-		"Cache-Control":     "no-cache",
-		"X-Accel-Buffering": "no",
-	}
-	for k, v := range want {
-		if got := res.Header.Get(k); got != v {
-			t.Errorf("%s = %q, want %q", k, got, v)
-		}
-	}
+	checkStreamHeaders(t, res, nil)
 	line, err := bufio.NewReader(res.Body).ReadString('\n')
 	if err != nil || line != "retry: "+strconv.Itoa(int(server.DefaultRetry/time.Millisecond))+"\n" {
 		t.Errorf("first line %q, %v; want the initial retry", line, err)
