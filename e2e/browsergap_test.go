@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // The gap polysse exists to close, in real browsers: failures after which
@@ -111,7 +113,7 @@ func TestBrowserGap(t *testing.T) {
 }
 
 func runGap(t *testing.T, browser string, f gapFault, polyfill http.Handler) {
-	addr, err := freeAddr()
+	addr, err := launch.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,9 @@
 //   - helper_profile_test.go: the capability profiles ([Modern], [Firefox],
 //     [Nativeless], [EdgeHTML], [IE11]).
 //   - helper_hublauncher_test.go: builds bin/polysse once and launches it on
-//     a free port ([StartHub], [Hub.Publish]).
+//     a free port ([StartHub], [Hub.Publish]). Every process the tests start
+//     (the hub, nginx, redis-server through redistest) goes through the
+//     repository's one launcher, internal/launch, which loadtest/ uses too.
 //   - helper_caseserver_test.go: the scripted event-stream server of the
 //     conformance cases.
 //   - helper_legacy_test.go: the fault-injecting proxy in front of the hub

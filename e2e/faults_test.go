@@ -128,11 +128,11 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 	}()
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
-	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := h.proc.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-h.exited:
+	case <-h.proc.Done():
 	case <-time.After(8 * time.Second):
 		t.Fatal("the hub did not exit within its 5s shutdown bound (+3s)")
 	}
@@ -147,8 +147,8 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 			t.Fatalf("%d streams still open after the hub exited", streams-i)
 		}
 	}
-	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	if err := h.proc.Wait(ctx); err != nil {
+		t.Errorf("after SIGTERM: %v, want exit code 0", err)
 	}
 }
 

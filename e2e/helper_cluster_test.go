@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/polysse/polysse/client"
+	"github.com/polysse/polysse/internal/launch"
 	"github.com/polysse/polysse/server/store/redisstore/redistest"
 	"github.com/polysse/polysse/sse"
 )
@@ -71,7 +72,7 @@ type rrProxy struct {
 	backends []*backend
 	next     atomic.Uint64
 	srv      *http.Server
-	errs     *syncBuffer // the reverse proxies' own log
+	errs     *launch.Buffer // the reverse proxies' own log
 }
 
 type backend struct {
@@ -96,7 +97,7 @@ type attempt struct {
 
 func startProxy(tb testing.TB, nodes []*clusterNode) *rrProxy {
 	tb.Helper()
-	p := &rrProxy{errs: &syncBuffer{}}
+	p := &rrProxy{errs: &launch.Buffer{}}
 	// No keep-alive towards the nodes: a pooled connection to a killed node
 	// would fail a request after it was sent, where a fresh dial is refused
 	// before, so that the request can go to the next node.

@@ -1,26 +1,20 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/polysse/polysse/client"
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // HubPackage is the import path of the polysse binary that StartHub builds.
@@ -95,16 +89,14 @@ type Hub struct {
 	// Key is the HS256 secret the hub verifies publisher JWTs with.
 	Key string
 
-	t      testing.TB
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the process has exited
-	stderr *syncBuffer
+	t    testing.TB
+	proc *launch.Process
 }
 
 // StartHub builds (once) and starts the polysse binary on a free loopback
 // port, with an in-memory store, a random publisher key and anonymous
 // subscribers allowed; extra flags are appended. It returns once GET /healthz
-// answers 200. The hub gets SIGTERM when the test ends, and its stderr goes
+// answers 200. The hub gets SIGTERM when the test ends, and its output goes
 // into the test log if the test failed.
 func StartHub(t testing.TB, extra ...string) *Hub {
 	t.Helper()
@@ -116,116 +108,53 @@ func StartHub(t testing.TB, extra ...string) *Hub {
 // binds it: it tries a few.
 func startOnFreePort(t testing.TB, storeSpec, key string, extra ...string) *Hub {
 	t.Helper()
-	var lastErr error
-	for range 3 {
-		addr, err := freeAddr()
-		if err != nil {
-			t.Fatalf("e2e: finding a free port: %v", err)
-		}
-		var h *Hub
-		if h, lastErr = launch(t, addr, storeSpec, key, extra); lastErr == nil {
-			return h
-		}
-		if !strings.Contains(h.Output(), "address already in use") {
-			break
-		}
+	h, err := launch.OnFreeAddr(3, func(addr string) (*Hub, error) {
+		return startHub(t, addr, storeSpec, key, extra)
+	})
+	if err != nil {
+		t.Fatalf("e2e: polysse did not become healthy: %v", err)
 	}
-	t.Fatalf("e2e: polysse did not become healthy: %v", lastErr)
-	return nil
+	return h
 }
 
-// launch starts the binary on addr with the store and publisher key given,
-// anonymous subscribers allowed, the demo pages served and extra flags
-// appended, and waits for
-// GET /healthz to answer 200. The process gets SIGTERM when the test ends,
-// whether or not it became healthy.
-func launch(t testing.TB, addr, storeSpec, key string, extra []string) (*Hub, error) {
+// startHub starts the binary on addr with the store and publisher key
+// given, anonymous subscribers allowed, the demo pages served and extra
+// flags appended, and waits for GET /healthz to answer 200. When the test
+// ends the process gets SIGTERM, and the test fails if it must be killed
+// (within hubStopTimeout).
+func startHub(t testing.TB, addr, storeSpec, key string, extra []string) (*Hub, error) {
 	t.Helper()
 	bin := HubBinary(t)
-	h := &Hub{URL: "http://" + addr, Key: key, t: t, exited: make(chan struct{}), stderr: &syncBuffer{}}
 	// -demo-pages: the tests open the demo pages (legacy.html, status.html).
 	args := append([]string{"-addr", addr, "-store", storeSpec, "-publisher-jwt-key", key, "-allow-anonymous", "-demo-pages"}, extra...)
-	h.cmd = exec.Command(bin, args...)
-	h.cmd.Stdout = h.stderr
-	h.cmd.Stderr = h.stderr
-	if err := h.cmd.Start(); err != nil {
-		t.Fatalf("e2e: starting %s: %v", bin, err)
-	}
-	go func() { h.cmd.Wait(); close(h.exited) }()
-	t.Cleanup(h.stop)
-	return h, h.waitHealthy()
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := launch.StartTest(t, launch.Spec{
+		Name:         "polysse " + addr,
+		Path:         bin,
+		Args:         args,
+		Ready:        launch.HTTP("http://" + addr + "/healthz"),
+		ReadyTimeout: HubStartTimeout,
+		StopTimeout:  hubStopTimeout,
+		StrictStop:   true,
+	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func (h *Hub) waitHealthy() error {
-	ctx, cancel := context.WithTimeout(context.Background(), HubStartTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.URL+"/healthz", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("GET /healthz: %s", resp.Status)
-		}
-		select {
-		case <-h.exited:
-			return fmt.Errorf("exited (%v) before answering /healthz; output:\n%s", h.cmd.ProcessState, h.stderr)
-		case <-ctx.Done():
-			return fmt.Errorf("%v after %v; output:\n%s", err, HubStartTimeout, h.stderr)
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-}
-
-// stop sends SIGTERM, kills after a bound, and logs the output of a hub
-// whose test failed.
-func (h *Hub) stop() {
-	select {
-	case <-h.exited:
-	default:
-		h.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.exited:
-		case <-time.After(hubStopTimeout):
-			h.t.Errorf("e2e: polysse ignored SIGTERM for %v; killing it", hubStopTimeout)
-			h.cmd.Process.Kill()
-			<-h.exited
-		}
-	}
-	if h.t.Failed() {
-		h.t.Logf("e2e: polysse output (%s):\n%s", h.URL, h.stderr)
-	}
+	return &Hub{URL: "http://" + addr, Key: key, t: t, proc: p}, nil
 }
 
 // Kill ends the hub with SIGKILL, as a crashed machine would end: no
 // draining, its streams just break.
 func (h *Hub) Kill() {
 	h.t.Helper()
-	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	ctx, cancel := context.WithTimeout(context.Background(), hubStopTimeout)
+	defer cancel()
+	if err := h.proc.Kill(ctx); err != nil {
 		h.t.Fatalf("e2e: killing polysse (%s): %v", h.URL, err)
-	}
-	select {
-	case <-h.exited:
-	case <-time.After(hubStopTimeout):
-		h.t.Fatalf("e2e: polysse (%s) still running %v after SIGKILL", h.URL, hubStopTimeout)
 	}
 }
 
 // Output returns what the hub wrote to stdout and stderr so far.
-func (h *Hub) Output() string { return h.stderr.String() }
+func (h *Hub) Output() string { return h.proc.Output() }
 
 // An Update is one publication.
 type Update = client.Update
@@ -258,23 +187,4 @@ func (h *Hub) Publish(u Update) string {
 		h.t.Fatalf("e2e: %v", err)
 	}
 	return id
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and the
-// test's readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // The environment of the legacy-reach tests: the polysse binary behind a
@@ -196,29 +198,26 @@ func (p *faultProxy) subscribe(w http.ResponseWriter, r *http.Request) {
 func startHubAt(t *testing.T, addr, key string, extra ...string) *Hub {
 	t.Helper()
 	// The previous process's socket may linger a moment: try a few times.
-	var lastErr error
+	var h *Hub
+	var err error
 	for range 20 {
-		var h *Hub
-		if h, lastErr = launch(t, addr, "memory", key, extra); lastErr == nil {
-			return h
-		}
-		if !strings.Contains(h.Output(), "address already in use") {
+		if h, err = startHub(t, addr, "memory", key, extra); !errors.Is(err, launch.ErrAddrInUse) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("e2e: polysse did not become healthy on %s: %v", addr, lastErr)
-	return nil
+	if err != nil {
+		t.Fatalf("e2e: polysse did not become healthy on %s: %v", addr, err)
+	}
+	return h
 }
 
-// terminate stops the hub with SIGTERM and waits for it to exit.
+// terminate stops the hub with SIGTERM and waits for it to exit; a hub
+// that has to be killed fails the test.
 func (h *Hub) terminate(t *testing.T) {
 	t.Helper()
-	h.stop()
-	select {
-	case <-h.exited:
-	default:
-		t.Fatal("e2e: the hub did not exit")
+	if err := h.proc.Stop(context.Background()); err != nil {
+		t.Errorf("e2e: %v", err)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // The legacy-reach tests: a page that includes the polyfill and subscribes
@@ -211,7 +213,7 @@ func polyfillManifest(t *testing.T) manifest {
 // on the same address and replay log; the page, subscribed to it directly
 // (cross-origin), gets what was published before and after, once each.
 func legacyRestart(t *testing.T, r *legacyRig) {
-	addr, err := freeAddr()
+	addr, err := launch.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,15 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // polysse behind nginx, configured with docs/nginx.conf as shipped: pages
@@ -55,12 +55,7 @@ func startNginx(t *testing.T, upstream string, edit func(string) string) string 
 			t.Fatal(err)
 		}
 	}
-	var lastErr error
-	for range 3 {
-		addr, err := freeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
+	base, err := launch.OnFreeAddr(3, func(addr string) (string, error) {
 		conf := replaceOnce(t, string(tmpl), "server 127.0.0.1:8080;", "server "+upstream+";")
 		conf = replaceOnce(t, conf, "listen 80;", "listen "+addr+";")
 		if edit != nil {
@@ -94,38 +89,30 @@ http {
 		if err := os.WriteFile(confPath, []byte(main), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-		out := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("e2e: starting nginx: %v", err)
+		base := "http://" + addr
+		// nginx says on stderr that it could not bind (launch.ErrAddrInUse);
+		// SIGQUIT is its graceful stop.
+		if _, err := launch.StartTest(t, launch.Spec{
+			Name:       "nginx " + addr,
+			Path:       bin,
+			Args:       []string{"-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log")},
+			Ready:      launch.HTTP(base + "/healthz"),
+			StopSignal: syscall.SIGQUIT,
+		}); err != nil {
+			return "", err
 		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
 		t.Cleanup(func() {
-			cmd.Process.Signal(syscall.SIGQUIT)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
 			if t.Failed() {
 				log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-				t.Logf("nginx output:\n%s\nerror.log:\n%s\nconfig:\n%s", out, log, conf)
+				t.Logf("nginx error.log:\n%s\nconfig:\n%s", log, conf)
 			}
 		})
-		base := "http://" + addr
-		if lastErr = waitHTTP(base+"/healthz", exited); lastErr == nil {
-			return base
-		}
-		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		if !strings.Contains(string(log)+out.String(), "Address already in use") {
-			break
-		}
+		return base, nil
+	})
+	if err != nil {
+		t.Fatalf("e2e: nginx did not start: %v", err)
 	}
-	t.Fatalf("e2e: nginx did not start: %v", lastErr)
-	return ""
+	return base
 }
 
 func replaceOnce(t *testing.T, s, old, new string) string {
@@ -134,31 +121,6 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 		t.Fatalf("e2e: %s has %q %d times, want once: the test needs a look", nginxConfTemplate, old, n)
 	}
 	return strings.Replace(s, old, new, 1)
-}
-
-// waitHTTP waits up to 10s for url to answer 200, or for exited.
-func waitHTTP(url string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := client.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("GET %s: %s", url, res.Status)
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func TestNginx(t *testing.T) {

@@ -36,7 +36,7 @@ func BenchmarkFanoutMatchers(b *testing.B) {
 	}
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
-			e := newPEnv(b, nil)
+			e := newEnv(b, nil, withDraft08())
 			var got atomic.Int64
 			var wg sync.WaitGroup
 			ctx, cancel := context.WithCancel(context.Background())
@@ -89,8 +89,8 @@ func BenchmarkFanoutMatchers(b *testing.B) {
 // with a draft-08 access token (each publish verifies the token, and for
 // draft-08 checks the URL-pattern grant), next to each other.
 func BenchmarkPublishDrafts(b *testing.B) {
-	e := newPEnv(b, nil)
-	tok07 := e.token07(auth.Claims{Publish: []string{"https://example.com/books/{id}"}})
+	e := newEnv(b, nil, withDraft08())
+	tok07 := e.token(auth.Claims{Publish: []string{"https://example.com/books/{id}"}})
 	tok08 := e.token08(time.Hour, detail("publish", "urlpattern:https://example.com/books/:id"))
 	for _, c := range []struct{ name, tok string }{{"draft07", tok07}, {"draft08", tok08}} {
 		b.Run(c.name, func(b *testing.B) {

@@ -39,32 +39,8 @@ func BenchmarkFanout(b *testing.B) {
 			}
 			return out
 		}},
-		{"costly-plain", func(sub int) []string {
-			// 16 variables of one expression count 2 each: 32.
-			per := DefaultMaxTemplateVars / 32
-			out := make([]string, per)
-			for k := range out {
-				var v []string
-				for i := range 16 {
-					v = append(v, fmt.Sprintf("s%dk%dv%d", sub, k, i))
-				}
-				out[k] = "https://example.com/{;" + strings.Join(v, ",") + "}"
-			}
-			return out
-		}},
-		{"costly", func(sub int) []string {
-			// Exploded variables count 4: 16 per template is 64.
-			per := DefaultMaxTemplateVars / 64
-			out := make([]string, per)
-			for k := range out {
-				var v []string
-				for i := range 16 {
-					v = append(v, fmt.Sprintf("s%dk%dv%d*", sub, k, i))
-				}
-				out[k] = "https://example.com/{;" + strings.Join(v, ",") + "}"
-			}
-			return out
-		}},
+		{"costly-plain", func(sub int) []string { return costlyTemplates(sub, false) }},
+		{"costly", func(sub int) []string { return costlyTemplates(sub, true) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -99,4 +75,23 @@ func BenchmarkFanout(b *testing.B) {
 			}
 		})
 	}
+}
+
+// costlyTemplates returns subscriber sub's templates of 16 variables each
+// in one ";" expression, as many as the default budget holds: 16 variables
+// count 2 each (32 a template), exploded ones 4 each (64).
+func costlyTemplates(sub int, exploded bool) []string {
+	cost, mod := 32, ""
+	if exploded {
+		cost, mod = 64, "*"
+	}
+	out := make([]string, DefaultMaxTemplateVars/cost)
+	for k := range out {
+		var v []string
+		for i := range 16 {
+			v = append(v, fmt.Sprintf("s%dk%dv%d%s", sub, k, i, mod))
+		}
+		out[k] = "https://example.com/{;" + strings.Join(v, ",") + "}"
+	}
+	return out
 }

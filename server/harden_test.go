@@ -112,14 +112,7 @@ func TestCookiePublishNeedsAllowedOrigin(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, e.srv.URL, strings.NewReader(url.Values{"topic": {"t"}, "data": {"x"}}.Encode()))
-			req.Header = c.header.Clone()
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			res, err := e.client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := readAll(t, res)
+			res, body := e.pub(c.header, url.Values{"topic": {"t"}, "data": {"x"}})
 			if res.StatusCode != c.want {
 				t.Fatalf("%d %q, want %d", res.StatusCode, body, c.want)
 			}
@@ -240,7 +233,7 @@ func TestCursorDoesNotLeakPrivateIDs(t *testing.T) {
 func TestNothingDeliveredAfterTokenExpiry(t *testing.T) {
 	for _, path := range []string{"hijacked", "handler", "http2"} {
 		t.Run(path, func(t *testing.T) {
-			e := newEnvOn(t, path, func(c *server.Config) { c.Heartbeat = 5 * time.Second })
+			e := newEnv(t, func(c *server.Config) { c.Heartbeat = 5 * time.Second }, onPath(path))
 			tok, err := e.sig.Sign(auth.Claims{Subscribe: []string{"p"}}, 1500*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
@@ -317,13 +310,7 @@ func TestPerClientSubscriptionLimit(t *testing.T) {
 		}
 	}))
 	defer status.Close()
-	tok := func(sub string) string {
-		tk, err := e.sig.Sign(auth.Claims{Subject: sub, Subscribe: []string{"t"}}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
-	}
+	tok := func(sub string) string { return e.token(auth.Claims{Subject: sub, Subscribe: []string{"t"}}) }
 	get := func(ip, url, token string) int {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())

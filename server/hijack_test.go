@@ -72,19 +72,11 @@ func TestHijackedResponseHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		"Content-Type":                     "text/event-stream",
-		"Cache-Control":                    "no-cache",
-		"X-Accel-Buffering":                "no",
+	checkStreamHeaders(t, res, map[string]string{
 		"Access-Control-Allow-Origin":      "https://app.example",
 		"Access-Control-Allow-Credentials": "true",
 		"Vary":                             "Origin",
-	}
-	for k, v := range want {
-		if got := res.Header.Get(k); got != v {
-			t.Errorf("%s = %q, want %q", k, got, v)
-		}
-	}
+	})
 	if len(res.TransferEncoding) != 1 || res.TransferEncoding[0] != "chunked" || !res.Close {
 		t.Errorf("transfer encoding %v, close %v; want chunked and close", res.TransferEncoding, res.Close)
 	}
@@ -136,7 +128,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 			t.Run("replay then live, no gap or duplicate", func(t *testing.T) {
 				// Published during the resume, so the replay and the live
 				// events meet mid-stream.
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				const total = 400
 				first := e.publishDirect("0")
 				var wg sync.WaitGroup
@@ -159,7 +151,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				s.none(t, 50*time.Millisecond)
 			})
 			t.Run("heartbeat", func(t *testing.T) {
-				e := newEnvOn(t, mode, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond })
+				e := newEnv(t, func(c *server.Config) { c.Heartbeat = 30 * time.Millisecond }, onPath(mode))
 				res := e.open("topic=t")
 				r := bufio.NewReader(res.Body)
 				deadline := time.Now().Add(3 * time.Second)
@@ -175,7 +167,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				t.Fatal("no heartbeat")
 			})
 			t.Run("token expiry ends the stream", func(t *testing.T) {
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				tok, _ := e.sig.Sign(auth.Claims{Subscribe: []string{"*"}}, 1200*time.Millisecond)
 				s := e.subscribe("topic=t", http.Header{"Authorization": {"Bearer " + tok}})
 				select {
@@ -188,7 +180,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				}
 			})
 			t.Run("shutdown drains", func(t *testing.T) {
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				s := e.subscribe("topic=t", nil)
 				e.publishDirect("before")
 				if ev := s.next(t); ev.Data != "before" {
@@ -209,10 +201,10 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 			t.Run("a subscriber that stops reading is cut off alone", func(t *testing.T) {
 				// Its queue overflows while a write to it is blocked; the
 				// write timeout is too long to be what ends it.
-				e := newEnvOn(t, mode, func(c *server.Config) {
+				e := newEnv(t, func(c *server.Config) {
 					c.MaxQueueBytes = 512 << 10 // eight times a burst below
 					c.WriteTimeout = time.Minute
-				})
+				}, onPath(mode))
 				before := e.hub.Subscribers() // HTTP/2's probe is one
 				e.open("topic=t")             // never read
 				s := e.subscribe("topic=t", nil)
@@ -236,7 +228,7 @@ func TestStreamPathsBehaveAlike(t *testing.T) {
 				}
 			})
 			t.Run("padding", func(t *testing.T) {
-				e := newEnvOn(t, mode, nil)
+				e := newEnv(t, nil, onPath(mode))
 				res := e.open("topic=t&padding=true")
 				line, _ := bufio.NewReaderSize(res.Body, 8192).ReadString('\n')
 				if !strings.HasPrefix(line, ":") || len(line) < 2048 {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,205 +17,8 @@ import (
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
 	"github.com/polysse/polysse/server/store"
-	"github.com/polysse/polysse/server/store/memstore"
 	"github.com/polysse/polysse/sse"
 )
-
-const secret = "test-secret"
-
-// env is a hub served over HTTP, with a client for it.
-type env struct {
-	t      *testing.T
-	hub    *server.Hub
-	srv    *httptest.Server
-	sig    *auth.Signer
-	client *http.Client
-}
-
-// newEnv serves a hub over HTTP/1.1, where streams take the hijacked path.
-func newEnv(t *testing.T, mutate func(*server.Config)) *env {
-	t.Helper()
-	return newEnvOn(t, "hijacked", mutate)
-}
-
-// newEnvOn serves a hub with its streams on one of the three paths:
-// "hijacked", "handler" (HTTP/1.1 with hijacking off) or "http2" (TLS).
-func newEnvOn(t *testing.T, path string, mutate func(*server.Config)) *env {
-	t.Helper()
-	v, err := auth.NewVerifier(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := auth.NewSigner(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{
-		Log:            memstore.New(store.Bounds{}),
-		PublisherKey:   v,
-		SubscriberKey:  v,
-		AllowAnonymous: true,
-		Heartbeat:      -1,
-		DisableHijack:  path == "handler",
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	hub, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(hub)
-	client := &http.Client{}
-	if path == "http2" {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		client = srv.Client()
-		client.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{"h2"}
-		client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
-	} else {
-		srv.Start()
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hub.Shutdown(ctx)
-		srv.Close()
-		_ = hub.Close()
-		_ = cfg.Log.Close()
-	})
-	e := &env{t: t, hub: hub, srv: srv, sig: sig, client: client}
-	if path == "http2" {
-		res := e.open("topic=probe&transport=poll&lastEventID=earliest")
-		if res.ProtoMajor != 2 || res.TLS == nil || res.TLS.NegotiatedProtocol != "h2" {
-			t.Fatalf("protocol %s, want HTTP/2 over TLS with h2", res.Proto)
-		}
-	}
-	return e
-}
-
-func (e *env) token(c auth.Claims) string {
-	e.t.Helper()
-	tok, err := e.sig.Sign(c, time.Hour)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
-
-// post publishes a form and returns the status and body.
-func (e *env) post(token string, form url.Values) (int, string) {
-	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
-// publish publishes data to topics with an all-powerful token and returns the id.
-func (e *env) publish(data string, topics ...string) string {
-	e.t.Helper()
-	f := url.Values{"topic": topics, "data": {data}}
-	code, body := e.post(e.token(auth.Claims{Publish: []string{"*"}}), f)
-	if code != http.StatusOK {
-		e.t.Fatalf("publish: %d %s", code, body)
-	}
-	return body
-}
-
-// stream is an open subscription read with the sse package's decoder.
-type stream struct {
-	res *http.Response
-	rd  *sse.Reader
-	ch  chan sse.Event
-}
-
-// publishDirect publishes data to topic "t" through the hub's Go API and
-// returns the id.
-func (e *env) publishDirect(data string) string {
-	e.t.Helper()
-	id, err := e.hub.Publish(context.Background(), &store.Update{Topics: []string{"t"}, Event: sse.Event{Data: data}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return id
-}
-
-// open sends a GET with query and returns the response, its body unread;
-// the body is closed when the test ends.
-func (e *env) open(query string, header ...http.Header) *http.Response {
-	e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"?"+query, nil)
-	for _, h := range header {
-		for k, v := range h {
-			req.Header[k] = v
-		}
-	}
-	res, err := e.client.Do(req)
-	if err != nil {
-		cancel()
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { cancel(); res.Body.Close() })
-	return res
-}
-
-// subscribe opens a subscription and decodes its events as they come.
-func (e *env) subscribe(query string, header http.Header) *stream {
-	e.t.Helper()
-	res := e.open(query, header)
-	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
-	if res.StatusCode != http.StatusOK {
-		return s
-	}
-	go func() {
-		defer close(s.ch)
-		for {
-			ev, err := s.rd.Next()
-			if err != nil {
-				return
-			}
-			s.ch <- ev
-		}
-	}()
-	return s
-}
-
-// next waits for the next event.
-func (s *stream) next(t *testing.T) sse.Event {
-	t.Helper()
-	select {
-	case ev, ok := <-s.ch:
-		if !ok {
-			t.Fatal("stream ended")
-		}
-		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatal("no event within 5s")
-	}
-	return sse.Event{}
-}
-
-// none asserts that no event arrives within d.
-func (s *stream) none(t *testing.T, d time.Duration) {
-	t.Helper()
-	select {
-	case ev, ok := <-s.ch:
-		if ok {
-			t.Fatalf("unexpected event %+v", ev)
-		}
-	case <-time.After(d):
-	}
-}
 
 func TestSubscribeHeadersAreSentAtOnce(t *testing.T) {
 	e := newEnv(t, nil)
@@ -225,16 +27,7 @@ func TestSubscribeHeadersAreSentAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	want := map[string]string{
-		"Content-Type":      "text/event-stream",
-		"Cache-Control":     "no-cache",
-		"X-Accel-Buffering": "no",
-	}
-	for k, v := range want {
-		if got := res.Header.Get(k); got != v {
-			t.Errorf("%s = %q, want %q", k, got, v)
-		}
-	}
+	checkStreamHeaders(t, res, nil)
 	line, err := bufio.NewReader(res.Body).ReadString('\n')
 	if err != nil || line != "retry: "+strconv.Itoa(int(server.DefaultRetry/time.Millisecond))+"\n" {
 		t.Errorf("first line %q, %v; want the initial retry", line, err)

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,233 +16,13 @@ import (
 
 	"github.com/polysse/polysse/server"
 	"github.com/polysse/polysse/server/auth"
-	"github.com/polysse/polysse/server/store"
-	"github.com/polysse/polysse/server/store/memstore"
 	"github.com/polysse/polysse/sse"
 )
-
-const (
-	pIssuer   = "https://issuer.example"
-	pAudience = "https://hub.example/.well-known/mercure"
-	pSecret08 = "draft-08-secret-draft-08-secret-draft-08"
-	hubPath   = "/.well-known/mercure"
-)
-
-// pEnv is a hub mounted at /.well-known/mercure that verifies draft-07
-// tokens (secret) and draft-08 access tokens (pSecret08, issuer pIssuer).
-type pEnv struct {
-	t     testing.TB
-	hub   *server.Hub
-	srv   *httptest.Server
-	sig07 *auth.Signer
-	sig08 *auth.AccessSigner
-}
-
-func newPEnv(t testing.TB, mutate func(*server.Config)) *pEnv {
-	t.Helper()
-	v07, err := auth.NewVerifier(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig07, _ := auth.NewSigner(secret)
-	keys, err := auth.NewKeySource(pSecret08, auth.JWKSOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v08, err := auth.NewAccessVerifier(auth.AccessOptions{
-		Audience:     pAudience,
-		Issuers:      []auth.AccessIssuer{{ID: pIssuer, Keys: keys}},
-		CheckMatcher: server.CheckAccessMatcher,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig08, _ := auth.NewAccessSigner(pSecret08)
-	cfg := server.Config{
-		Log:            memstore.New(store.Bounds{}),
-		PublisherKey:   v07,
-		SubscriberKey:  v07,
-		AccessTokens:   v08,
-		AllowAnonymous: true,
-		Heartbeat:      -1,
-		Subscriptions:  true,
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	hub, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(hubPath, hub)
-	mux.Handle(hubPath+"/", hub)
-	mux.HandleFunc(server.MetadataPathFor(hubPath), hub.ServeMetadata)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hub.Shutdown(ctx)
-		srv.Close()
-		_ = hub.Close()
-		_ = cfg.Log.Close()
-	})
-	return &pEnv{t: t, hub: hub, srv: srv, sig07: sig07, sig08: sig08}
-}
-
-// detail builds a Mercure authorization detail; topics are exact unless
-// given as "urlpattern:<pattern>".
-func detail(actions string, topics ...string) auth.AuthorizationDetail {
-	d := auth.AuthorizationDetail{Actions: strings.Split(actions, ",")}
-	for _, tp := range topics {
-		m := auth.TopicMatcher{Match: tp, MatchType: "exact"}
-		if p, ok := strings.CutPrefix(tp, "urlpattern:"); ok {
-			m = auth.TopicMatcher{Match: p, MatchType: "urlpattern"}
-		}
-		d.Topics = append(d.Topics, m)
-	}
-	return d
-}
-
-func (e *pEnv) token08(ttl time.Duration, details ...auth.AuthorizationDetail) string {
-	e.t.Helper()
-	tok, err := e.sig08.Sign(auth.AccessToken{Issuer: pIssuer, Audience: pAudience, Details: details}, ttl)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
-
-func (e *pEnv) token07(c auth.Claims) string {
-	e.t.Helper()
-	tok, err := e.sig07.Sign(c, time.Hour)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
-
-// req is one request to the hub.
-type req struct {
-	method, path, query, body string
-	header                    http.Header
-}
-
-// do sends r and returns the response; its body is closed when the test
-// ends.
-func (e *pEnv) do(r req) *http.Response {
-	e.t.Helper()
-	if r.method == "" {
-		r.method = http.MethodGet
-	}
-	if r.path == "" {
-		r.path = hubPath
-	}
-	u := e.srv.URL + r.path
-	if r.query != "" {
-		u += "?" + r.query
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var body io.Reader
-	if r.body != "" {
-		body = strings.NewReader(r.body)
-	}
-	hr, err := http.NewRequestWithContext(ctx, r.method, u, body)
-	if err != nil {
-		cancel()
-		e.t.Fatal(err)
-	}
-	if r.body != "" {
-		hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range r.header {
-		hr.Header[k] = v
-	}
-	res, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		cancel()
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { cancel(); res.Body.Close() })
-	return res
-}
-
-func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
-
-// sub opens a subscription and returns its event stream (nil unless 200).
-func (e *pEnv) sub(r req) (*http.Response, *stream) {
-	e.t.Helper()
-	res := e.do(r)
-	if res.StatusCode != http.StatusOK {
-		return res, nil
-	}
-	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 1024)}
-	go func() {
-		defer close(s.ch)
-		for {
-			ev, err := s.rd.Next()
-			if err != nil {
-				return
-			}
-			s.ch <- ev
-		}
-	}()
-	return res, s
-}
-
-// pub publishes form with the Authorization header h and returns status
-// and body.
-func (e *pEnv) pub(h http.Header, form url.Values) (*http.Response, string) {
-	e.t.Helper()
-	res := e.do(req{method: http.MethodPost, body: form.Encode(), header: h})
-	b, _ := io.ReadAll(res.Body)
-	return res, string(b)
-}
-
-// publish08 publishes with an all-powerful access token and returns the id.
-func (e *pEnv) publish08(form url.Values) string {
-	e.t.Helper()
-	res, body := e.pub(bearer(e.token08(time.Hour, detail("publish", "*"))), form)
-	if res.StatusCode != http.StatusOK {
-		e.t.Fatalf("publish: %d %s", res.StatusCode, body)
-	}
-	return body
-}
-
-// data returns the data of the next non-notice event of s.
-func nextData(t testing.TB, s *stream) string {
-	t.Helper()
-	for {
-		var ev sse.Event
-		select {
-		case e, ok := <-s.ch:
-			if !ok {
-				t.Fatal("stream ended")
-			}
-			ev = e
-		case <-time.After(5 * time.Second):
-			t.Fatal("no event within 5s")
-		}
-		if ev.Type == server.MissedEventType || ev.Type == server.ProbeEventType {
-			continue
-		}
-		return ev.Data
-	}
-}
-
-// expectOnly checks that s receives exactly want next: the probe publish
-// after it shows that nothing else was in between.
-func (e *pEnv) expectOnly(s *stream, want string) {
-	e.t.Helper()
-	if got := nextData(e.t, s); got != want {
-		e.t.Fatalf("got %q, want %q", got, want)
-	}
-}
 
 // TestDraft08Subscribe: a row per rule of draft-08 "Subscription" and
 // "Matcher Types" about which updates a subscriber receives.
 func TestDraft08Subscribe(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	cases := []struct {
 		rule, query string
 		topics      []string
@@ -293,7 +72,7 @@ func TestDraft08Subscribe(t *testing.T) {
 
 // TestDraft08SubscribeRefusals: requests draft-08 says must get 400.
 func TestDraft08SubscribeRefusals(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.MaxTopics = 4; c.MaxTemplateVariables = 48 })
+	e := newEnv(t, func(c *server.Config) { c.MaxTopics = 4; c.MaxTemplateVariables = 48 }, withDraft08())
 	long := strings.Repeat("a", 3000)
 	cases := []struct{ rule, query string }{
 		{"an unknown matcher type", "match_regex=a"},
@@ -327,7 +106,7 @@ func TestDraft08SubscribeRefusals(t *testing.T) {
 // form body; the hub takes the union with the query, and the query's
 // last_event_id wins over the body's.
 func TestDraft08QueryMethod(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	first := e.publish08(url.Values{"topic": {"q1"}, "data": {"one"}})
 	second := e.publish08(url.Values{"topic": {"q2"}, "data": {"two"}})
 	e.publish08(url.Values{"topic": {"q2"}, "data": {"three"}})
@@ -348,7 +127,7 @@ func TestDraft08QueryMethod(t *testing.T) {
 
 // TestDraft08Reconnection: a row per rule of draft-08 "Reconnection".
 func TestDraft08Reconnection(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	ids := make([]string, 3)
 	for i := range ids {
 		ids[i] = e.publish08(url.Values{"topic": {"r"}, "data": {string(rune('a' + i))}})
@@ -392,7 +171,7 @@ func TestDraft08Reconnection(t *testing.T) {
 // TestDraft08Authorization: a row per rule of draft-08 "Authorization"
 // about who receives private updates and how tokens are presented.
 func TestDraft08Authorization(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	books1 := e.token08(time.Hour, detail("subscribe", "https://e.com/books/1"))
 	users42 := e.token08(time.Hour, detail("subscribe", "urlpattern:https://e.com/users/42/*"))
 	cookie := func(name, v string) http.Header { return http.Header{"Cookie": {name + "=" + v}} }
@@ -433,7 +212,7 @@ func TestDraft08Authorization(t *testing.T) {
 
 // TestDraft08Errors: RFC 6750 errors, as draft-08 "Error Responses" says.
 func TestDraft08Errors(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.AllowAnonymous = false })
+	e := newEnv(t, func(c *server.Config) { c.AllowAnonymous = false }, withDraft08())
 	expired := e.token08(-time.Minute, detail("subscribe", "*"))
 	wrongKey, _ := auth.NewAccessSigner("another-secret-another-secret-another")
 	forged, _ := wrongKey.Sign(auth.AccessToken{Issuer: pIssuer, Audience: pAudience}, time.Hour)
@@ -447,7 +226,7 @@ func TestDraft08Errors(t *testing.T) {
 		{"no token where one is required: 401, no error code", req{query: "match=a"}, 401, "", true},
 		{"an expired token: invalid_token", req{query: "match=a", header: bearer(expired)}, 401, "invalid_token", true},
 		{"a bad signature: invalid_token", req{query: "match=a", header: bearer(forged)}, 401, "invalid_token", true},
-		{"a draft-07 token: invalid_token", req{query: "match=a", header: bearer(e.token07(auth.Claims{Subscribe: []string{"*"}}))}, 401, "invalid_token", true},
+		{"a draft-07 token: invalid_token", req{query: "match=a", header: bearer(e.token(auth.Claims{Subscribe: []string{"*"}}))}, 401, "invalid_token", true},
 		{"a malformed Authorization header: 400 invalid_request", req{query: "match=a", header: http.Header{"Authorization": {"Bearer a b"}}}, 400, "invalid_request", true},
 		{"publish without a token: 401", req{method: "POST", body: "topic=a"}, 401, "", true},
 		{"publish with a subscribe-only token: 403 insufficient_scope", req{method: "POST", body: "topic=a", header: bearer(e.token08(time.Hour, detail("subscribe", "*")))}, 403, "insufficient_scope", true},
@@ -481,7 +260,7 @@ func TestDraft08Errors(t *testing.T) {
 // TestDraft08TokenExpiryClosesStream: the hub closes a subscription no
 // later than its token's exp.
 func TestDraft08TokenExpiryClosesStream(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	res, s := e.sub(req{query: "match=a", header: bearer(e.token08(2*time.Second, detail("subscribe", "*")))})
 	if s == nil {
 		t.Fatalf("status %d", res.StatusCode)
@@ -502,7 +281,7 @@ func TestDraft08TokenExpiryClosesStream(t *testing.T) {
 // TestDraft08ReplayRecheckedAgainstCurrentToken: a private update kept in
 // the log is replayed only to a token that may read it now.
 func TestDraft08ReplayRecheckedAgainstCurrentToken(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	e.publish08(url.Values{"topic": {"s/1"}, "data": {"private"}, "private": {"on"}})
 	e.publish08(url.Values{"topic": {"s/1"}, "data": {"public"}})
 	narrow := e.token08(time.Hour, detail("subscribe", "s/2"))
@@ -516,7 +295,7 @@ func TestDraft08ReplayRecheckedAgainstCurrentToken(t *testing.T) {
 
 // TestDraft08Publish: a row per rule of draft-08 "Publication".
 func TestDraft08Publish(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.MaxPublishBytes = 4096; c.MaxTopics = 4 })
+	e := newEnv(t, func(c *server.Config) { c.MaxPublishBytes = 4096; c.MaxTopics = 4 }, withDraft08())
 	tok := bearer(e.token08(time.Hour, detail("publish", "*")))
 	cases := []struct {
 		rule   string
@@ -570,7 +349,7 @@ func TestDraft08Publish(t *testing.T) {
 
 // TestDraft08PublishDispatch: what subscribers see of a publish.
 func TestDraft08PublishDispatch(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	reader := bearer(e.token08(time.Hour, detail("subscribe", "*")))
 	_, anon := e.sub(req{query: "match=d"})
 	_, auth := e.sub(req{query: "match=d", header: reader})
@@ -608,8 +387,8 @@ func TestDraft08PublishDispatch(t *testing.T) {
 
 // TestDraft07Rules: the draft-07 rules polysse once missed.
 func TestDraft07Rules(t *testing.T) {
-	e := newPEnv(t, nil)
-	all := e.token07(auth.Claims{Publish: []string{"*"}, Subscribe: []string{"*"}})
+	e := newEnv(t, nil, withDraft08())
+	all := e.token(auth.Claims{Publish: []string{"*"}, Subscribe: []string{"*"}})
 	_, watcher := e.sub(req{query: "topic=*"})
 	t.Run("a publish to the hub's namespace is refused, 403, and not dispatched", func(t *testing.T) {
 		for _, tp := range []string{"/.well-known/mercure/subscriptions/x/y", "https://hub.example/.well-known/mercure/subscriptions", "/.well-known/%6dercure/x"} {
@@ -627,7 +406,7 @@ func TestDraft07Rules(t *testing.T) {
 		}
 	})
 	t.Run("token precedence: header, then query, then cookie", func(t *testing.T) {
-		good := e.token07(auth.Claims{Subscribe: []string{"*"}})
+		good := e.token(auth.Claims{Subscribe: []string{"*"}})
 		cases := []struct {
 			name   string
 			query  string
@@ -670,13 +449,13 @@ func TestDraft07Rules(t *testing.T) {
 // publishers on one running hub at the same time, each seeing the
 // other's updates, private ones included.
 func TestBothDraftsOnOneHub(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.AllowAnonymous = false })
-	_, s07 := e.sub(req{query: "topic=" + url.QueryEscape("https://e.com/books/{id}"), header: bearer(e.token07(auth.Claims{Subscribe: []string{"https://e.com/books/{id}"}}))})
+	e := newEnv(t, func(c *server.Config) { c.AllowAnonymous = false }, withDraft08())
+	_, s07 := e.sub(req{query: "topic=" + url.QueryEscape("https://e.com/books/{id}"), header: bearer(e.token(auth.Claims{Subscribe: []string{"https://e.com/books/{id}"}}))})
 	_, s08 := e.sub(req{query: "match_urlpattern=" + url.QueryEscape("https://e.com/books/:id"), header: bearer(e.token08(time.Hour, detail("subscribe", "urlpattern:https://e.com/books/:id")))})
 	if s07 == nil || s08 == nil {
 		t.Fatal("a subscription was refused")
 	}
-	res, body := e.pub(bearer(e.token07(auth.Claims{Publish: []string{"*"}})), url.Values{"topic": {"https://e.com/books/1"}, "data": {"from 07"}, "private": {"on"}})
+	res, body := e.pub(bearer(e.token(auth.Claims{Publish: []string{"*"}})), url.Values{"topic": {"https://e.com/books/1"}, "data": {"from 07"}, "private": {"on"}})
 	if res.StatusCode != 200 {
 		t.Fatalf("draft-07 publish: %d %s", res.StatusCode, body)
 	}
@@ -694,7 +473,7 @@ func TestBothDraftsOnOneHub(t *testing.T) {
 // TestProtectedResourceMetadata: RFC 9728 metadata at its well-known
 // address, as draft-08 "Protected Resource Metadata" says.
 func TestProtectedResourceMetadata(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	res := e.do(req{path: "/.well-known/oauth-protected-resource/.well-known/mercure"})
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, Content-Type %q", res.StatusCode, res.Header.Get("Content-Type"))
@@ -750,7 +529,7 @@ func nextSubscriptionEvent(t *testing.T, s *stream, match string) (sse.Event, su
 // subscriptions API, draft-08 shapes, on one node.
 func TestDraft08ActiveSubscriptions(t *testing.T) {
 	// A hijacked stream notices its client left at a heartbeat.
-	e := newPEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond })
+	e := newEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond }, withDraft08())
 	const ns = "/.well-known/mercure/subscriptions"
 	watcherTok := e.token08(time.Hour, detail("subscribe", "urlpattern:"+ns+"/*", ns))
 	_, watcher := e.sub(req{query: "match_urlpattern=" + url.QueryEscape(ns+"/*"), header: bearer(watcherTok)})
@@ -838,9 +617,9 @@ func expandForTest(s string) string {
 // TestDraft07ActiveSubscriptions: the same in draft-07's JSON-LD shapes,
 // on the same hub.
 func TestDraft07ActiveSubscriptions(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond })
+	e := newEnv(t, func(c *server.Config) { c.Heartbeat = 50 * time.Millisecond }, withDraft08())
 	const tmpl = "/.well-known/mercure/subscriptions{/topic}{/subscriber}"
-	watcherTok := e.token07(auth.Claims{Subscribe: []string{tmpl}})
+	watcherTok := e.token(auth.Claims{Subscribe: []string{tmpl}})
 	_, watcher := e.sub(req{query: "topic=" + url.QueryEscape(tmpl), header: bearer(watcherTok)})
 	ctx, cancel := context.WithCancel(context.Background())
 	hr, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+hubPath+"?topic="+url.QueryEscape("https://e.com/{x}"), nil)
@@ -870,7 +649,7 @@ func TestDraft07ActiveSubscriptions(t *testing.T) {
 // not against a Host header the client chose, which would let it read
 // another site's private topics.
 func TestDraft08RelativeGrantsIgnoreTheHostHeader(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	tok := e.token08(time.Hour, detail("subscribe", "urlpattern:/private/:id"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -881,17 +660,7 @@ func TestDraft08RelativeGrantsIgnoreTheHostHeader(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("subscribe: %v %v", err, res)
 	}
-	s := &stream{res: res, rd: sse.NewReader(res.Body, sse.Limits{}), ch: make(chan sse.Event, 16)}
-	go func() {
-		defer close(s.ch)
-		for {
-			ev, err := s.rd.Next()
-			if err != nil {
-				return
-			}
-			s.ch <- ev
-		}
-	}()
+	s := newStream(res)
 	e.publish08(url.Values{"topic": {"http://victim.example/private/1"}, "data": {"leak"}, "private": {"on"}})
 	e.publish08(url.Values{"topic": {"https://hub.example/private/2"}, "data": {"granted"}, "private": {"on"}})
 	e.expectOnly(s, "granted")
@@ -902,7 +671,7 @@ func TestDraft08RelativeGrantsIgnoreTheHostHeader(t *testing.T) {
 // draft-07 cookie is (issue 15, item 2), so that a page on another site
 // cannot publish as the user; the Authorization header is not.
 func TestDraft08CookiePublishNeedsAllowedOrigin(t *testing.T) {
-	e := newPEnv(t, func(c *server.Config) { c.PublishOrigins = []string{"https://app.example"} })
+	e := newEnv(t, func(c *server.Config) { c.PublishOrigins = []string{"https://app.example"} }, withDraft08())
 	tok := e.token08(time.Hour, detail("publish", "*"))
 	cookie := server.AccessTokenCookie + "=" + tok
 	cases := []struct {
@@ -930,7 +699,7 @@ func TestDraft08CookiePublishNeedsAllowedOrigin(t *testing.T) {
 // TestDraft08PublishDuplicateIDConflicts: a draft-08 publish with an id
 // the log holds is refused with 409 (issue 15, item 3), as a draft-07 one.
 func TestDraft08PublishDuplicateIDConflicts(t *testing.T) {
-	e := newPEnv(t, nil)
+	e := newEnv(t, nil, withDraft08())
 	form := url.Values{"topic": {"https://example.com/b"}, "data": {"b1"}, "id": {"urn:uuid:00000000-0000-4000-8000-000000000001"}}
 	e.publish08(form)
 	res, body := e.pub(bearer(e.token08(time.Hour, detail("publish", "*"))), form)

@@ -80,7 +80,7 @@ func (e *runEnv) logf(format string, args ...any) {
 	}
 }
 
-func (e *runEnv) start(t *target, scenario string, extra ...string) (*process, error) {
+func (e *runEnv) start(ctx context.Context, t *target, scenario string, extra ...string) (*process, error) {
 	args := append([]string{"-addr", "127.0.0.1:0", "-key", e.key}, t.args...)
 	args = append(args, extra...)
 	if e.profile != "" && strings.HasPrefix(t.Name, "polysse") {
@@ -88,7 +88,7 @@ func (e *runEnv) start(t *target, scenario string, extra ...string) (*process, e
 			"-memprofile", filepath.Join(e.profile, t.Name+"-"+scenario+".heap.pprof"),
 			"-pprof", pprofAddr)
 	}
-	return start(filepath.Join(e.binDir, t.bin), filepath.Join(e.logDir, t.Name+"-"+scenario+".log"), args...)
+	return start(ctx, filepath.Join(e.binDir, t.bin), filepath.Join(e.logDir, t.Name+"-"+scenario+".log"), args...)
 }
 
 // pprofAddr is where a profiled server serves net/http/pprof.

@@ -1,79 +1,76 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
+)
+
+// Bounds of a server process.
+const (
+	// serverStartTimeout bounds the wait for a server's listening line.
+	serverStartTimeout = 20 * time.Second
+	// serverStopTimeout is how long a server gets to exit after SIGTERM
+	// before it is killed.
+	serverStopTimeout = 10 * time.Second
 )
 
 // process is one server under test, in its own process.
 type process struct {
-	cmd         *exec.Cmd
+	*launch.Process
 	addr        string
 	metricsAddr string // bin/polysse's -metrics-addr listener (startHub only)
 	log         *os.File
 }
 
-// start runs bin with args, waits for its "listening ADDR" line and
-// returns; its output goes to logPath.
-func start(bin string, logPath string, args ...string) (*process, error) {
-	cmd := exec.Command(bin, args...)
+// startLogged runs bin with args, its output going to logPath, and waits
+// for the address lines that addrs finds in it (the server chooses its
+// port: it listens on 127.0.0.1:0). ctx bounds the process's life.
+func startLogged(ctx context.Context, bin, logPath string, args []string, addrs func(context.Context, *launch.Process) (addr, metrics string, err error)) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = logf
-	out, err := cmd.StdoutPipe()
+	lp, err := launch.Start(ctx, launch.Spec{Path: bin, Args: args, Log: logf, StopTimeout: serverStopTimeout})
 	if err != nil {
+		logf.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
+	wctx, cancel := context.WithTimeout(ctx, serverStartTimeout)
+	defer cancel()
+	p := &process{Process: lp, log: logf}
+	if p.addr, p.metricsAddr, err = addrs(wctx, lp); err != nil {
+		_ = lp.Kill(context.Background())
+		logf.Close()
+		return nil, fmt.Errorf("%s did not log its listening address within %v (see %s): %w", filepath.Base(bin), serverStartTimeout, logPath, err)
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-				addr <- a
-			}
-			fmt.Fprintln(logf, sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case a := <-addr:
-		return &process{cmd: cmd, addr: a, log: logf}, nil
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("%s did not start listening within 20s (see %s)", filepath.Base(bin), logPath)
-	}
+	return p, nil
 }
 
-// stop ends the process: SIGTERM, then SIGKILL after 10 s.
+// start runs bin with args (one of the mains in ../../servers), waits for
+// its "listening ADDR" line and returns; its output goes to logPath.
+func start(ctx context.Context, bin string, logPath string, args ...string) (*process, error) {
+	return startLogged(ctx, bin, logPath, args, func(ctx context.Context, p *launch.Process) (string, string, error) {
+		line, err := p.WaitLine(ctx, func(l string) bool { return strings.HasPrefix(l, "listening ") })
+		return strings.TrimPrefix(line, "listening "), "", err
+	})
+}
+
+// stop ends the process: SIGTERM, then SIGKILL after serverStopTimeout.
 func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
+	_ = p.Stop(context.Background())
 	p.log.Close()
 }
 
 // rssKB reads the process's resident set size (VmRSS) in KiB.
 func (p *process) rssKB() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0
 	}
@@ -88,7 +85,7 @@ func (p *process) rssKB() int64 {
 
 // cpu reads the process's user+system CPU time from /proc/PID/stat.
 func (p *process) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
 	if err != nil {
 		return 0
 	}

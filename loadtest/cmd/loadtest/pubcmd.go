@@ -106,8 +106,8 @@ func publishAll(s pubSpec) pubResult {
 
 // publish runs s in a publish process and returns what it did, logging its
 // errors.
-func (e *runEnv) publish(s pubSpec) (pubResult, error) {
-	r, err := runPublish(s, nil)
+func (e *runEnv) publish(ctx context.Context, s pubSpec) (pubResult, error) {
+	r, err := runPublish(ctx, s, nil)
 	if err == nil && r.FirstError != "" {
 		e.logf("  publish errors: %d, first: %s", r.Errors, r.FirstError)
 	}
@@ -115,13 +115,15 @@ func (e *runEnv) publish(s pubSpec) (pubResult, error) {
 }
 
 // runPublish runs s in a publish process and returns what it did. started,
-// if not nil, is given the process's pid once it runs.
-func runPublish(s pubSpec, started func(pid int)) (pubResult, error) {
+// if not nil, is given the process's pid once it runs. The process is
+// killed if ctx ends first. Its stdout is its result, not a log: it runs
+// with exec rather than internal/launch, which merges the two streams.
+func runPublish(ctx context.Context, s pubSpec, started func(pid int)) (pubResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return pubResult{}, err
 	}
-	cmd := exec.Command(self, "publish", "-addr", s.Addr, "-topic", s.Topic, "-token", s.Token,
+	cmd := exec.CommandContext(ctx, self, "publish", "-addr", s.Addr, "-topic", s.Topic, "-token", s.Token,
 		"-first", strconv.Itoa(s.First), "-count", strconv.Itoa(s.Count), "-publishers", strconv.Itoa(s.Publishers),
 		"-rate", strconv.Itoa(s.Rate), "-duration", s.Duration.String(), "-size", strconv.Itoa(s.Size))
 	cmd.Stderr = os.Stderr

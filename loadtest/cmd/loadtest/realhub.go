@@ -2,15 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // The soak and slow-client measurements run the product itself, bin/polysse
@@ -21,68 +21,36 @@ import (
 // startHub runs `bin serve -addr 127.0.0.1:0 -metrics-addr 127.0.0.1:0
 // args...`, waits for its "polysse listening" log line and returns the
 // process with the addresses it chose (the metrics listener's is logged
-// before). Its log goes to logPath.
-func startHub(bin, logPath string, args ...string) (*process, error) {
+// before). Its log goes to logPath; ctx bounds its life.
+func startHub(ctx context.Context, bin, logPath string, args ...string) (*process, error) {
 	// One load generator opens every stream: no per-client limit.
 	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-log-level", "info", "-max-subscribers-per-client", "-1"}, args...)
-	cmd := exec.Command(bin, args...)
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout = logf
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		logf.Close()
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
-	}
-	addrs := make(chan [2]string, 1)
-	go func() {
+	return startLogged(ctx, bin, logPath, args, func(ctx context.Context, p *launch.Process) (string, string, error) {
 		// The binary logs with slog's text handler:
 		//   time=… level=INFO msg="metrics listening" addr=127.0.0.1:PORT url=…
 		//   time=… level=INFO msg="polysse listening" addr=127.0.0.1:PORT url=…
-		var metrics string
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logf, line)
-			isMetrics := strings.Contains(line, `msg="metrics listening"`)
-			if !isMetrics && !strings.Contains(line, `msg="polysse listening"`) {
-				continue
-			}
-			for _, f := range strings.Fields(line) {
-				if a, ok := strings.CutPrefix(f, "addr="); ok {
-					if isMetrics {
-						metrics = a
-						continue
-					}
-					select {
-					case addrs <- [2]string{a, metrics}:
-					default:
-					}
-				}
-			}
+		metrics, err := p.WaitLine(ctx, func(l string) bool { return strings.Contains(l, `msg="metrics listening"`) })
+		if err != nil {
+			return "", "", err
 		}
-		_, _ = io.Copy(io.Discard, errPipe)
-	}()
-	select {
-	case a := <-addrs:
-		return &process{cmd: cmd, addr: a[0], metricsAddr: a[1], log: logf}, nil
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logf.Close()
-		return nil, fmt.Errorf("%s did not log its listening address within 20s (see %s)", filepath.Base(bin), logPath)
+		hub, err := p.WaitLine(ctx, func(l string) bool { return strings.Contains(l, `msg="polysse listening"`) })
+		return logAddr(hub), logAddr(metrics), err
+	})
+}
+
+// logAddr returns the value of the addr= field of a log line.
+func logAddr(line string) string {
+	for _, f := range strings.Fields(line) {
+		if a, ok := strings.CutPrefix(f, "addr="); ok {
+			return a
+		}
 	}
+	return ""
 }
 
 // openFiles counts the process's open file descriptors.
 func (p *process) openFiles() int {
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid()))
 	if err != nil {
 		return -1
 	}
@@ -137,7 +105,7 @@ func scrape(addr string) (map[string]float64, error) {
 // RssFile) in KiB: a growing bolt file shows in the second, a leak of
 // memory in the first.
 func (p *process) rssParts() (rss, anon, file float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, 0, 0
 	}

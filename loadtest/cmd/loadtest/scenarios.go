@@ -63,7 +63,7 @@ type idleResult struct {
 // idle measures RSS growth per open stream, each confirmed by an event it
 // received, at each step, then keeps events flowing to all of them.
 func idle(ctx context.Context, t *target, z sizes, env *runEnv) (r idleResult) {
-	p, err := env.start(t, "idle")
+	p, err := env.start(ctx, t, "idle")
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -150,7 +150,7 @@ type fanResult struct {
 // topic and times until every subscriber has every event.
 func fanout(ctx context.Context, t *target, z sizes, env *runEnv) (r fanResult) {
 	r.Subs, r.Events = z.fanSubs, z.fanEvents
-	p, err := env.start(t, "fanout")
+	p, err := env.start(ctx, t, "fanout")
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -168,7 +168,7 @@ func fanout(ctx context.Context, t *target, z sizes, env *runEnv) (r fanResult) 
 	}
 	time.Sleep(500 * time.Millisecond)
 	cpu0 := p.cpu()
-	pr, err := env.publish(pubSpec{Addr: p.addr, Topic: "fan", Token: env.token, Count: z.fanEvents, Publishers: z.fanPublishers})
+	pr, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "fan", Token: env.token, Count: z.fanEvents, Publishers: z.fanPublishers})
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -208,7 +208,7 @@ type latResult struct {
 // times at every subscriber.
 func latency(ctx context.Context, t *target, z sizes, env *runEnv) (r latResult) {
 	r.Subs, r.Events = z.latSubs, z.latEvents
-	p, err := env.start(t, "latency")
+	p, err := env.start(ctx, t, "latency")
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -227,7 +227,7 @@ func latency(ctx context.Context, t *target, z sizes, env *runEnv) (r latResult)
 	}
 	time.Sleep(500 * time.Millisecond)
 	cpu0 := p.cpu()
-	if _, err := env.publish(pubSpec{Addr: p.addr, Topic: "lat", Token: env.token, Count: z.latEvents, Publishers: 1, Rate: z.latRate}); err != nil {
+	if _, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "lat", Token: env.token, Count: z.latEvents, Publishers: 1, Rate: z.latRate}); err != nil {
 		r.Err = err.Error()
 		return
 	}
@@ -273,7 +273,7 @@ type rateResult struct {
 // publishers, with a few subscribers checking that nothing is lost.
 func rate(ctx context.Context, t *target, z sizes, env *runEnv) (r rateResult) {
 	r.Publishers = z.ratePublishers
-	p, err := env.start(t, "rate")
+	p, err := env.start(ctx, t, "rate")
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -288,7 +288,7 @@ func rate(ctx context.Context, t *target, z sizes, env *runEnv) (r rateResult) {
 	}
 	g.confirm(ctx, pub, "rate", 1, 30*time.Second)
 	cpu0 := p.cpu()
-	pr, err := env.publish(pubSpec{Addr: p.addr, Topic: "rate", Token: env.token, Count: z.rateMax, Publishers: z.ratePublishers, Duration: z.rateDuration})
+	pr, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "rate", Token: env.token, Count: z.rateMax, Publishers: z.ratePublishers, Duration: z.rateDuration})
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -330,7 +330,7 @@ func resume(ctx context.Context, t *target, z sizes, env *runEnv) (r resumeResul
 		r.Err = "no replay history"
 		return
 	}
-	p, err := env.start(t, "resume", t.HistoryArgs...)
+	p, err := env.start(ctx, t, "resume", t.HistoryArgs...)
 	if err != nil {
 		r.Err = err.Error()
 		return
@@ -358,7 +358,7 @@ func resume(ctx context.Context, t *target, z sizes, env *runEnv) (r resumeResul
 	}
 	lastID := a.subs[0].ids[0]
 	// Then the events it will miss.
-	pr, err := env.publish(pubSpec{Addr: p.addr, Topic: "resume", Token: env.token, First: 1, Count: z.resumeEvents, Publishers: z.resumePublisher})
+	pr, err := env.publish(ctx, pubSpec{Addr: p.addr, Topic: "resume", Token: env.token, First: 1, Count: z.resumeEvents, Publishers: z.resumePublisher})
 	if err != nil {
 		r.Err = err.Error()
 		return

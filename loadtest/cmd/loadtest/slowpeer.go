@@ -156,7 +156,7 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 	ph.LoadAvg = loadAvg()
 	name := fmt.Sprintf("slowpeer-%d-%s.log", run+1, map[bool]string{false: "base", true: "silent"}[withSlow])
 	logPath := filepath.Join(env.logDir, name)
-	p, err := startHub(*polysseBin, logPath, "-store", "memory", "-publisher-jwt-key", env.key, "-allow-anonymous")
+	p, err := startHub(ctx, *polysseBin, logPath, "-store", "memory", "-publisher-jwt-key", env.key, "-allow-anonymous")
 	if err != nil {
 		ph.Err = err.Error()
 		return
@@ -228,8 +228,8 @@ func slowPhaseRun(ctx context.Context, env *runEnv, sr *slowResult, run int, wit
 		}()
 	}
 	cpu0 := p.cpu()
-	cw := watchCPU(os.Getpid(), p.cmd.Process.Pid)
-	pr, err := runPublish(pubSpec{Addr: p.addr, Topic: topic, Token: env.token, Count: n, Publishers: 2, Rate: sr.Rate, Size: sr.Size}, cw.add)
+	cw := watchCPU(os.Getpid(), p.Pid())
+	pr, err := runPublish(ctx, pubSpec{Addr: p.addr, Topic: topic, Token: env.token, Count: n, Publishers: 2, Rate: sr.Rate, Size: sr.Size}, cw.add)
 	if err == nil && pr.FirstError != "" {
 		err = fmt.Errorf("%d publishes failed, first: %s", pr.Errors, pr.FirstError)
 	}

@@ -180,14 +180,14 @@ func soak(ctx context.Context, s soakSpec, logDir string) (r *soakResult, err er
 		return nil, err
 	}
 	logPath := filepath.Join(logDir, "soak-polysse.log")
-	p, err := startHub(s.Bin, logPath,
+	p, err := startHub(ctx, s.Bin, logPath,
 		"-store", "bolt:"+filepath.Join(tmp, "soak.db"),
 		"-publisher-jwt-key", key, "-allow-anonymous", "-log-max-count", strconv.Itoa(s.LogMax))
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
-	logf("hub pid %d on %s, bolt store in %s, log %s; load average %s", p.cmd.Process.Pid, p.addr, tmp, logPath, r.LoadStart)
+	logf("hub pid %d on %s, bolt store in %s, log %s; load average %s", p.Pid(), p.addr, tmp, logPath, r.LoadStart)
 
 	// One group per topic: a group tracks one sequence of events, and
 	// event i goes to topic i%Topics as that topic's event i/Topics.

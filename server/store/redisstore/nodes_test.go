@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/polysse/polysse/internal/launch"
 	"github.com/polysse/polysse/server/store"
 	"github.com/polysse/polysse/server/store/redisstore"
 	"github.com/polysse/polysse/server/store/redisstore/redistest"
@@ -319,28 +319,9 @@ func TestAgeTrimmed(t *testing.T) {
 }
 
 // logs is a slog handler's output that tests read.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type logs struct{ launch.Buffer }
 
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logs) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+func (l *logs) count(s string) int { return strings.Count(l.String(), s) }
 
 // Redis goes away and comes back with its data: appends fail fast with a
 // reason and Ready fails meanwhile; watchers keep going, get everything

@@ -11,12 +11,13 @@
 // /usr/bin/redis-server. When there is none, Start skips the test with a
 // message saying how to install it, unless the environment variable CI is
 // set: then it fails the test, so that a CI machine without Redis does not
-// pass by skipping. `make deps` installs it (Debian's redis-server).
+// pass by skipping. `make deps` installs it (Debian's redis-server). The
+// process is run by internal/launch, as every process the tests start.
 package redistest
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/polysse/polysse/internal/launch"
 )
 
 // Binary is the redis-server that Start runs when it is not on PATH.
@@ -73,11 +76,8 @@ type Server struct {
 	// empty for a data server.
 	sentinelConf string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *bytes.Buffer // the running process's output, for failures
-	// exited is closed when the running process has been waited for.
-	exited chan struct{}
+	mu   sync.Mutex
+	proc *launch.Process // the running process; nil when stopped
 }
 
 // Start starts a redis-server and stops it when tb's test ends. The server
@@ -115,36 +115,33 @@ func start(tb testing.TB, sentinelConf string, args []string) *Server {
 		tb.Skip("redistest: " + msg + "; skipping")
 	}
 	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), args: args, sentinelConf: sentinelConf}
-	tb.Cleanup(s.stop)
-
 	// A free port can be taken between finding it and the server binding
-	// it: try a few.
-	for attempt := 1; ; attempt++ {
-		s.port = FreePort(tb)
-		err := s.start()
-		if err == nil {
-			return s
-		}
-		if attempt == 5 {
-			tb.Fatalf("redistest: %v", err)
-		}
+	// it: OnFreeAddr tries a few.
+	if _, err := launch.OnFreeAddr(5, func(addr string) (*launch.Process, error) {
+		_, port, _ := net.SplitHostPort(addr)
+		s.port, _ = strconv.Atoi(port)
+		return s.start()
+	}); err != nil {
+		tb.Fatalf("redistest: %v", err)
 	}
+	return s
 }
 
 // FreePort returns a port of 127.0.0.1 that nothing listens on now, for a
 // server's other ports (a Cluster bus: --cluster-port).
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := launch.FreePort()
 	if err != nil {
-		tb.Fatalf("redistest: finding a free port: %v", err)
+		tb.Fatalf("redistest: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
-// start runs the process on s.port and waits until it answers PING.
-func (s *Server) start() error {
+// start runs the process on s.port and waits until it answers PING. The
+// process ends with the test at the latest, killed: what it did not save
+// is lost, and its directory goes too.
+func (s *Server) start() (*launch.Process, error) {
 	args := append([]string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
@@ -159,37 +156,24 @@ func (s *Server) start() error {
 	if s.sentinelConf != "" {
 		args = append([]string{s.sentinelConf, "--sentinel"}, args...)
 	}
-	cmd := exec.Command(s.bin, args...)
-	out := new(bytes.Buffer)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Dir = s.dir
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", s.bin, err)
+	p, err := launch.StartTest(s.tb, launch.Spec{
+		Name:         "redis-server on port " + strconv.Itoa(s.port),
+		Path:         s.bin,
+		Args:         args,
+		Dir:          s.dir,
+		Ready:        func(context.Context) error { return s.ping() },
+		ReadyTimeout: startTimeout,
+		// SIGKILL: a paused server is ended too, and Stop is the way to
+		// save.
+		StopSignal: syscall.SIGKILL,
+	})
+	if err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
 	s.mu.Lock()
-	s.cmd, s.out, s.exited = cmd, out, exited
+	s.proc = p
 	s.mu.Unlock()
-
-	deadline := time.Now().Add(startTimeout)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("redis-server on port %d exited at start: %s", s.port, strings.TrimSpace(out.String()))
-		default:
-		}
-		if err := s.ping(); err == nil {
-			return nil
-		} else if time.Now().After(deadline) {
-			s.kill()
-			return fmt.Errorf("redis-server on port %d does not answer after %v: %v; output: %s", s.port, startTimeout, err, out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return p, nil
 }
 
 // ping sends PING on a fresh connection and reads PONG. A server loading
@@ -230,10 +214,21 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 func (s *Server) Dir() string { return s.dir }
 
 // Running reports whether the server process is running.
-func (s *Server) Running() bool {
+func (s *Server) Running() bool { return s.running() != nil }
+
+// running returns the running process, or nil.
+func (s *Server) running() *launch.Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cmd != nil
+	if s.proc == nil {
+		return nil
+	}
+	select {
+	case <-s.proc.Done():
+		s.proc = nil
+	default:
+	}
+	return s.proc
 }
 
 // Stop shuts the server down cleanly, saving its data set to its
@@ -242,7 +237,8 @@ func (s *Server) Running() bool {
 // does nothing.
 func (s *Server) Stop() {
 	s.tb.Helper()
-	if !s.Running() {
+	p := s.running()
+	if p == nil {
 		return
 	}
 	s.Resume()
@@ -254,7 +250,9 @@ func (s *Server) Stop() {
 		// closes.
 		s.tb.Errorf("redistest: SHUTDOWN SAVE refused")
 	}
-	if !s.wait(stopTimeout) {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := p.Wait(ctx); errors.Is(err, context.DeadlineExceeded) {
 		s.tb.Errorf("redistest: redis-server on port %d did not stop in %v; killing it", s.port, stopTimeout)
 		s.kill()
 	}
@@ -268,7 +266,7 @@ func (s *Server) Kill() {
 
 // Pause freezes the server (SIGSTOP), as a hung or unreachable host would
 // look: connections are accepted by the kernel but nothing is answered.
-// Resume undoes it; cleanup resumes a paused server before ending it.
+// Resume undoes it; cleanup ends a paused server too.
 func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
 
 // Resume lets a paused server go on.
@@ -276,14 +274,12 @@ func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
 
 func (s *Server) signal(sig syscall.Signal) {
 	s.tb.Helper()
-	s.mu.Lock()
-	cmd := s.cmd
-	s.mu.Unlock()
-	if cmd == nil {
+	p := s.running()
+	if p == nil {
 		s.tb.Fatalf("redistest: %v: the server is not running", sig)
 	}
-	if err := cmd.Process.Signal(sig); err != nil {
-		s.tb.Fatalf("redistest: %v: %v", sig, err)
+	if err := p.Signal(sig); err != nil {
+		s.tb.Fatalf("redistest: %v", err)
 	}
 }
 
@@ -296,7 +292,7 @@ func (s *Server) Restart() {
 	// port is released again soon after a test's own connections close.
 	deadline := time.Now().Add(startTimeout)
 	for {
-		err := s.start()
+		_, err := s.start()
 		if err == nil {
 			return
 		}
@@ -307,42 +303,14 @@ func (s *Server) Restart() {
 	}
 }
 
-// wait waits up to d for the running process to exit, and reports whether
-// it did.
-func (s *Server) wait(d time.Duration) bool {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.mu.Unlock()
-	if cmd == nil {
-		return true
-	}
-	select {
-	case <-exited:
-		s.mu.Lock()
-		if s.cmd == cmd {
-			s.cmd = nil
-		}
-		s.mu.Unlock()
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
 func (s *Server) kill() {
-	s.mu.Lock()
-	cmd := s.cmd
-	s.mu.Unlock()
-	if cmd == nil {
+	p := s.running()
+	if p == nil {
 		return
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := p.Kill(ctx); err != nil {
 		s.tb.Errorf("redistest: killing redis-server: %v", err)
 	}
-	s.wait(stopTimeout)
-}
-
-// stop ends the server at cleanup, without saving: the directory goes too.
-func (s *Server) stop() {
-	s.kill()
 }
