@@ -14,10 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/polysse/polysse/internal/launch"
 	"github.com/polysse/polysse/server/store/redisstore/redistest"
 )
 
@@ -176,24 +176,6 @@ func TestSettingErrors(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the hub's logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStartErrorsComeBeforeListening: a bad certificate, a key that is
 // not of the configured algorithm, are errors at start, and nothing has
 // logged "listening" by then.
@@ -222,7 +204,7 @@ func TestStartErrorsComeBeforeListening(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var out syncBuffer
+			var out launch.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			args := append([]string{"-addr", "127.0.0.1:0", "-store", "memory"}, c.args...)
@@ -262,7 +244,7 @@ func TestLoadCertificateValidity(t *testing.T) {
 }
 
 func TestLogFormatJSON(t *testing.T) {
-	var out syncBuffer
+	var out launch.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -295,7 +277,7 @@ func TestLogFormatJSON(t *testing.T) {
 func TestRedisNotUpAtStart(t *testing.T) {
 	rs := redistest.Start(t)
 	rs.Stop()
-	var out syncBuffer
+	var out launch.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr := freeLoopback(t)
@@ -371,7 +353,7 @@ func publishOne(t *testing.T, addr, topic, data string) string {
 // TestStopWhileWaitingForRedis: a hub stopped before its Redis ever came
 // up stops cleanly.
 func TestStopWhileWaitingForRedis(t *testing.T) {
-	var out syncBuffer
+	var out launch.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -396,7 +378,7 @@ func TestStopWhileWaitingForRedis(t *testing.T) {
 
 // waitListening waits up to 10s for the hub's "polysse listening" line in
 // out: run logs it once its listener is open.
-func waitListening(t *testing.T, out *syncBuffer) {
+func waitListening(t *testing.T, out *launch.Buffer) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "polysse listening"); {
 		if time.Now().After(deadline) {
