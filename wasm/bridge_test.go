@@ -16,13 +16,14 @@ import (
 
 // The bridge's operation numbers are written on both sides of it: the Go
 // constants host* and engine* in main_js.go (and the few that floor/main_js.go
-// uses), and the JavaScript variables H_* and E_* in web/src/wasm/bridge.js.
-// The engine is built only for js/wasm, so this test reads the sources rather
-// than the compiled constants, and holds every side to main_js.go.
+// uses), and the JavaScript variables H_* and E_* in
+// web/src/engines/wasm/bridge.js. The engine is built only for js/wasm, so
+// this test reads the sources rather than the compiled constants, and holds
+// every side to main_js.go.
 const (
 	bridgeGo    = "main_js.go"
 	bridgeFloor = "floor/main_js.go"
-	bridgeJS    = "../web/src/wasm/bridge.js"
+	bridgeJS    = "../web/src/engines/wasm/bridge.js"
 )
 
 // goOps returns the bridge operations that a Go file declares: the int
@@ -138,8 +139,8 @@ func readSource(t *testing.T, path string) []byte {
 	return b
 }
 
-// TestBridgeOpsAgree holds web/src/wasm/bridge.js and floor/main_js.go to
-// main_js.go's operation numbers: the same names with the same numbers (the
+// TestBridgeOpsAgree holds web/src/engines/wasm/bridge.js and floor/main_js.go
+// to main_js.go's operation numbers: the same names with the same numbers (the
 // floor may use fewer), and no number used twice in one direction.
 func TestBridgeOpsAgree(t *testing.T) {
 	main, err := goOps(bridgeGo, readSource(t, bridgeGo))

@@ -50,9 +50,9 @@
 // Past the bridge, what an event costs the page is mostly the browser's: a
 // MessageEvent built with its data and dispatched by dispatchEvent costs
 // Chromium several times what the engine spends decoding it. So the engine
-// script (web/src/wasm/events.js) builds each as a MessageEvent of a
-// subclass that serves data, lastEventId, origin and the dispatch fields
-// from script, and calls the EventSource's listeners itself, from the
+// script (web/src/engines/wasm/fastevents.js) builds each as a MessageEvent
+// of a subclass that serves data, lastEventId, origin and the dispatch
+// fields from script, and calls the EventSource's listeners itself, from the
 // listener lists the shim keeps (web/src/eventtarget.js).
 //
 // The transports themselves (fetch with a streaming body, else

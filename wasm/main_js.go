@@ -9,7 +9,7 @@ import (
 )
 
 // Calls from the engine to the shim: the first argument of __polysse.host.
-// The numbers are the bridge contract with web/src/wasm/bridge.js; bridge_test.go checks both.
+// The numbers are the bridge contract with web/src/engines/wasm/bridge.js; bridge_test.go checks both.
 const (
 	hostRequest = 1  // (id, attempt, xhr, url, headers, withCredentials): start an attempt
 	hostAbort   = 2  // (id): abort the attempt in flight

@@ -1,6 +1,6 @@
 // The WebAssembly engine, as the shim sees it: a loader and a queue
 // (lazy.js). The engine itself (Go compiled to WebAssembly) and its
-// JavaScript half (Go's glue, the bridge, the transports: src/wasm/) are
+// JavaScript half (Go's glue, the bridge, the transports: src/engines/wasm/) are
 // fetched from this script's folder on the first connection that needs
 // them, once per page.
 

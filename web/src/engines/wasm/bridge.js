@@ -15,12 +15,12 @@
 // event's, the data empty when it is big and follows as "index\raddress\r
 // length\r" at the end) and calls host(EVENTS, id, length, big).
 
-import { root, isFunction, report, schedule } from '../env.js';
-import { headerList } from '../options.js';
-import { fetchStream, xhrStream, streamingFetch } from '../transports.js';
-import { TextEncoder_, TextDecoder_, encodeInto } from '../textcodec.js';
+import { root, isFunction, report, schedule } from '../../env.js';
+import { headerList } from '../../options.js';
+import { fetchStream, xhrStream, streamingFetch } from '../../transports.js';
+import { TextEncoder_, TextDecoder_, encodeInto } from '../../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
-import { install } from './events.js';
+import { install } from './fastevents.js';
 
 // The op numbers: wasm/bridge_test.go fails when wasm/main_js.go's differ.
 // host ops (Go → shim)

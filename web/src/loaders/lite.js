@@ -1,5 +1,5 @@
 // The ES5 lite engine, as the shim sees it: a loader and a queue (lazy.js).
-// The engine itself (engines/lite/: XHR streaming, the event-stream parser,
+// The engine itself (src/engines/lite/: XHR streaming, the event-stream parser,
 // reconnection, the fallback to padded streaming and long-poll) is the file
 // eventsource-lite.<hash>.js in this script's folder, fetched on the first
 // connection that needs it, once per page, and only by browsers with
@@ -8,7 +8,7 @@
 import { root, hidden } from '../env.js';
 import { engineBase, loadScript } from '../script.js';
 import { EventSourcePolyfill } from '../eventsource.js';
-import { modes } from './supervisor.js';
+import { modes } from '../engines/supervisor.js';
 import { lazy } from './lazy.js';
 
 /* global __POLYSSE_LITE__ */
