@@ -249,8 +249,8 @@ function invoke(target, callback, event) {
 // from, provide their construction and dispatch: make(type, data,
 // lastEventId, origin) returns a MessageEvent, and own(target, event)
 // dispatches an event that make returned, with run, and returns true, or
-// returns false for any other event. It finds hooks as __polysseEvents on
-// baseProto.
+// returns false for any other event. It finds hooks through the shim's
+// registration point (registry.js), where there are native targets.
 export var hooks = { make: null, own: null, run: run };
 
 var nativeAdd = ETProto && ETProto.addEventListener;
@@ -271,7 +271,6 @@ function trampoline(event) {
 export var baseProto = ETProto && !nativeTargets ? Object.create(ETProto) : Object.prototype;
 if (nativeTargets) {
   baseProto = Object.create(ETProto);
-  hidden(baseProto, '__polysseEvents', hooks);
   baseProto.addEventListener = function (type, callback) {
     if (add(this, arguments)) nativeAdd.call(this, String(type), trampoline);
   };

@@ -17,12 +17,12 @@
 // The engine option ('auto', 'native', 'wasm', 'lite') forces a choice
 // among those the browser can run.
 
-import { root, NativeEventSource, hidden } from './env.js';
+import { root, NativeEventSource } from './env.js';
 import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
 import { wasmEngine } from './loaders/wasm.js';
 import { liteEngine } from './loaders/lite.js';
-import { supervise, modes } from './engines/supervisor.js';
+import { supervise } from './engines/supervisor.js';
 import { noneEngine } from './engines/none.js';
 import { setEngineBase } from './script.js';
 
@@ -43,10 +43,6 @@ setEngineSelector(function (opts) {
   if (liteEngine.available) return liteEngine;
   return noneEngine;
 });
-
-// The page's fallbacks by origin (1 padded streaming, 2 long-poll), for
-// pages that show which transport serves them (web/demo/legacy.html).
-hidden(EventSourcePolyfill, '__modes', modes);
 
 root.EventSourcePolyfill = EventSourcePolyfill;
 // The standard constructor, where the browser has none: the WHATWG

@@ -20,7 +20,6 @@ import { headerList } from '../../options.js';
 import { fetchStream, xhrStream, streamingFetch } from '../../transports.js';
 import { TextEncoder_, TextDecoder_, encodeInto } from '../../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
-import { install } from './fastevents.js';
 
 // The op numbers: wasm/bridge_test.go fails when wasm/main_js.go's differ.
 // host ops (Go → shim)
@@ -89,7 +88,6 @@ scope.fs = {
 
 var engine = {
   connect: function (url, opts, sink) {
-    install(sink.target);
     var c = { id: nextId++, url: url, opts: opts, sink: sink, closed: false, started: false, tr: null, timers: [null, null] };
     if (!running) {
       schedule(function () { if (!c.closed) sink.error(false); });

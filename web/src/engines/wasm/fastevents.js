@@ -35,13 +35,12 @@ var Ctor = function () {};
 var proto = null;
 var installed = false;
 
-// install fills in the shim's hooks, found through an EventSource (target),
-// when the browser lets a script subclass MessageEvent; where it does not,
-// the shim builds its events the usual way.
-export function install(target) {
+// install fills in the shim's hooks (null where the shim's EventSources
+// are not native EventTargets) when the browser lets a script subclass
+// MessageEvent; where it does not, the shim builds its events the usual way.
+export function install(hooks) {
   if (installed) return;
   installed = true;
-  var hooks = target && target.__polysseEvents;
   if (!hooks || hooks.make || !R || typeof R.construct !== 'function' || typeof ME !== 'function' || !EP) return;
   try {
     Ctor.prototype = proto = subclass(ME.prototype);
