@@ -47,6 +47,12 @@
 //     its index, address and length, and the shim decodes it from the
 //     engine's memory before any listener runs (see batch).
 //
+// The numbers that cross the bridge (the operations, engineOpen's flags and
+// transport, the 401/403 hook's answers, how an attempt ended, the timer
+// kinds) are Go constants here and variables of the same names in
+// web/src/engines/wasm/bridge.js and web/src/transports.js; bridge_test.go
+// holds the JavaScript to the Go.
+//
 // Past the bridge, what an event costs the page is mostly the browser's: a
 // MessageEvent built with its data and dispatched by dispatchEvent costs
 // Chromium several times what the engine spends decoding it. So the engine

@@ -35,7 +35,8 @@ const (
 	engineTimer  = 8 // (id, kind)
 )
 
-// Bits of engineOpen's flags.
+// Bits of engineOpen's flags: F_* in web/src/engines/wasm/bridge.js, which
+// bridge_test.go holds to these.
 const (
 	flagCredentials = 1 << iota
 	flagSameOrigin
