@@ -42,6 +42,10 @@ type family struct {
 	jsPrefix string
 	goOnly   []string // Go constants the JavaScript never sends or receives
 	bits     bool     // each value a single bit
+	// Each value an index of an array that the JavaScript writes and Go
+	// reads: 0 to n-1, each written (NAME] in the JavaScript) and read (the
+	// constant used in goFile).
+	indexes bool
 }
 
 var families = []family{
@@ -52,13 +56,16 @@ var families = []family{
 	{what: "engineOpen's transports", goFile: "request.go", goPrefix: "transport", jsFile: bridgeJS, jsPrefix: "T_", goOnly: []string{"transportAuto"}},
 	{what: "the 401/403 hook's answers", goFile: "conn.go", goPrefix: "auth", jsFile: bridgeJS, jsPrefix: "A_"},
 	{what: "ends of an attempt", goFile: "conn.go", goPrefix: "end", jsFile: transportsJS, jsPrefix: ""},
+	// engineOpen's one array of arguments, the shape of the call.
+	{what: "engineOpen's arguments", goFile: bridgeGo, goPrefix: "open", jsFile: bridgeJS, jsPrefix: "O_", indexes: true},
 }
 
-// goConst is a Go constant's value, and the name of its type ("" when it
-// is untyped or of a type declared elsewhere).
+// goConst is a Go constant's value, the name of its type ("" when it is
+// untyped or of a type declared elsewhere), and whether the file uses it.
 type goConst struct {
 	value int
 	typ   string
+	used  bool
 }
 
 // goConsts returns the integer constants that a Go file declares, by name.
@@ -72,7 +79,12 @@ func goConsts(filename string, src []byte) (map[string]goConst, error) {
 		return nil, err
 	}
 	conf := types.Config{Error: func(error) {}}
-	pkg, _ := conf.Check(f.Name.Name, fset, []*ast.File{f}, nil)
+	info := &types.Info{Uses: map[*ast.Ident]types.Object{}}
+	pkg, _ := conf.Check(f.Name.Name, fset, []*ast.File{f}, info)
+	used := map[types.Object]bool{}
+	for _, o := range info.Uses {
+		used[o] = true
+	}
 	consts := map[string]goConst{}
 	for _, name := range pkg.Scope().Names() {
 		c, ok := pkg.Scope().Lookup(name).(*types.Const)
@@ -83,7 +95,7 @@ func goConsts(filename string, src []byte) (map[string]goConst, error) {
 		if !ok {
 			continue
 		}
-		gc := goConst{value: int(v)}
+		gc := goConst{value: int(v), used: used[c]}
 		if n, ok := c.Type().(*types.Named); ok {
 			gc.typ = n.Obj().Name()
 		}
@@ -122,22 +134,23 @@ func goMembers(consts map[string]goConst, prefix string) map[string]goMember {
 	m := map[string]goMember{}
 	for name, c := range consts {
 		if k, ok := member(name, prefix); ok {
-			m[k] = goMember{name, c.value}
+			m[k] = goMember{name, c}
 		}
 	}
 	return m
 }
 
 type goMember struct {
-	name  string
-	value int
+	name string
+	goConst
 }
 
-// familyDiffs lists how the JavaScript numbers js differ from the family's
-// Go constants gos: names missing, extra, or numbered differently; and Go
-// constants of the family that share a number, or are not single bits
-// when they should be.
-func familyDiffs(f family, gos map[string]goConst, js map[string]int) []string {
+// familyDiffs lists how the JavaScript numbers js (declared in jsSrc)
+// differ from the family's Go constants gos: names missing, extra, or
+// numbered differently; Go constants of the family that share a number,
+// are not single bits when they should be, or are not indexes 0 to n-1
+// that both sides use when they should be.
+func familyDiffs(f family, gos map[string]goConst, js map[string]int, jsSrc string) []string {
 	var d []string
 	want := goMembers(gos, f.goPrefix)
 	if len(want) == 0 {
@@ -161,7 +174,16 @@ func familyDiffs(f family, gos map[string]goConst, js map[string]int) []string {
 		if f.bits && (w.value <= 0 || w.value&(w.value-1) != 0) {
 			d = append(d, f.what+": "+w.name+" is "+strconv.Itoa(w.value)+", not a single bit")
 		}
+		if f.indexes && (w.value < 0 || w.value >= len(want)) {
+			d = append(d, f.what+": "+w.name+" is "+strconv.Itoa(w.value)+", not an index 0 to "+strconv.Itoa(len(want)-1))
+		}
+		if f.indexes && !w.used {
+			d = append(d, f.what+": "+w.name+" is not read in "+f.goFile)
+		}
 		jsName, ok := got[k]
+		if ok && f.indexes && !strings.Contains(jsSrc, "["+jsName+"] = ") {
+			d = append(d, f.what+": "+jsName+" is not written")
+		}
 		switch {
 		case !ok && !slices.Contains(f.goOnly, w.name):
 			d = append(d, f.what+": no "+f.jsPrefix+strings.ToUpper(k)+" for "+w.name)
@@ -215,7 +237,8 @@ func floorDiffs(main, floor map[string]goConst) []string {
 	for _, name := range slices.Sorted(maps.Keys(floor)) {
 		_, host := member(name, "host")
 		_, engine := member(name, "engine")
-		if !host && !engine {
+		_, open := member(name, "open")
+		if !host && !engine && !open {
 			continue
 		}
 		n++
@@ -254,19 +277,21 @@ func readGo(t *testing.T, path string) map[string]goConst {
 // TestBridgeContract holds web/src/engines/wasm/bridge.js,
 // web/src/transports.js and floor/main_js.go to the Go constants of every
 // family: the same names with the same numbers, no number used twice in a
-// family, and a slot in the bridge's timers for each timer kind.
+// family, engineOpen's arguments each written by the JavaScript at the
+// index Go reads it from, and a slot in the bridge's timers for each timer
+// kind.
 func TestBridgeContract(t *testing.T) {
 	gos := map[string]map[string]goConst{}
-	js := map[string]map[string]int{}
+	js := map[string]string{}
 	for _, f := range families {
 		if gos[f.goFile] == nil {
 			gos[f.goFile] = readGo(t, f.goFile)
 		}
-		if js[f.jsFile] == nil {
-			js[f.jsFile] = jsConsts(string(readSource(t, f.jsFile)))
+		if js[f.jsFile] == "" {
+			js[f.jsFile] = string(readSource(t, f.jsFile))
 		}
-		for _, d := range familyDiffs(f, gos[f.goFile], js[f.jsFile]) {
-			t.Errorf("%s: %s", f.jsFile, d)
+		for _, d := range familyDiffs(f, gos[f.goFile], jsConsts(js[f.jsFile]), js[f.jsFile]) {
+			t.Errorf("%s against %s: %s", f.jsFile, f.goFile, d)
 		}
 	}
 	for _, d := range timerDiffs(readGo(t, "conn.go"), string(readSource(t, bridgeJS))) {
@@ -295,20 +320,32 @@ const (
 	aTimer timerKind = iota
 	bTimer
 )
+const (
+	openURL = iota
+	openFlags
+)
 var hostNotAConst = 3
-func f() { js.Global() }
+func f(a js.Value) { _ = a.Index(openURL); _ = flagOne }
 `
 	gos, err := goConsts("x.go", []byte(goSrc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]goConst{"hostRequest": {1, ""}, "hostEvents": {9, ""}, "flagOne": {1, ""}, "flagSameOrigin": {2, ""}, "aTimer": {0, "timerKind"}, "bTimer": {1, "timerKind"}}
+	want := map[string]goConst{
+		"hostRequest": {1, "", false}, "hostEvents": {9, "", false},
+		"flagOne": {1, "", true}, "flagSameOrigin": {2, "", false},
+		"aTimer": {0, "timerKind", false}, "bTimer": {1, "timerKind", false},
+		"openURL": {0, "", true}, "openFlags": {1, "", false},
+	}
 	if !maps.Equal(gos, want) {
 		t.Fatalf("goConsts = %v, want %v", gos, want)
 	}
 	ops := family{what: "ops", goFile: "x.go", goPrefix: "host", jsPrefix: "H_"}
 	flags := family{what: "flags", goFile: "x.go", goPrefix: "flag", jsPrefix: "F_", bits: true}
+	args := family{what: "args", goFile: "x.go", goPrefix: "open", jsPrefix: "O_", indexes: true}
 	const agree = "var H_REQUEST = 1;\nvar H_EVENTS = 9;\nvar F_ONE = 1;\nvar F_SAME_ORIGIN = 2;\nexport var OTHER = 5;\n"
+	read := map[string]goConst{"openURL": {0, "", true}, "openFlags": {1, "", true}}
+	const written = "var O_URL = 0;\nvar O_FLAGS = 1;\na[O_URL] = url;\na[O_FLAGS] = flags;\n"
 	for _, c := range []struct {
 		name string
 		f    family
@@ -327,10 +364,14 @@ func f() { js.Global() }
 		{"no prefix", family{what: "ends", goFile: "x.go", goPrefix: "flag"}, gos, "export var ONE = 1;\nvar SAME_ORIGIN = 2;\n", nil},
 		{"no prefix, extra", family{what: "ends", goFile: "x.go", goPrefix: "flag"}, gos, "export var ONE = 1;\nvar SAME_ORIGIN = 2;\nexport var OTHER = 5;\n", []string{"ends: OTHER is not in x.go"}},
 		{"no Go constants", family{what: "ends", goFile: "x.go", goPrefix: "end"}, gos, agree, []string{"ends: no end… constants in x.go"}},
-		{"shared number", ops, map[string]goConst{"hostA": {1, ""}, "hostB": {1, ""}}, "var H_A = 1;\nvar H_B = 1;\n", []string{"ops: hostA and hostB are both 1"}},
-		{"not a bit", flags, map[string]goConst{"flagA": {1, ""}, "flagB": {3, ""}}, "var F_A = 1;\nvar F_B = 3;\n", []string{"flags: flagB is 3, not a single bit"}},
+		{"shared number", ops, map[string]goConst{"hostA": {1, "", false}, "hostB": {1, "", false}}, "var H_A = 1;\nvar H_B = 1;\n", []string{"ops: hostA and hostB are both 1"}},
+		{"not a bit", flags, map[string]goConst{"flagA": {1, "", false}, "flagB": {3, "", false}}, "var F_A = 1;\nvar F_B = 3;\n", []string{"flags: flagB is 3, not a single bit"}},
+		{"args agree", args, read, written, nil},
+		{"an arg Go does not read", args, gos, written, []string{"args: openFlags is not read in x.go"}},
+		{"an arg not written", args, read, strings.Replace(written, "a[O_FLAGS] = flags;\n", "", 1), []string{"args: O_FLAGS is not written"}},
+		{"a hole", args, map[string]goConst{"openURL": {0, "", true}, "openFlags": {2, "", true}}, strings.Replace(written, "O_FLAGS = 1", "O_FLAGS = 2", 1), []string{"args: openFlags is 2, not an index 0 to 1"}},
 	} {
-		if got := familyDiffs(c.f, c.gos, jsConsts(c.js)); !slices.Equal(got, c.want) {
+		if got := familyDiffs(c.f, c.gos, jsConsts(c.js), c.js); !slices.Equal(got, c.want) {
 			t.Errorf("%s: familyDiffs = %q, want %q", c.name, got, c.want)
 		}
 	}
@@ -348,16 +389,17 @@ func f() { js.Global() }
 			t.Errorf("timers, %s: timerDiffs = %q, want %q", c.name, got, c.want)
 		}
 	}
-	floor := map[string]goConst{"hostRequest": {1, ""}, "other": {7, ""}}
+	floor := map[string]goConst{"hostRequest": {1, "", true}, "openURL": {0, "", true}, "other": {7, "", false}}
 	if got := floorDiffs(gos, floor); got != nil {
 		t.Errorf("floorDiffs = %q, want none", got)
 	}
-	floor["hostEvents"] = goConst{8, ""}
-	floor["engineOpen"] = goConst{1, ""}
-	if got, want := floorDiffs(gos, floor), []string{"engineOpen is not in " + bridgeGo, "hostEvents is 8, want 9"}; !slices.Equal(got, want) {
+	floor["hostEvents"] = goConst{8, "", true}
+	floor["engineOpen"] = goConst{1, "", true}
+	floor["openFlags"] = goConst{3, "", true}
+	if got, want := floorDiffs(gos, floor), []string{"engineOpen is not in " + bridgeGo, "hostEvents is 8, want 9", "openFlags is 3, want 1"}; !slices.Equal(got, want) {
 		t.Errorf("floorDiffs = %q, want %q", got, want)
 	}
-	if got, want := floorDiffs(gos, map[string]goConst{"other": {1, ""}}), []string{"no operations found"}; !slices.Equal(got, want) {
+	if got, want := floorDiffs(gos, map[string]goConst{"other": {1, "", false}}), []string{"no operations found"}; !slices.Equal(got, want) {
 		t.Errorf("floorDiffs = %q, want %q", got, want)
 	}
 }

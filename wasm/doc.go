@@ -51,7 +51,10 @@
 // transport, the 401/403 hook's answers, how an attempt ended, the timer
 // kinds) are Go constants here and variables of the same names in
 // web/src/engines/wasm/bridge.js and web/src/transports.js; bridge_test.go
-// holds the JavaScript to the Go.
+// holds the JavaScript to the Go. The calls are positional, except
+// engineOpen's many options, which cross as one array indexed by named
+// constants on both sides (open… here, O_… there), which the test holds
+// to each being written and read.
 //
 // Past the bridge, what an event costs the page is mostly the browser's: a
 // MessageEvent built with its data and dispatched by dispatchEvent costs

@@ -59,6 +59,17 @@ var T_XHR = 2;
 var A_FAIL = -1;
 var A_RETRY = -2;
 var A_WAIT = -3;
+// Where E_OPEN's arguments are, in the one array it passes after the id
+// (open* in wasm/main_js.go).
+var O_URL = 0;
+var O_FLAGS = 1;
+var O_WATCHDOG = 2;
+var O_RETRY = 3;
+var O_MAX = 4;
+var O_FACTOR = 5;
+var O_JITTER = 6;
+var O_TRANSPORT = 7;
+var O_PARAM = 8;
 
 var running = false;
 var onBroken = null;
@@ -181,9 +192,18 @@ function start(c) {
   var flags = (o.withCredentials ? F_CREDENTIALS : 0) | (o.local ? F_SAME_ORIGIN : 0) | (o.headers ? F_HEADERS : 0) |
     (r.onAuthError ? F_AUTH_HOOK : 0) | (o.gatewayErrors ? F_GATEWAY_ERRORS : 0);
   var transport = o.transport === 'fetch' ? T_FETCH : o.transport === 'xhr' ? T_XHR : streamingFetch() ? T_FETCH : T_XHR;
+  var a = [];
+  a[O_URL] = c.url;
+  a[O_FLAGS] = flags;
+  a[O_WATCHDOG] = o.heartbeatTimeout;
+  a[O_RETRY] = r.initial;
+  a[O_MAX] = r.max;
+  a[O_FACTOR] = r.factor;
+  a[O_JITTER] = r.jitter;
+  a[O_TRANSPORT] = transport;
+  a[O_PARAM] = o.lastEventIdQueryParameterName;
   try {
-    bridge.engine(E_OPEN, c.id, c.url, flags, o.heartbeatTimeout, r.initial, r.max, r.factor, r.jitter,
-      transport, o.lastEventIdQueryParameterName);
+    bridge.engine(E_OPEN, c.id, a);
   } catch (err) {
     broken(err);
   }
