@@ -9,16 +9,16 @@ import (
 )
 
 // TestListenerDispatch checks what the polyfill's own dispatch of message
-// events (web/src/eventtarget.js, web/src/wasm/events.js: listeners called
-// from the shim's lists, not by dispatchEvent) shows listeners, against the
-// browser's own EventSource, in every column of the conformance suite:
-// capture listeners first, once, signal, an exception reported to
-// window.onerror while the next listeners run, stopImmediatePropagation,
-// dispatchEvent of the event being dispatched, handleEvent objects, and the
-// event's target fields during and after the dispatch. (Capture listeners
-// come first at the target in the DOM standard and in the polyfill, while
-// Chromium calls an EventSource's in the order they were added: the capture
-// listener here is added first.)
+// events (web/src/eventtarget.js, web/src/engines/wasm/fastevents.js:
+// listeners called from the shim's lists, not by dispatchEvent) shows
+// listeners, against the browser's own EventSource, in every column of the
+// conformance suite: capture listeners first, once, signal, an exception
+// reported to window.onerror while the next listeners run,
+// stopImmediatePropagation, dispatchEvent of the event being dispatched,
+// handleEvent objects, and the event's target fields during and after the
+// dispatch. (Capture listeners come first at the target in the DOM standard
+// and in the polyfill, while Chromium calls an EventSource's in the order
+// they were added: the capture listener here is added first.)
 func TestListenerDispatch(t *testing.T) {
 	t.Parallel()
 	c := conformanceCase{

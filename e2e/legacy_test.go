@@ -138,7 +138,7 @@ func (r *legacyRig) expect(name string, want ...string) {
 func (r *legacyRig) debug(name string) []string {
 	return []string{
 		fmt.Sprintf(`{got: __got[%[1]q], readyState: __sources[%[1]q] && __sources[%[1]q].readyState, opens: __opens[%[1]q], errors: __errors[%[1]q]}`, name),
-		`EventSourcePolyfill.__modes`,
+		`EventSourcePolyfill.__shim.modes`,
 		`window.__e2eFirefoxClosed || 0`,
 	}
 }

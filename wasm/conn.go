@@ -11,7 +11,8 @@ const (
 	closed
 )
 
-// timerKind names a conn's two timers.
+// timerKind names a conn's two timers. The shim keeps a slot for each
+// (conn.timers in web/src/engines/wasm/bridge.js; bridge_test.go counts them).
 type timerKind int
 
 const (
@@ -19,7 +20,8 @@ const (
 	watchdogTimer                   // inactivity watchdog of the attempt in flight
 )
 
-// What the page's 401/403 hook asks for, besides a wait in milliseconds (≥ 0).
+// What the page's 401/403 hook asks for, besides a wait in milliseconds (≥ 0):
+// A_* in web/src/engines/wasm/bridge.js, which bridge_test.go holds to these.
 const (
 	authFail  = -1 // fail the connection, as without a hook
 	authRetry = -2 // reconnect after the retry policy's wait
@@ -286,7 +288,9 @@ func (c *conn) body(attempt int, p []byte) bool {
 // decoder while it works through the chunk rather than after.
 const writeSlice = 32 << 10
 
-// How an attempt ended without a response, as the transport tells it.
+// How an attempt ended without a response, as the transport tells it:
+// NETWORK … RECYCLED in web/src/transports.js, which bridge_test.go holds to
+// these.
 const (
 	endNetwork = 0 // a network error (or, after a response, the end of the body)
 	endRefused = 1 // the server answered, and CORS refused the response or the preflight

@@ -47,12 +47,21 @@
 //     its index, address and length, and the shim decodes it from the
 //     engine's memory before any listener runs (see batch).
 //
+// The numbers that cross the bridge (the operations, engineOpen's flags and
+// transport, the 401/403 hook's answers, how an attempt ended, the timer
+// kinds) are Go constants here and variables of the same names in
+// web/src/engines/wasm/bridge.js and web/src/transports.js; bridge_test.go
+// holds the JavaScript to the Go. The calls are positional, except
+// engineOpen's many options, which cross as one array indexed by named
+// constants on both sides (open… here, O_… there), which the test holds
+// to each being written and read.
+//
 // Past the bridge, what an event costs the page is mostly the browser's: a
 // MessageEvent built with its data and dispatched by dispatchEvent costs
 // Chromium several times what the engine spends decoding it. So the engine
-// script (web/src/wasm/events.js) builds each as a MessageEvent of a
-// subclass that serves data, lastEventId, origin and the dispatch fields
-// from script, and calls the EventSource's listeners itself, from the
+// script (web/src/engines/wasm/fastevents.js) builds each as a MessageEvent
+// of a subclass that serves data, lastEventId, origin and the dispatch
+// fields from script, and calls the EventSource's listeners itself, from the
 // listener lists the shim keeps (web/src/eventtarget.js).
 //
 // The transports themselves (fetch with a streaming body, else

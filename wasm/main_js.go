@@ -9,7 +9,7 @@ import (
 )
 
 // Calls from the engine to the shim: the first argument of __polysse.host.
-// The numbers are the bridge contract with web/src/wasm/bridge.js; bridge_test.go checks both.
+// The numbers are the bridge contract with web/src/engines/wasm/bridge.js; bridge_test.go checks both.
 const (
 	hostRequest = 1  // (id, attempt, xhr, url, headers, withCredentials): start an attempt
 	hostAbort   = 2  // (id): abort the attempt in flight
@@ -25,7 +25,7 @@ const (
 
 // Calls from the shim to the engine: the first argument of __polysse.engine.
 const (
-	engineOpen   = 1 // (id, url, flags, watchdog, retry, max, factor, jitter, transport, param)
+	engineOpen   = 1 // (id, args): the connection's URL and options, args[open…]
 	engineClose  = 2 // (id)
 	engineResume = 3 // (id, ms): the 401/403 hook's promise resolved
 	engineFail   = 4 // (id): the 401/403 hook's promise rejected
@@ -35,7 +35,22 @@ const (
 	engineTimer  = 8 // (id, kind)
 )
 
-// Bits of engineOpen's flags.
+// Where engineOpen's args are: O_* in web/src/engines/wasm/bridge.js, which
+// bridge_test.go holds to these (and to each being written and read).
+const (
+	openURL       = iota // the absolute URL
+	openFlags            // flag… bits
+	openWatchdog         // config.watchdogMS
+	openRetry            // config.retryMS
+	openMax              // policy.max
+	openFactor           // policy.factor
+	openJitter           // policy.jitter
+	openTransport        // transportFetch or transportXHR
+	openParam            // config.lastEventIDParam
+)
+
+// Bits of engineOpen's flags: F_* in web/src/engines/wasm/bridge.js, which
+// bridge_test.go holds to these.
 const (
 	flagCredentials = 1 << iota
 	flagSameOrigin
@@ -83,7 +98,7 @@ const inSize = 512 << 10
 func (e *engine) call(_ js.Value, args []js.Value) any {
 	id := args[1].Int()
 	if args[0].Int() == engineOpen {
-		e.open(id, args[2:])
+		e.open(id, args[2])
 		return nil
 	}
 	var jc *jsConn
@@ -132,23 +147,23 @@ func (e *engine) call(_ js.Value, args []js.Value) any {
 	return nil
 }
 
-// open starts a conn with the shim's normalised options.
-func (e *engine) open(id int, a []js.Value) {
-	flags := a[1].Int()
+// open starts a conn with the shim's normalised options, a[open…].
+func (e *engine) open(id int, a js.Value) {
+	flags := a.Index(openFlags).Int()
 	cfg := config{
 		withCredentials:  flags&flagCredentials != 0,
 		sameOrigin:       flags&flagSameOrigin != 0,
 		userHeaders:      flags&flagHeaders != 0,
 		authHook:         flags&flagAuthHook != 0,
 		gatewayErrors:    flags&flagGatewayErrors != 0,
-		watchdogMS:       a[2].Int(),
-		retryMS:          a[3].Int(),
-		policy:           policy{max: a[4].Int(), factor: a[5].Float(), jitter: a[6].Float()},
-		transport:        transport(a[7].Int()),
-		lastEventIDParam: str(a[8]),
+		watchdogMS:       a.Index(openWatchdog).Int(),
+		retryMS:          a.Index(openRetry).Int(),
+		policy:           policy{max: a.Index(openMax).Int(), factor: a.Index(openFactor).Float(), jitter: a.Index(openJitter).Float()},
+		transport:        transport(a.Index(openTransport).Int()),
+		lastEventIDParam: str(a.Index(openParam)),
 	}
 	jc := &jsConn{e: e}
-	jc.c = newConn(id, a[0].String(), cfg, jc)
+	jc.c = newConn(id, a.Index(openURL).String(), cfg, jc)
 	e.conns = append(e.conns, jc)
 	jc.c.start()
 }

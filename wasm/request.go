@@ -1,6 +1,8 @@
 package main
 
-// transport names the way a conn talks HTTP.
+// transport names the way a conn talks HTTP: T_* in
+// web/src/engines/wasm/bridge.js (which resolves auto itself), which
+// bridge_test.go holds to these.
 type transport int
 
 const (

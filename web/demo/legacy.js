@@ -73,7 +73,8 @@
   }
 
   function transport() {
-    var modes = w.EventSourcePolyfill.__modes || {};
+    // The page's fallbacks by origin, from the shim (web/src/registry.js).
+    var modes = (w.EventSourcePolyfill.__shim || {}).modes || {};
     var mode = modes[w.location.protocol + '//' + w.location.host];
     return mode === 2 ? 'long-poll' : mode === 1 ? 'padded streaming' : 'streaming';
   }

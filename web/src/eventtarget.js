@@ -14,7 +14,7 @@
 // the browser's dispatch, which reaches the lists through one listener of
 // ours per type. The message events of the WebAssembly engine skip the
 // browser's dispatch, the most costly thing after building the event: the
-// engine script (src/wasm/events.js) makes them, of a subclass of
+// engine script (src/engines/wasm/fastevents.js) makes them, of a subclass of
 // MessageEvent that serves its target fields itself, and has them
 // dispatched straight to the lists (hooks below).
 //
@@ -245,12 +245,12 @@ function invoke(target, callback, event) {
 // ---------------------------------------------------------------------------
 // Native targets.
 
-// hooks lets the engine script (src/wasm/events.js), where the events come
+// hooks lets the engine script (src/engines/wasm/fastevents.js), where the events come
 // from, provide their construction and dispatch: make(type, data,
 // lastEventId, origin) returns a MessageEvent, and own(target, event)
 // dispatches an event that make returned, with run, and returns true, or
-// returns false for any other event. It finds hooks as __polysseEvents on
-// baseProto.
+// returns false for any other event. It finds hooks through the shim's
+// registration point (registry.js), where there are native targets.
 export var hooks = { make: null, own: null, run: run };
 
 var nativeAdd = ETProto && ETProto.addEventListener;
@@ -271,7 +271,6 @@ function trampoline(event) {
 export var baseProto = ETProto && !nativeTargets ? Object.create(ETProto) : Object.prototype;
 if (nativeTargets) {
   baseProto = Object.create(ETProto);
-  hidden(baseProto, '__polysseEvents', hooks);
   baseProto.addEventListener = function (type, callback) {
     if (add(this, arguments)) nativeAdd.call(this, String(type), trampoline);
   };

@@ -7,20 +7,22 @@
 //   - the browser's own EventSource, supervised (engines/supervisor.js),
 //     when it has one and the options ask for nothing it cannot do (request
 //     headers, a fetch or XHR transport); unsupervised with supervise: false;
-//   - the WebAssembly engine, when the browser has WebAssembly, with the
+//   - the WebAssembly engine (engines/wasm/ and Go's wasm/, loaded by
+//     loaders/wasm.js), when the browser has WebAssembly, with the
 //     supervisor's long-poll fallback;
-//   - the ES5 lite engine (engines/lite/, loaded from this script's folder)
-//     where there is XMLHttpRequest but no WebAssembly: IE10-11;
+//   - the ES5 lite engine (engines/lite/, loaded by loaders/lite.js from
+//     this script's folder) where there is XMLHttpRequest but no
+//     WebAssembly: IE10-11;
 //   - otherwise none: the connection fails with a console warning.
 // The engine option ('auto', 'native', 'wasm', 'lite') forces a choice
 // among those the browser can run.
 
-import { root, NativeEventSource, hidden } from './env.js';
+import { root, NativeEventSource } from './env.js';
 import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
-import { wasmEngine } from './engines/wasm.js';
-import { liteEngine } from './engines/lite.js';
-import { supervise, modes } from './engines/supervisor.js';
+import { wasmEngine } from './loaders/wasm.js';
+import { liteEngine } from './loaders/lite.js';
+import { supervise } from './engines/supervisor.js';
 import { noneEngine } from './engines/none.js';
 import { setEngineBase } from './script.js';
 
@@ -41,10 +43,6 @@ setEngineSelector(function (opts) {
   if (liteEngine.available) return liteEngine;
   return noneEngine;
 });
-
-// The page's fallbacks by origin (1 padded streaming, 2 long-poll), for
-// pages that show which transport serves them (web/demo/legacy.html).
-hidden(EventSourcePolyfill, '__modes', modes);
 
 root.EventSourcePolyfill = EventSourcePolyfill;
 // The standard constructor, where the browser has none: the WHATWG

@@ -28,6 +28,8 @@ import { origin as originOf, documentOrigin } from './url.js';
 // The browser's classes are looked up at each use, not once, so that a page
 // (or a test) that wraps fetch or XMLHttpRequest later is obeyed.
 
+// The ends, as the WebAssembly engine gets them too: end* in wasm/conn.go,
+// which wasm/bridge_test.go holds these to.
 export var NETWORK = 0;
 export var REFUSED = 1;
 export var UNKNOWN = 2;

@@ -357,3 +357,27 @@ for (const transport of ['fetch', 'xhr']) {
     es.close();
   });
 }
+
+// The engine script meets the shim at one hidden property (src/registry.js):
+// through it the engine registered itself (events arrive at all) and
+// received the hooks that let its events be its own subclass of
+// MessageEvent, dispatched from the shim's lists (engines/wasm/fastevents.js).
+test('the engine registers through EventSourcePolyfill.__shim and its events are its own', async () => {
+  srv.route('/shim', (req, res) => {
+    sse(res);
+    res.write('data: x\n\n');
+  });
+  const es = source('/shim');
+  const r = recorder(es, ['message']);
+  await r.until((l) => l.length >= 1, 5000, 'a message');
+  const e = r.log[0].event;
+  assert.ok(e instanceof MessageEvent);
+  assert.notEqual(Object.getPrototypeOf(e), MessageEvent.prototype, 'the fast events are installed');
+  assert.equal(e.data, 'x');
+  const shim = EventSourcePolyfill.__shim;
+  assert.deepEqual(Object.keys(shim).sort(), ['events', 'modes', 'register']);
+  assert.ok(!Object.keys(EventSourcePolyfill).includes('__shim'), 'hidden');
+  for (const old of ['__engine', '__lite', '__modes']) assert.equal(EventSourcePolyfill[old], undefined, old);
+  assert.equal(Object.getPrototypeOf(es).__polysseEvents, undefined);
+  es.close();
+});

@@ -16,7 +16,7 @@ const { values: args } = parseArgs({
 
 const hash = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 12);
 
-// The engine's script: src/wasm/ (the bridge, the transports, the text
+// The engine's script: src/engines/wasm/ (the bridge, the transports, the text
 // codecs) with Go's glue as the module "go:wasm_exec", whose body runs inside
 // runGlue(globalThis, fs, crypto, performance, TextEncoder, TextDecoder) so
 // that those names, global or bare in the glue, are the bridge's scope
@@ -37,7 +37,7 @@ async function engineScript(gluePath) {
       }));
     },
   };
-  return bundle('src/wasm/entry.js', 'es2017',
+  return bundle('src/engines/wasm/entry.js', 'es2017',
     '/* polysse engine glue; includes Go wasm_exec.js, Copyright 2018 The Go Authors, BSD-style license */',
     { plugins: [glue] });
 }

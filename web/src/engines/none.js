@@ -2,7 +2,7 @@
 // no XMLHttpRequest): it fails every connection as a browser fails one it
 // cannot make (an error event, readyState CLOSED), with a console warning.
 
-import { lazy } from './lazy.js';
+import { lazy } from '../loaders/lazy.js';
 
 export var noneEngine = lazy('none', true, function (ready, broken) {
   broken(new Error('this browser has neither WebAssembly nor XMLHttpRequest'));

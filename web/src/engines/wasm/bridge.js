@@ -15,12 +15,11 @@
 // event's, the data empty when it is big and follows as "index\raddress\r
 // length\r" at the end) and calls host(EVENTS, id, length, big).
 
-import { root, isFunction, report, schedule } from '../env.js';
-import { headerList } from '../options.js';
-import { fetchStream, xhrStream, streamingFetch } from '../transports.js';
-import { TextEncoder_, TextDecoder_, encodeInto } from '../textcodec.js';
+import { root, isFunction, report, schedule } from '../../env.js';
+import { headerList } from '../../options.js';
+import { fetchStream, xhrStream, streamingFetch, NETWORK } from '../../transports.js';
+import { TextEncoder_, TextDecoder_, encodeInto } from '../../textcodec.js';
 import { runGlue } from 'go:wasm_exec';
-import { install } from './events.js';
 
 // The op numbers: wasm/bridge_test.go fails when wasm/main_js.go's differ.
 // host ops (Go → shim)
@@ -43,6 +42,34 @@ var E_HEAD = 5;
 var E_CHUNK = 6;
 var E_END = 7;
 var E_TIMER = 8;
+// The other numbers that cross the bridge, each named as its Go twin, which
+// wasm/bridge_test.go holds them to: E_OPEN's flags (flag* in
+// wasm/main_js.go) and transport (transport* in wasm/request.go; the shim
+// resolves auto itself); H_AUTH's answers besides a wait in ms (auth* in
+// wasm/conn.go); E_END's how (NETWORK … in ../../transports.js, end* in
+// wasm/conn.go); H_TIMER's and E_TIMER's kind, an index of conn.timers,
+// which has a slot for each timerKind in wasm/conn.go.
+var F_CREDENTIALS = 1;
+var F_SAME_ORIGIN = 2;
+var F_HEADERS = 4;
+var F_AUTH_HOOK = 8;
+var F_GATEWAY_ERRORS = 16;
+var T_FETCH = 1;
+var T_XHR = 2;
+var A_FAIL = -1;
+var A_RETRY = -2;
+var A_WAIT = -3;
+// Where E_OPEN's arguments are, in the one array it passes after the id
+// (open* in wasm/main_js.go).
+var O_URL = 0;
+var O_FLAGS = 1;
+var O_WATCHDOG = 2;
+var O_RETRY = 3;
+var O_MAX = 4;
+var O_FACTOR = 5;
+var O_JITTER = 6;
+var O_TRANSPORT = 7;
+var O_PARAM = 8;
 
 var running = false;
 var onBroken = null;
@@ -89,7 +116,6 @@ scope.fs = {
 
 var engine = {
   connect: function (url, opts, sink) {
-    install(sink.target);
     var c = { id: nextId++, url: url, opts: opts, sink: sink, closed: false, started: false, tr: null, timers: [null, null] };
     if (!running) {
       schedule(function () { if (!c.closed) sink.error(false); });
@@ -163,12 +189,21 @@ function start(c) {
   c.started = true;
   var o = c.opts;
   var r = o.retry;
-  var flags = (o.withCredentials ? 1 : 0) | (o.local ? 2 : 0) | (o.headers ? 4 : 0) | (r.onAuthError ? 8 : 0) |
-    (o.gatewayErrors ? 16 : 0);
-  var transport = o.transport === 'fetch' ? 1 : o.transport === 'xhr' ? 2 : streamingFetch() ? 1 : 2;
+  var flags = (o.withCredentials ? F_CREDENTIALS : 0) | (o.local ? F_SAME_ORIGIN : 0) | (o.headers ? F_HEADERS : 0) |
+    (r.onAuthError ? F_AUTH_HOOK : 0) | (o.gatewayErrors ? F_GATEWAY_ERRORS : 0);
+  var transport = o.transport === 'fetch' ? T_FETCH : o.transport === 'xhr' ? T_XHR : streamingFetch() ? T_FETCH : T_XHR;
+  var a = [];
+  a[O_URL] = c.url;
+  a[O_FLAGS] = flags;
+  a[O_WATCHDOG] = o.heartbeatTimeout;
+  a[O_RETRY] = r.initial;
+  a[O_MAX] = r.max;
+  a[O_FACTOR] = r.factor;
+  a[O_JITTER] = r.jitter;
+  a[O_TRANSPORT] = transport;
+  a[O_PARAM] = o.lastEventIdQueryParameterName;
   try {
-    bridge.engine(E_OPEN, c.id, c.url, flags, o.heartbeatTimeout, r.initial, r.max, r.factor, r.jitter,
-      transport, o.lastEventIdQueryParameterName);
+    bridge.engine(E_OPEN, c.id, a);
   } catch (err) {
     broken(err);
   }
@@ -188,7 +223,7 @@ function release(c) {
     c.tr.abort();
     c.tr = null;
   }
-  for (var k = 0; k < 2; k++) {
+  for (var k = 0; k < c.timers.length; k++) {
     if (c.timers[k] !== null) {
       root.clearTimeout(c.timers[k]);
       c.timers[k] = null;
@@ -203,7 +238,7 @@ function host(op, id, a, b, c, d, e) {
     if (op === H_NOW) return now();
     if (op === H_RANDOM) return Math.random();
     var conn = conns[id];
-    if (!conn) return op === H_HEADERS ? [] : op === H_AUTH ? -1 : undefined;
+    if (!conn) return op === H_HEADERS ? [] : op === H_AUTH ? A_FAIL : undefined;
     switch (op) {
       case H_REQUEST: request(conn, a, b, c, d, e); break;
       case H_ABORT:
@@ -226,7 +261,7 @@ function host(op, id, a, b, c, d, e) {
   } catch (err) {
     report(err);
     if (op === H_HEADERS) return [];
-    if (op === H_AUTH) return -1;
+    if (op === H_AUTH) return A_FAIL;
   }
   return undefined;
 }
@@ -288,7 +323,7 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
     // A header the browser refuses, say: a request that never went out is
     // a network error, reported on a later task as one would be.
     report(err);
-    schedule(function () { h.end(0); });
+    schedule(function () { h.end(NETWORK); });
   }
 }
 
@@ -314,7 +349,7 @@ function auth(conn, code) {
     r = conn.opts.retry.onAuthError.call(null, code, conn.sink.target);
   } catch (err) {
     report(err);
-    return -1;
+    return A_FAIL;
   }
   if (r && isFunction(r.then)) {
     r.then(function (ms) {
@@ -322,11 +357,11 @@ function auth(conn, code) {
     }, function () {
       if (!conn.closed) call(E_FAIL, conn.id);
     });
-    return -3;
+    return A_WAIT;
   }
-  if (r === true) return -2;
+  if (r === true) return A_RETRY;
   if (typeof r === 'number' && r >= 0) return Math.min(Math.floor(r), 2147483647);
-  return -1;
+  return A_FAIL;
 }
 
 function broken(err) {

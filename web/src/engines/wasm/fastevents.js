@@ -1,5 +1,5 @@
 // The message events of the WebAssembly engine, and their dispatch: the
-// shim's hooks (see ../eventtarget.js) filled in from the engine script, so
+// shim's hooks (see ../../eventtarget.js) filled in from the engine script, so
 // that the shim itself stays small.
 //
 // Building a MessageEvent is most of what an event costs a page: Chromium
@@ -19,7 +19,7 @@
 // dispatches such an event again elsewhere sees that dispatch; the target we
 // set stays, as after a dispatch of the browser's.
 
-import { root } from '../env.js';
+import { root } from '../../env.js';
 
 var STATE = typeof Symbol === 'function' ? Symbol('polysse') : '__polysseEvent';
 
@@ -35,13 +35,12 @@ var Ctor = function () {};
 var proto = null;
 var installed = false;
 
-// install fills in the shim's hooks, found through an EventSource (target),
-// when the browser lets a script subclass MessageEvent; where it does not,
-// the shim builds its events the usual way.
-export function install(target) {
+// install fills in the shim's hooks (null where the shim's EventSources
+// are not native EventTargets) when the browser lets a script subclass
+// MessageEvent; where it does not, the shim builds its events the usual way.
+export function install(hooks) {
   if (installed) return;
   installed = true;
-  var hooks = target && target.__polysseEvents;
   if (!hooks || hooks.make || !R || typeof R.construct !== 'function' || typeof ME !== 'function' || !EP) return;
   try {
     Ctor.prototype = proto = subclass(ME.prototype);

@@ -1,12 +1,12 @@
 // The WebAssembly engine, as the shim sees it: a loader and a queue
 // (lazy.js). The engine itself (Go compiled to WebAssembly) and its
-// JavaScript half (Go's glue, the bridge, the transports: src/wasm/) are
+// JavaScript half (Go's glue, the bridge, the transports: src/engines/wasm/) are
 // fetched from this script's folder on the first connection that needs
 // them, once per page.
 
-import { root, isFunction, hidden } from '../env.js';
+import { root, isFunction } from '../env.js';
 import { engineBase, loadScript } from '../script.js';
-import { EventSourcePolyfill } from '../eventsource.js';
+import { expect, expecting } from '../registry.js';
 import { lazy } from './lazy.js';
 
 /* global __POLYSSE_WASM__, __POLYSSE_GLUE__ */
@@ -30,8 +30,8 @@ export var wasmEngine = lazy('WebAssembly', typeof root.WebAssembly === 'object'
     });
     module.then(null, function () {}); // seen by the engine; not "unhandled" meanwhile
   }
-  hidden(EventSourcePolyfill, '__engine', function (boot) {
-    delete EventSourcePolyfill.__engine;
+  // The engine script registers its boot function (engines/wasm/entry.js).
+  expect('wasm', function (boot) {
     var started;
     try {
       started = boot(module, url, broken);
@@ -42,7 +42,7 @@ export var wasmEngine = lazy('WebAssembly', typeof root.WebAssembly === 'object'
     started.then(ready).then(null, broken);
   });
   loadScript(engineBase() + GLUE_FILE, function (err) {
-    if (err || EventSourcePolyfill.__engine) broken(err || new Error(GLUE_FILE + ' did not start the engine'));
+    if (err || expecting('wasm')) broken(err || new Error(GLUE_FILE + ' did not start the engine'));
   });
 });
 wasmEngine.name = 'wasm';

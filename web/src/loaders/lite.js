@@ -1,14 +1,13 @@
 // The ES5 lite engine, as the shim sees it: a loader and a queue (lazy.js).
-// The engine itself (engines/lite/: XHR streaming, the event-stream parser,
+// The engine itself (src/engines/lite/: XHR streaming, the event-stream parser,
 // reconnection, the fallback to padded streaming and long-poll) is the file
 // eventsource-lite.<hash>.js in this script's folder, fetched on the first
 // connection that needs it, once per page, and only by browsers with
 // XMLHttpRequest but no WebAssembly (IE10-11).
 
-import { root, hidden } from '../env.js';
+import { root } from '../env.js';
 import { engineBase, loadScript } from '../script.js';
-import { EventSourcePolyfill } from '../eventsource.js';
-import { modes } from './supervisor.js';
+import { expect, expecting } from '../registry.js';
 import { lazy } from './lazy.js';
 
 /* global __POLYSSE_LITE__ */
@@ -16,11 +15,9 @@ import { lazy } from './lazy.js';
 var LITE_FILE = typeof __POLYSSE_LITE__ === 'string' ? __POLYSSE_LITE__ : 'eventsource-lite.js';
 
 export var liteEngine = lazy('lite', !!root.XMLHttpRequest, function (ready, broken) {
-  hidden(EventSourcePolyfill, '__lite', function (make) {
-    delete EventSourcePolyfill.__lite;
-    ready(make(modes));
-  });
+  // The engine script registers the engine (engines/lite/entry.js).
+  expect('lite', ready);
   loadScript(engineBase() + LITE_FILE, function (err) {
-    if (err || EventSourcePolyfill.__lite) broken(err || new Error(LITE_FILE + ' did not start'));
+    if (err || expecting('lite')) broken(err || new Error(LITE_FILE + ' did not start'));
   });
 });
