@@ -36,7 +36,6 @@ import { parser } from './parser.js';
 
 var PADDED = 1;
 var POLL = 2;
-var PIECE = 64 << 10;
 
 var EVENT_STREAM = /^[ \t]*text\/event-stream[ \t]*(;|$)/i;
 
@@ -199,19 +198,13 @@ export function connect(modes, url, opts, sink) {
     got = true;
     guard = clear(guard);
     watchdog();
-    var n = attempt;
-    // PIECE characters at a time, each piece's events dispatched before the
-    // next is parsed: a progress event can bring megabytes (up to the XHR
-    // budget), and its events' strings, all alive until dispatch, outlived
-    // V8's young generation and filled the old one with garbage.
-    for (var i = 0; i < s.length; i += PIECE) {
-      p.feed(s.length <= PIECE ? s : s.substring(i, i + PIECE));
-      if (batch.length) {
-        var b = batch;
-        batch = [];
-        sink.messages(b);
-        if (dead || n !== attempt) return false;
-      }
+    p.feed(s);
+    if (batch.length) {
+      var b = batch;
+      batch = [];
+      var n = attempt;
+      sink.messages(b);
+      if (dead || n !== attempt) return false;
     }
     return true;
   }
