@@ -139,7 +139,10 @@ func profileSummary(p *profiler.Profile, top int) string {
 	return b.String()
 }
 
-var heapProfileDir = flag.String("browserbench.heapprofile", "", "sample BenchmarkBrowserMemory's JS heap allocations and write the profile at each run's peak to this folder")
+var (
+	heapProfileDir = flag.String("browserbench.heapprofile", "", "sample BenchmarkBrowserMemory's JS heap allocations and write the profile at each run's peak to this folder")
+	heapLiveOnly   = flag.Bool("browserbench.heaplive", false, "with -browserbench.heapprofile: only the objects not yet collected, instead of every allocation since the page started")
+)
 
 // heapProfile is a sampling heap profile of one page (startHeapProfile).
 type heapProfile struct {
@@ -153,11 +156,12 @@ type heapProfile struct {
 }
 
 // startHeapProfile starts V8's sampling heap profiler on the page when
-// -browserbench.heapprofile is set. The profile holds the samples of the
-// objects not yet collected, garbage included: taken when the heap is at
-// its peak (peak), it says what the peak is made of, by the function that
-// allocated it. stop writes the one taken at the highest peak and prints
-// its summary.
+// -browserbench.heapprofile is set: every allocation since the start, by
+// the function that made it (what the garbage collector has to clear), or
+// with -browserbench.heaplive the objects not yet collected (what the heap
+// holds, garbage included until a GC clears it). peak takes the profile
+// when the heap is at a new peak; stop writes the one taken at the highest
+// peak and prints its summary.
 func startHeapProfile(b testing.TB, pg *Page, name string) *heapProfile {
 	h := &heapProfile{b: b, pg: pg, name: name, enabled: *heapProfileDir != ""}
 	if !h.enabled {
@@ -165,11 +169,11 @@ func startHeapProfile(b testing.TB, pg *Page, name string) *heapProfile {
 	}
 	ctx, cancel := context.WithTimeout(pg.Context(), EvalTimeout)
 	defer cancel()
-	yes := true
+	all := !*heapLiveOnly
 	if _, err := chromedp.Call(ctx, heapprofiler.Enable, cdp.Empty{}); err != nil {
 		b.Fatalf("e2e: HeapProfiler.enable: %v", err)
 	}
-	if _, err := chromedp.Call(ctx, heapprofiler.StartSampling, heapprofiler.StartSamplingParams{SamplingInterval: 16 << 10, IncludeObjectsCollectedByMajorGC: &yes, IncludeObjectsCollectedByMinorGC: &yes}); err != nil {
+	if _, err := chromedp.Call(ctx, heapprofiler.StartSampling, heapprofiler.StartSamplingParams{SamplingInterval: 16 << 10, IncludeObjectsCollectedByMajorGC: &all, IncludeObjectsCollectedByMinorGC: &all}); err != nil {
 		b.Fatalf("e2e: HeapProfiler.startSampling: %v", err)
 	}
 	return h
@@ -273,7 +277,7 @@ func heapSummary(p *heapprofiler.SamplingHeapProfile, top int) string {
 			fmt.Fprintf(&b, "  %8.2f MB %5.1f%%  %s\n", e.v/1e6, 100*e.v/total, e.k)
 		}
 	}
-	fmt.Fprintf(&b, "  %.2f MB sampled as live; by allocating function:\n", total/1e6)
+	fmt.Fprintf(&b, "  %.2f MB sampled; by allocating function:\n", total/1e6)
 	list(self)
 	b.WriteString("  by the innermost frame of a script:\n")
 	list(script)

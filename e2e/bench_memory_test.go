@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -20,7 +21,8 @@ import (
 // by default) over one EventSource, in headless Chromium, and samples its
 // memory every 250 ms: the JS heap in use (the DevTools protocol's
 // Runtime.getHeapUsage, which counts what the page's scripts hold, the
-// strings of responseText included, and garbage not yet collected), the
+// strings of responseText included, and garbage not yet collected; at the
+// end of the run, after a full GC, what the page still holds), the
 // size of every WebAssembly memory the page instantiated
 // (memory.buffer.byteLength, which never shrinks: its peak is its size at
 // the end), and the resident memory of Chromium's renderer processes (the
@@ -33,7 +35,8 @@ import (
 // resumes where it left off: the server answers from the id after
 // Last-Event-ID (header or query). Columns: native, polysse's WebAssembly
 // engine over fetch and over XHR, and its lite engine, native deleted for
-// the three. The page counts every event and checks the last one's id; the
+// the three. The page reads every event's data, counts the events and
+// their characters, and checks the last one's id; the
 // figure is the peak of each memory over the run, and the stream's MB/s.
 // A run lasts at most -browserbench.memorytime (5 minutes): a page that has
 // not had the whole stream by then stops, and its row gives the bytes it
@@ -44,7 +47,7 @@ func BenchmarkBrowserMemory(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
 	var t strings.Builder
-	t.WriteString("| events | column | MB received | MB/s | JS heap peak (MB) | JS heap at end (MB) | WebAssembly memory peak (MB) | renderer RSS peak (MiB) |\n")
+	t.WriteString("| events | column | MB received | MB/s | JS heap peak (MB) | JS heap at end, after a GC (MB) | WebAssembly memory peak (MB) | renderer RSS peak (MiB) |\n")
 	t.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sh := range []struct {
 		name string
@@ -85,11 +88,12 @@ var (
 )
 
 type memoryResult struct {
-	events                               int
-	bytes                                int64 // of stream the page received
-	stopped                              bool  // by -browserbench.memorytime, before the last event
-	mbs                                  float64
-	heapPeak, heapEnd, wasmPeak, rssPeak float64
+	events                      int
+	bytes                       int64 // of stream the page received
+	stopped                     bool  // by -browserbench.memorytime, before the last event
+	mbs                         float64
+	heapPeak, wasmPeak, rssPeak float64
+	heapEnd                     float64 // after the run and a full GC
 }
 
 func memoryRun(b *testing.B, as *benchAssets, c matrixColumn, size int) memoryResult {
@@ -158,15 +162,20 @@ window.__wasmBytes = function () {
 `
 	// __stop ends the run early (-browserbench.memorytime): the figures are
 	// then of the __count events received so far.
+	// The page reads every event's data, as a page does: an engine that
+	// makes the data string only when it is read (native, polysse's
+	// WebAssembly engine for large events) would otherwise be measured
+	// without it.
 	script := fmt.Sprintf(`var N = %d;
 window.__count = 0;
-var t0 = 0, es = new ES(STREAM, INIT);
+var t0 = 0, chars = 0, es = new ES(STREAM, INIT);
 es.onopen = function () { if (!t0) t0 = performance.now(); };
 es.onmessage = function (e) {
+  chars += e.data.length;
   if (++__count === N) {
     var t = performance.now();
     es.close();
-    __finish({ms: t - t0, id: e.lastEventId, n: __count});
+    __finish({ms: t - t0, id: e.lastEventId, n: __count, chars: chars});
   }
 };
 es.onerror = function () {
@@ -175,7 +184,7 @@ es.onerror = function () {
 window.__stop = function () {
   var t = performance.now();
   es.close();
-  __finish({ms: t - t0, n: __count, stopped: true});
+  __finish({ms: t - t0, n: __count, chars: chars, stopped: true});
 };`, n)
 	srv := newBenchServer(b, as, benchPageHTML(head, c.script, c.ctor, c.init, script), stream)
 	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
@@ -197,7 +206,6 @@ window.__stop = function () {
 			res.heapPeak = u.UsedSize
 			heapProf.peak(u.UsedSize)
 		}
-		res.heapEnd = u.UsedSize
 		res.wasmPeak = max(res.wasmPeak, w)
 		res.rssPeak = max(res.rssPeak, rendererRSS())
 	}
@@ -205,6 +213,7 @@ window.__stop = function () {
 		MS      float64
 		ID      string
 		N       int
+		Chars   int
 		Stopped bool
 		Error   string
 	}
@@ -241,8 +250,25 @@ wait:
 	if !out.Stopped && out.ID != strconv.Itoa(n) {
 		b.Fatalf("%s, %d-byte events: the last event's id is %q, want %d", c.name, size, out.ID, n)
 	}
+	if out.Chars != out.N*size {
+		b.Fatalf("%s, %d-byte events: %d characters of data in %d events, want %d", c.name, size, out.Chars, out.N, out.N*size)
+	}
 	sample()
 	heapProf.stop()
+	// What the page still holds, the garbage gone: the peak above counts
+	// garbage that V8 had not collected yet.
+	{
+		cc, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if _, err := chromedp.Call(cc, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+			b.Fatalf("e2e: HeapProfiler.collectGarbage: %v", err)
+		}
+		u, err := chromedp.Call(cc, runtime.GetHeapUsage, cdp.Empty{})
+		cancel()
+		if err != nil {
+			b.Fatalf("e2e: Runtime.getHeapUsage: %v", err)
+		}
+		res.heapEnd = u.UsedSize
+	}
 	res.events, res.stopped = out.N, out.Stopped
 	res.bytes = int64(out.N) * int64(frameLen(n)) // within a few bytes per event: ids are shorter early on
 	res.mbs = float64(res.bytes) / (out.MS / 1000) / 1e6
