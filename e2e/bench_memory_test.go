@@ -20,15 +20,16 @@ import (
 // BenchmarkBrowserMemory has a page receive -browserbench.memorybytes (1 GB
 // by default) over one EventSource, in headless Chromium, and samples its
 // memory every 250 ms: the JS heap in use (the DevTools protocol's
-// Runtime.getHeapUsage, which counts what the page's scripts hold, the
-// strings of responseText included, and garbage not yet collected; at the
-// end of the run, after a full GC, what the page still holds), the
+// Runtime.getHeapUsage: what V8's heap holds, garbage not yet collected
+// included, but not the strings the browser itself makes, such as
+// TextDecoder's; at the end of the run, after a full GC, what the page
+// still holds), the
 // size of every WebAssembly memory the page instantiated
 // (memory.buffer.byteLength, which never shrinks: its peak is its size at
 // the end), and the resident memory of Chromium's renderer processes (the
 // largest, from /proc; "—" where there is no /proc).
 //
-//	go test -run '^$' -bench BrowserMemory -benchtime 1x -timeout 90m .
+//	go test -run '^$' -bench BrowserMemory -benchtime 1x -timeout 60m .
 //
 // Rows: small events (256 bytes of data) and large ones (64 KiB), each with
 // an id, so that a transport that recycles its request (XHR, after 4 MiB)
@@ -163,9 +164,8 @@ window.__wasmBytes = function () {
 	// __stop ends the run early (-browserbench.memorytime): the figures are
 	// then of the __count events received so far.
 	// The page reads every event's data, as a page does: an engine that
-	// makes the data string only when it is read (native, polysse's
-	// WebAssembly engine for large events) would otherwise be measured
-	// without it.
+	// makes a data string only when it is read (polysse's WebAssembly
+	// engine, for large events) would otherwise be measured without it.
 	script := fmt.Sprintf(`var N = %d;
 window.__count = 0;
 var t0 = 0, chars = 0, es = new ES(STREAM, INIT);
