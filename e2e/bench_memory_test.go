@@ -163,9 +163,8 @@ window.__wasmBytes = function () {
 `
 	// __stop ends the run early (-browserbench.memorytime): the figures are
 	// then of the __count events received so far.
-	// The page reads every event's data, as a page does: an engine that
-	// makes a data string only when it is read (polysse's WebAssembly
-	// engine, for large events) would otherwise be measured without it.
+	// The page reads every event's data, as a page does, and counts its
+	// characters.
 	script := fmt.Sprintf(`var N = %d;
 window.__count = 0;
 var t0 = 0, chars = 0, es = new ES(STREAM, INIT);
