@@ -181,20 +181,10 @@ type benchRun struct {
 	rep      int
 }
 
-// benchPage is the HTML of a benchmark page: the column's script, then
-// the scenario's, with ES the constructor, STREAM the stream's URL and
-// __finish(result) resolving the promise window.__done.
+// benchPage is the HTML of a benchmark page (benchPageHTML) in the column,
+// with the scenario's script.
 func benchPage(col benchColumn, script string) string {
-	var b strings.Builder
-	b.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\n")
-	if col.script != "" {
-		b.WriteString("<script src=\"" + col.script + "\"></script>\n")
-	}
-	b.WriteString("<script>\nvar ES = " + col.ctor + ", STREAM = \"/sse\", __finish;\n")
-	b.WriteString("window.__done = new Promise(function (resolve) { __finish = resolve; });\n")
-	b.WriteString(script)
-	b.WriteString("\n</script></head><body></body></html>\n")
-	return b.String()
+	return benchPageHTML("", col.script, col.ctor, "undefined", script)
 }
 
 // A benchMetric is one figure a scenario reports.
@@ -323,33 +313,7 @@ func throughput(b *testing.B, r benchRun, res *benchResult, ev sse.Event, n int)
 	for range n {
 		body = append(body, frame...)
 	}
-	// __run receives the burst on a new EventSource. The page first opens
-	// one on a 204 (which fails at once), so that polysse's engine is
-	// loaded and started before the measurement, not yet warm.
-	script := fmt.Sprintf(`var N = %d;
-window.__run = function () {
-  return new Promise(function (resolve) {
-    var n = 0, t0 = 0, chars = 0, es = new ES(STREAM);
-    es.onopen = function () { t0 = performance.now(); };
-    es.addEventListener("message", function (e) {
-      chars += e.data.length;
-      if (++n === N) {
-        var t = performance.now();
-        es.close();
-        resolve({ms: t - t0, chars: chars});
-      }
-    });
-    es.onerror = function () {
-      if (n < N) {
-        es.close();
-        resolve({error: "error event after " + n + " events, readyState " + es.readyState});
-      }
-    };
-  });
-};
-var boot = new ES("/boot");
-boot.onerror = function () { boot.close(); setTimeout(function () { __finish(true); }, 100); };`, n)
-	srv := newBenchServer(b, r.assets, benchPage(r.col, script), burstStream(body))
+	srv := newBenchServer(b, r.assets, benchPage(r.col, burstScript(n)), burstStream(body))
 	pg := RunPage(b, r.col.profile, srv.URL+"/", QuietNetwork())
 	awaitDone[bool](b, pg, time.Minute)
 	// The first run meets a polyfill that has not run yet (polysse's engine
@@ -360,19 +324,9 @@ boot.onerror = function () { boot.close(); setTimeout(function () { __finish(tru
 			stop = startProfile(b, pg, r)
 		}
 		cpu0 := threadTime(b, pg)
-		out := awaitEval[struct {
-			MS    float64
-			Chars int
-			Error string
-		}](b, pg, `__run()`, 3*time.Minute)
+		out := runBurst(b, pg, r.col.name, n*len(ev.Data))
 		cpu := threadTime(b, pg) - cpu0
 		stop()
-		if out.Error != "" {
-			b.Fatalf("%s: %s", r.col.name, out.Error)
-		}
-		if want := n * len(ev.Data); out.Chars != want {
-			b.Fatalf("%s: the page got %d characters of data, want %d", r.col.name, out.Chars, want)
-		}
 		sec := out.MS / 1000
 		res.add("evs"+suffix, float64(n)/sec)
 		res.add("mbs"+suffix, float64(len(body))/sec/1e6)

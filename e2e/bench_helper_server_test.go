@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,4 +366,85 @@ func (s *reconnectStream) gapsMS() []float64 {
 		out[i] = float64(g.Microseconds()) / 1000
 	}
 	return out
+}
+
+// Pages of the benchmarks.
+
+// benchPageHTML is the HTML of a benchmark page: head (markup that must come
+// before the polyfill, if any), the script at src (the polyfill, if any),
+// then script, which sees ES the constructor, INIT its second argument (a
+// JavaScript expression), STREAM the stream's URL, and __finish(result),
+// which resolves the promise window.__done.
+func benchPageHTML(head, src, ctor, init, script string) string {
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\n")
+	b.WriteString(head)
+	if src != "" {
+		b.WriteString("<script src=\"" + src + "\"></script>\n")
+	}
+	fmt.Fprintf(&b, "<script>\nvar ES = %s, INIT = %s, STREAM = \"/sse\", __finish;\n", ctor, init)
+	b.WriteString("window.__done = new Promise(function (resolve) { __finish = resolve; });\n")
+	b.WriteString(script)
+	b.WriteString("\n</script></head><body></body></html>\n")
+	return b.String()
+}
+
+// burstScript is the page script of a throughput measurement of n events
+// (for benchPageHTML): window.__run() receives the stream on a fresh
+// EventSource and resolves with the time from its open event to the last
+// event's listener, and the characters of data it got. The page first opens
+// an EventSource on a 204 (which fails at once) and resolves __done after
+// it, so that polysse's engine is loaded and started before the first
+// measurement, not yet optimised by the browser.
+func burstScript(n int) string {
+	return fmt.Sprintf(`var N = %d;
+window.__run = function () {
+  return new Promise(function (resolve) {
+    var n = 0, t0 = 0, chars = 0, es = new ES(STREAM, INIT);
+    es.onopen = function () { t0 = performance.now(); };
+    es.addEventListener("message", function (e) {
+      chars += e.data.length;
+      if (++n === N) {
+        var t = performance.now();
+        es.close();
+        resolve({ms: t - t0, chars: chars});
+      }
+    });
+    es.onerror = function () {
+      if (n < N) {
+        es.close();
+        resolve({error: "error event after " + n + " events, readyState " + es.readyState});
+      }
+    };
+  });
+};
+var boot = new ES("/boot", INIT);
+boot.onerror = function () { boot.close(); setTimeout(function () { __finish(true); }, 100); };`, n)
+}
+
+// burstOutcome is what __run (burstScript) resolves with.
+type burstOutcome struct {
+	MS    float64
+	Chars int
+	Error string
+}
+
+// runBurst runs the page's __run once and checks that every one of
+// wantChars characters of data arrived; what names the cell in a failure.
+func runBurst(b testing.TB, pg *Page, what string, wantChars int) burstOutcome {
+	b.Helper()
+	out := awaitEval[burstOutcome](b, pg, `__run()`, 3*time.Minute)
+	if out.Error != "" {
+		b.Fatalf("%s: %s", what, out.Error)
+	}
+	if out.Chars != wantChars {
+		b.Fatalf("%s: the page got %d characters of data, want %d", what, out.Chars, wantChars)
+	}
+	return out
+}
+
+// columnWanted reports whether -browserbench.matrixcols (a comma-separated
+// list; empty for all) names the column.
+func columnWanted(name string) bool {
+	return *matrixColList == "" || slices.Contains(strings.Split(*matrixColList, ","), name)
 }

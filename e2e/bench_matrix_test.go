@@ -56,10 +56,7 @@ func BenchmarkBrowserMatrix(b *testing.B) {
 			}
 		}
 	}
-	if *matrixColList != "" {
-		want := strings.Split(*matrixColList, ",")
-		cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name != "native" && !slices.Contains(want, c.name) })
-	}
+	cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name != "native" && !columnWanted(c.name) })
 	if as.esp == nil {
 		cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name == "esp" })
 		fmt.Printf("BenchmarkBrowserMatrix: no event-source-polyfill column: %v\n", as.espErr)
@@ -212,43 +209,11 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (c
 		}
 	}
 	wantChars *= sh.n
-	var page strings.Builder
-	page.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\n")
-	if c.script != "" {
-		page.WriteString("<script src=\"" + c.script + "\"></script>\n")
-	}
-	fmt.Fprintf(&page, `<script>
-var ES = %s, INIT = %s, N = %d, __finish;
-window.__done = new Promise(function (resolve) { __finish = resolve; });
-window.__run = function () {
-  return new Promise(function (resolve) {
-    var n = 0, t0 = 0, chars = 0, es = new ES("/sse", INIT);
-    es.onopen = function () { t0 = performance.now(); };
-    es.addEventListener("message", function (e) {
-      chars += e.data.length;
-      if (++n === N) {
-        var t = performance.now();
-        es.close();
-        resolve({ms: t - t0, chars: chars});
-      }
-    });
-    es.onerror = function () {
-      if (n < N) {
-        es.close();
-        resolve({error: "error event after " + n + " events, readyState " + es.readyState});
-      }
-    };
-  });
-};
-var boot = new ES("/boot", INIT);
-boot.onerror = function () { boot.close(); setTimeout(function () { __finish(true); }, 100); };
-</script></head><body></body></html>
-`, c.ctor, c.init, sh.n)
 	stream := burstStream(body)
 	if sh.piece > 0 {
 		stream = piecedStream(body, sh.piece)
 	}
-	srv := newBenchServer(b, as, page.String(), stream)
+	srv := newBenchServer(b, as, benchPageHTML("", c.script, c.ctor, c.init, burstScript(sh.n)), stream)
 	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
 	awaitDone[bool](b, pg, time.Minute)
 	var mbs [2]float64
@@ -257,18 +222,8 @@ boot.onerror = function () { boot.close(); setTimeout(function () { __finish(tru
 		if i == 1 {
 			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}})
 		}
-		out := awaitEval[struct {
-			MS    float64
-			Chars int
-			Error string
-		}](b, pg, `__run()`, 3*time.Minute)
+		out := runBurst(b, pg, sh.name+" "+c.name, wantChars)
 		stop()
-		if out.Error != "" {
-			b.Fatalf("%s %s: %s", sh.name, c.name, out.Error)
-		}
-		if out.Chars != wantChars {
-			b.Fatalf("%s %s: the page got %d characters of data, want %d", sh.name, c.name, out.Chars, wantChars)
-		}
 		mbs[i] = float64(len(body)) / (out.MS / 1000) / 1e6
 	}
 	pg.Navigate("about:blank")

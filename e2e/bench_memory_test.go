@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -20,26 +20,36 @@ import (
 // BenchmarkBrowserMemory has a page receive -browserbench.memorybytes (1 GB
 // by default) over one EventSource, in headless Chromium, and samples its
 // memory every 250 ms: the JS heap in use (the DevTools protocol's
-// Runtime.getHeapUsage, which counts what the page's scripts hold, the
-// strings of responseText included) and the size of every WebAssembly
-// memory the page instantiated (memory.buffer.byteLength, which never
-// shrinks: its peak is its size at the end).
+// Runtime.getHeapUsage: what V8's heap holds, garbage not yet collected
+// included, but not the strings the browser itself makes, such as
+// TextDecoder's; at the end of the run, after a full GC, what the page
+// still holds), the
+// size of every WebAssembly memory the page instantiated
+// (memory.buffer.byteLength, which never shrinks: its peak is its size at
+// the end), and the resident memory of Chromium's renderer processes (the
+// largest, from /proc; "—" where there is no /proc).
 //
-//	go test -run '^$' -bench BrowserMemory -benchtime 1x .
+//	go test -run '^$' -bench BrowserMemory -benchtime 1x -timeout 60m .
 //
 // Rows: small events (256 bytes of data) and large ones (64 KiB), each with
 // an id, so that a transport that recycles its request (XHR, after 4 MiB)
 // resumes where it left off: the server answers from the id after
 // Last-Event-ID (header or query). Columns: native, polysse's WebAssembly
 // engine over fetch and over XHR, and its lite engine, native deleted for
-// the three. The page counts every event and checks the last one's id; the
+// the three. The page reads every event's data, counts the events and
+// their characters, and checks the last one's id; the
 // figure is the peak of each memory over the run, and the stream's MB/s.
-// -browserbench.matrixcols picks columns (native is not implied here).
+// A run lasts at most -browserbench.memorytime (5 minutes): a page that has
+// not had the whole stream by then stops, and its row gives the bytes it
+// got. -browserbench.matrixcols picks columns (native is not implied here);
+// -browserbench.heapprofile=DIR samples the JS heap's allocations and writes
+// the profile taken at the heap's peak (see startHeapProfile).
 func BenchmarkBrowserMemory(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
 	var t strings.Builder
-	t.WriteString("| events | column | MB/s | JS heap peak (MB) | JS heap at end (MB) | WebAssembly memory peak (MB) |\n| --- | --- | --- | --- | --- | --- |\n")
+	t.WriteString("| events | column | MB received | MB/s | JS heap peak (MB) | JS heap at end, after a GC (MB) | WebAssembly memory peak (MB) | renderer RSS peak (MiB) |\n")
+	t.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sh := range []struct {
 		name string
 		size int
@@ -47,28 +57,44 @@ func BenchmarkBrowserMemory(b *testing.B) {
 		b.Run(sh.name, func(b *testing.B) {
 			for range b.N {
 				for _, c := range matrixColumns {
-					if c.name == "esp" || *matrixColList != "" && !slices.Contains(strings.Split(*matrixColList, ","), c.name) {
+					if c.name == "esp" || !columnWanted(c.name) {
 						continue
 					}
 					m := memoryRun(b, as, c, sh.size)
-					fmt.Fprintf(&t, "| %d × %d B | %s | %.1f | %.1f | %.1f | %.1f |\n", m.events, sh.size, c.title, m.mbs, m.heapPeak/1e6, m.heapEnd/1e6, m.wasmPeak/1e6)
+					got := fmt.Sprintf("%.0f", float64(m.bytes)/1e6)
+					if m.stopped {
+						got += fmt.Sprintf(" (stopped at %s)", *memoryTime)
+					}
+					rss := "—"
+					if m.rssPeak > 0 {
+						rss = fmt.Sprintf("%.0f", m.rssPeak/(1<<20))
+					}
+					fmt.Fprintf(&t, "| %d × %d B | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |\n",
+						m.events, sh.size, c.title, got, m.mbs, m.heapPeak/1e6, m.heapEnd/1e6, m.wasmPeak/1e6, rss)
 					b.ReportMetric(m.heapPeak/1e6, c.name+"-heap-MB")
 					b.ReportMetric(m.wasmPeak/1e6, c.name+"-wasm-MB")
+					b.ReportMetric(m.rssPeak/(1<<20), c.name+"-rss-MiB")
 				}
 			}
 			b.ReportMetric(0, "ns/op")
 		})
 	}
-	fmt.Printf("\nBrowserMemory: %d bytes of stream per run, %s, load average %s\n%s\n",
-		*memoryBytes, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage(), t.String())
+	fmt.Printf("\nBrowserMemory: %d bytes of stream per run, at most %s each, %s, load average %s\n%s\n",
+		*memoryBytes, *memoryTime, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage(), t.String())
 }
 
-var memoryBytes = flag.Int64("browserbench.memorybytes", 1e9, "bytes of stream per BenchmarkBrowserMemory run")
+var (
+	memoryBytes = flag.Int64("browserbench.memorybytes", 1e9, "bytes of stream per BenchmarkBrowserMemory run")
+	memoryTime  = flag.Duration("browserbench.memorytime", 5*time.Minute, "longest BenchmarkBrowserMemory run: a page still receiving then stops, and its row says how much it got")
+)
 
 type memoryResult struct {
 	events                      int
+	bytes                       int64 // of stream the page received
+	stopped                     bool  // by -browserbench.memorytime, before the last event
 	mbs                         float64
-	heapPeak, heapEnd, wasmPeak float64
+	heapPeak, wasmPeak, rssPeak float64
+	heapEnd                     float64 // after the run and a full GC
 }
 
 func memoryRun(b *testing.B, as *benchAssets, c matrixColumn, size int) memoryResult {
@@ -112,10 +138,8 @@ func memoryRun(b *testing.B, as *benchAssets, c matrixColumn, size int) memoryRe
 		case <-done:
 		}
 	}
-	var page strings.Builder
-	page.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\n")
 	// Every WebAssembly instance the page makes, to read its memory's size.
-	page.WriteString(`<script>
+	const head = `<script>
 window.__instances = [];
 (function (W) {
   if (!W) return;
@@ -136,34 +160,37 @@ window.__wasmBytes = function () {
   return n;
 };
 </script>
-`)
-	if c.script != "" {
-		page.WriteString("<script src=\"" + c.script + "\"></script>\n")
-	}
-	fmt.Fprintf(&page, `<script>
-var ES = %s, INIT = %s, N = %d, __finish;
-window.__done = new Promise(function (resolve) { __finish = resolve; });
+`
+	// __stop ends the run early (-browserbench.memorytime): the figures are
+	// then of the __count events received so far.
+	// The page reads every event's data, as a page does, and counts its
+	// characters.
+	script := fmt.Sprintf(`var N = %d;
 window.__count = 0;
-var t0 = 0, es = new ES("/sse", INIT);
+var t0 = 0, chars = 0, es = new ES(STREAM, INIT);
 es.onopen = function () { if (!t0) t0 = performance.now(); };
 es.onmessage = function (e) {
+  chars += e.data.length;
   if (++__count === N) {
     var t = performance.now();
     es.close();
-    __finish({ms: t - t0, id: e.lastEventId});
+    __finish({ms: t - t0, id: e.lastEventId, n: __count, chars: chars});
   }
 };
 es.onerror = function () {
   if (es.readyState === 2) __finish({error: "closed after " + __count + " events"});
 };
-</script></head><body></body></html>
-`, c.ctor, c.init, n)
-	srv := newBenchServer(b, as, page.String(), stream)
+window.__stop = function () {
+  var t = performance.now();
+  es.close();
+  __finish({ms: t - t0, n: __count, chars: chars, stopped: true});
+};`, n)
+	srv := newBenchServer(b, as, benchPageHTML(head, c.script, c.ctor, c.init, script), stream)
 	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
 	ctx := pg.Context()
 	var res memoryResult
-	res.events = n
-	sample := func() (heap, wasm float64) {
+	heapProf := startHeapProfile(b, pg, fmt.Sprintf("memory-%s-%s", c.name, sizeName(size)))
+	sample := func() {
 		cc, cancel := context.WithTimeout(ctx, EvalTimeout)
 		defer cancel()
 		u, err := chromedp.Call(cc, runtime.GetHeapUsage, cdp.Empty{})
@@ -174,16 +201,26 @@ es.onerror = function () {
 		if err != nil {
 			b.Fatalf("e2e: %v", err)
 		}
-		return u.UsedSize, w
+		if u.UsedSize > res.heapPeak {
+			res.heapPeak = u.UsedSize
+			heapProf.peak(u.UsedSize)
+		}
+		res.wasmPeak = max(res.wasmPeak, w)
+		res.rssPeak = max(res.rssPeak, rendererRSS())
 	}
 	type outcome struct {
-		MS    float64
-		ID    string
-		Error string
+		MS      float64
+		ID      string
+		N       int
+		Chars   int
+		Stopped bool
+		Error   string
 	}
 	got := make(chan outcome, 1)
 	go func() {
-		cc, cancel := context.WithTimeout(ctx, 20*time.Minute)
+		// The page ends the run (__stop) at -browserbench.memorytime; this
+		// bound is for a page that no longer answers.
+		cc, cancel := context.WithTimeout(ctx, *memoryTime+time.Minute)
 		defer cancel()
 		v, err := Evaluate[outcome](cc, pg, `window.__done`)
 		if err != nil {
@@ -193,31 +230,56 @@ es.onerror = function () {
 	}()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
+	deadline := time.After(*memoryTime)
 	var out outcome
 wait:
 	for {
 		select {
 		case out = <-got:
 			break wait
+		case <-deadline:
+			pg.Exec(`__stop()`)
 		case <-tick.C:
-			h, w := sample()
-			res.heapPeak = max(res.heapPeak, h)
-			res.wasmPeak = max(res.wasmPeak, w)
+			sample()
 		}
 	}
 	if out.Error != "" {
 		b.Fatalf("%s, %d-byte events: %s", c.name, size, out.Error)
 	}
-	if out.ID != strconv.Itoa(n) {
+	if !out.Stopped && out.ID != strconv.Itoa(n) {
 		b.Fatalf("%s, %d-byte events: the last event's id is %q, want %d", c.name, size, out.ID, n)
 	}
-	h, w := sample()
-	res.heapEnd = h
-	res.heapPeak = max(res.heapPeak, h)
-	res.wasmPeak = max(res.wasmPeak, w)
-	res.mbs = float64(total) / (out.MS / 1000) / 1e6
-	b.Logf("%s, %d-byte events: %d events, %.1f MB/s, heap peak %.1f MB, wasm %.1f MB, %d bytes served (more than the stream where a replaced XHR resumed from the last id)",
-		c.name, size, n, res.mbs, res.heapPeak/1e6, res.wasmPeak/1e6, served.Load())
+	if out.Chars != out.N*size {
+		b.Fatalf("%s, %d-byte events: %d characters of data in %d events, want %d", c.name, size, out.Chars, out.N, out.N*size)
+	}
+	sample()
+	heapProf.stop()
+	// What the page still holds, the garbage gone: the peak above counts
+	// garbage that V8 had not collected yet.
+	{
+		cc, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if _, err := chromedp.Call(cc, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+			b.Fatalf("e2e: HeapProfiler.collectGarbage: %v", err)
+		}
+		u, err := chromedp.Call(cc, runtime.GetHeapUsage, cdp.Empty{})
+		cancel()
+		if err != nil {
+			b.Fatalf("e2e: Runtime.getHeapUsage: %v", err)
+		}
+		res.heapEnd = u.UsedSize
+	}
+	res.events, res.stopped = out.N, out.Stopped
+	res.bytes = int64(out.N) * int64(frameLen(n)) // within a few bytes per event: ids are shorter early on
+	res.mbs = float64(res.bytes) / (out.MS / 1000) / 1e6
+	b.Logf("%s, %d-byte events: %d events of %d (stopped: %t), %.1f MB/s, heap peak %.1f MB, wasm %.1f MB, renderer RSS %.0f MiB, %d bytes served (more than the stream where a replaced XHR resumed from the last id)",
+		c.name, size, out.N, n, out.Stopped, res.mbs, res.heapPeak/1e6, res.wasmPeak/1e6, res.rssPeak/(1<<20), served.Load())
 	pg.Navigate("about:blank")
 	return res
+}
+
+func sizeName(size int) string {
+	if size >= 1<<10 {
+		return strconv.Itoa(size>>10) + "KiB"
+	}
+	return strconv.Itoa(size) + "B"
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // TestListenerDispatch checks what the polyfill's own dispatch of message
-// events (web/src/eventtarget.js, web/src/engines/wasm/fastevents.js:
+// events (web/src/eventtarget.js, web/src/fastevents.js:
 // listeners called from the shim's lists, not by dispatchEvent) shows
 // listeners, against the browser's own EventSource, in every column of the
 // conformance suite: capture listeners first, once, signal, an exception

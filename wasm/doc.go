@@ -59,7 +59,7 @@
 // Past the bridge, what an event costs the page is mostly the browser's: a
 // MessageEvent built with its data and dispatched by dispatchEvent costs
 // Chromium several times what the engine spends decoding it. So the engine
-// script (web/src/engines/wasm/fastevents.js) builds each as a MessageEvent
+// script (web/src/fastevents.js) builds each as a MessageEvent
 // of a subclass that serves data, lastEventId, origin and the dispatch
 // fields from script, and calls the EventSource's listeners itself, from the
 // listener lists the shim keeps (web/src/eventtarget.js).

@@ -63,7 +63,7 @@ export function makeEvent(type) {
 // makeMessageEvent returns a MessageEvent for one server-sent event.
 export function makeMessageEvent(type, data, lastEventId, origin) {
   // The engine script's subclass of MessageEvent, when it is loaded (see
-  // eventtarget.js and engines/wasm/fastevents.js).
+  // eventtarget.js and fastevents.js).
   if (hooks.make) return hooks.make(type, data, lastEventId, origin);
   if (initMessageEvent) {
     var e = doc.createEvent('MessageEvent');

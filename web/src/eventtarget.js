@@ -14,7 +14,7 @@
 // the browser's dispatch, which reaches the lists through one listener of
 // ours per type. The message events of the WebAssembly engine skip the
 // browser's dispatch, the most costly thing after building the event: the
-// engine script (src/engines/wasm/fastevents.js) makes them, of a subclass of
+// engine script (src/fastevents.js) makes them, of a subclass of
 // MessageEvent that serves its target fields itself, and has them
 // dispatched straight to the lists (hooks below).
 //
@@ -245,7 +245,7 @@ function invoke(target, callback, event) {
 // ---------------------------------------------------------------------------
 // Native targets.
 
-// hooks lets the engine script (src/engines/wasm/fastevents.js), where the events come
+// hooks lets the engine script (src/fastevents.js), where the events come
 // from, provide their construction and dispatch: make(type, data,
 // lastEventId, origin) returns a MessageEvent, and own(target, event)
 // dispatches an event that make returned, with run, and returns true, or

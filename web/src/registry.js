@@ -13,7 +13,7 @@
 //                          shared with the lite engine, shown by the demo
 //   events                 the hooks through which the WebAssembly engine's
 //                          fast events reach the listener lists
-//                          (eventtarget.js, engines/wasm/fastevents.js), or
+//                          (eventtarget.js, fastevents.js), or
 //                          null where EventSources are not native
 //                          EventTargets
 //

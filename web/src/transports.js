@@ -48,6 +48,14 @@ export var BUDGET = 4 << 20;
 // is passed over: the LF that may follow it is not there yet.
 export function blankEnd(text, from) {
   var n = text.length;
+  var start = from > 1 ? from - 1 : 0;
+  if (text.indexOf('\r', start) < 0) {
+    // No CR: a blank line is LF LF, which the browser's own search finds
+    // several times faster than the loop below (a progress that ends inside
+    // a long event has all its text searched).
+    var k = text.substring(start).lastIndexOf('\n\n');
+    return k < 0 ? -1 : start + k + 2;
+  }
   for (var i = n - 1; i >= from && i >= 1; i--) {
     var c = text.charCodeAt(i);
     if (c !== 10 && c !== 13) continue;

@@ -361,7 +361,7 @@ for (const transport of ['fetch', 'xhr']) {
 // The engine script meets the shim at one hidden property (src/registry.js):
 // through it the engine registered itself (events arrive at all) and
 // received the hooks that let its events be its own subclass of
-// MessageEvent, dispatched from the shim's lists (engines/wasm/fastevents.js).
+// MessageEvent, dispatched from the shim's lists (fastevents.js).
 test('the engine registers through EventSourcePolyfill.__shim and its events are its own', async () => {
   srv.route('/shim', (req, res) => {
     sse(res);

@@ -52,15 +52,21 @@ test('the parser follows the standard, however the text is split', () => {
     ['id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\ndata: d\n\n', [['message', 'a', '1'], ['message', 'b', '1'], ['message', 'c', ''], ['message', 'd', '2']]],
     ['id: 1\ndata: a\n\nid: 2\u00003\ndata: b\n\n', [['message', 'a', '1'], ['message', 'b', '1']]],
     ['data: x\u0000y\n\n', [['message', 'x\u0000y', '']]],
+    ['data: abcdefghijklmnopqrstuvwxyz\ndata: 0123456789\n\ndata: ABCDEFGHIJKLMNOPQRSTUVWXYZ\n\n',
+      [['message', 'abcdefghijklmnopqrstuvwxyz\n0123456789', ''], ['message', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '']]],
   ];
   for (const [text, want] of cases) {
-    // Whole, and split at every position.
+    // Whole, and in three parts cut at every pair of positions (a line that
+    // spans two or three parts, empty parts, a part that is only a line end).
     for (let cut = 0; cut <= text.length; cut++) {
-      const got = [];
-      const p = parser((t, d, i) => got.push([t, d, i]), () => {});
-      p.feed(text.slice(0, cut));
-      p.feed(text.slice(cut));
-      assert.deepEqual(got, want, `${JSON.stringify(text)} cut at ${cut}`);
+      for (let cut2 = cut; cut2 <= text.length; cut2++) {
+        const got = [];
+        const p = parser((t, d, i) => got.push([t, d, i]), () => {});
+        p.feed(text.slice(0, cut));
+        p.feed(text.slice(cut, cut2));
+        p.feed(text.slice(cut2));
+        assert.deepEqual(got, want, `${JSON.stringify(text)} cut at ${cut} and ${cut2}`);
+      }
     }
   }
 });

@@ -18,19 +18,32 @@ var MAX_MS = 2147483647;
 //                 to a new connection without losing anything
 export function parser(dispatch, setRetry) {
   var line = ''; // the unfinished line
+  var parts = 0; // how many parts of the stream it came from
   var skipLF = false; // the last part ended with CR: an LF starting the next belongs to it
   var data = '';
   var type = '';
   var id = '';
   var pending = false; // a field since the last blank line
+  var lines = 0; // data lines in the event
+  var own = null; // its one data line's value, when a string of its own (see process)
 
-  function process(l) {
+  // process interprets one line. joined says that the line was put
+  // together from two or more parts of the stream: it is then a
+  // string of its own, not a slice of a part, so that a data value cut from
+  // it is handed to the page as is, uncopied (a long line split across
+  // parts would otherwise be copied twice: joined, then again with the
+  // event's data). A value cut from a part is copied by the join with the
+  // event's data, so that the page's strings do not keep the whole part
+  // (up to megabytes of XHR text) alive.
+  function process(l, joined) {
     if (l === '') {
       // Dispatch. A block without data only makes its id current.
       p.lastId = id;
       pending = false;
-      if (data !== '') dispatch(type || 'message', data.substring(0, data.length - 1), id);
+      if (lines) dispatch(type || 'message', lines === 1 && own !== null ? own : data.substring(0, data.length - 1), id);
       data = type = '';
+      lines = 0;
+      own = null;
       return;
     }
     if (l.charCodeAt(0) === 58) return; // ':' a comment
@@ -40,6 +53,7 @@ export function parser(dispatch, setRetry) {
     var value = c < 0 ? '' : l.substring(l.charCodeAt(c + 1) === 32 ? c + 2 : c + 1);
     if (name === 'data') {
       data += value + '\n';
+      own = ++lines === 1 && joined ? value : null;
     } else if (name === 'event') {
       type = value;
     } else if (name === 'id') {
@@ -57,6 +71,8 @@ export function parser(dispatch, setRetry) {
     },
     reset: function () {
       line = data = type = '';
+      parts = lines = 0;
+      own = null;
       id = p.lastId;
       skipLF = pending = false;
     },
@@ -76,15 +92,18 @@ export function parser(dispatch, setRetry) {
         var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
         if (j < 0) {
           line += s.substring(i);
+          parts++;
           break;
         }
-        var l = line + s.substring(i, j);
+        var joined = parts + (j > i ? 1 : 0) > 1;
+        var l = parts ? line + s.substring(i, j) : s.substring(i, j);
         line = '';
+        parts = 0;
         if (j === cr) {
           if (j + 1 === n) skipLF = true; else if (s.charCodeAt(j + 1) === 10) j++;
         }
         i = j + 1;
-        process(l);
+        process(l, joined);
       }
     }
   };

@@ -4,7 +4,7 @@
 
 /* global self */
 import { boot } from './bridge.js';
-import { install } from './fastevents.js';
+import { install } from '../../fastevents.js';
 
 var shim = self.EventSourcePolyfill.__shim;
 shim.register('wasm', function (module, url, broken) {

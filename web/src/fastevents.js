@@ -1,5 +1,5 @@
-// The message events of the WebAssembly engine, and their dispatch: the
-// shim's hooks (see ../../eventtarget.js) filled in from the engine script, so
+// The message events of the WebAssembly and lite engines, and their dispatch: the
+// shim's hooks (see eventtarget.js) filled in from the engine scripts, so
 // that the shim itself stays small.
 //
 // Building a MessageEvent is most of what an event costs a page: Chromium
@@ -19,7 +19,7 @@
 // dispatches such an event again elsewhere sees that dispatch; the target we
 // set stays, as after a dispatch of the browser's.
 
-import { root } from '../../env.js';
+import { root } from './env.js';
 
 var STATE = typeof Symbol === 'function' ? Symbol('polysse') : '__polysseEvent';
 
