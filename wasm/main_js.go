@@ -33,6 +33,9 @@ const (
 	engineChunk  = 6 // (id, attempt, n): n bytes of body in the input buffer → read on?
 	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused, endUnknown, endAborted or endRecycled
 	engineTimer  = 8 // (id, kind)
+	// (id, url, flags, watchdog, retry, max, factor, jitter, transport, param, lastID, retryMS, failures, how)
+	// → the attempt in flight: a connection the lite engine served (see conn.adopt)
+	engineAdopt = 9
 )
 
 // Bits of engineOpen's flags.
@@ -42,6 +45,7 @@ const (
 	flagHeaders
 	flagAuthHook
 	flagGatewayErrors
+	flagPlain // engineAdopt: the lite engine sends no header of ours but Accept (a server refused one)
 )
 
 func main() {
@@ -82,9 +86,19 @@ const inSize = 512 << 10
 // call dispatches a call from the shim.
 func (e *engine) call(_ js.Value, args []js.Value) any {
 	id := args[1].Int()
-	if args[0].Int() == engineOpen {
-		e.open(id, args[2:])
+	switch args[0].Int() {
+	case engineOpen:
+		e.open(id, args[2:]).start()
 		return nil
+	case engineAdopt:
+		a := args[2:]
+		return e.open(id, a).adopt(handover{
+			lastID:   str(a[9]),
+			retryMS:  a[10].Int(),
+			failures: a[11].Int(),
+			how:      a[12].Int(),
+			plain:    a[1].Int()&flagPlain != 0,
+		})
 	}
 	var jc *jsConn
 	for _, x := range e.conns {
@@ -132,8 +146,9 @@ func (e *engine) call(_ js.Value, args []js.Value) any {
 	return nil
 }
 
-// open starts a conn with the shim's normalised options.
-func (e *engine) open(id int, a []js.Value) {
+// open makes a conn with the shim's normalised options, for the caller to
+// start or adopt.
+func (e *engine) open(id int, a []js.Value) *conn {
 	flags := a[1].Int()
 	cfg := config{
 		withCredentials:  flags&flagCredentials != 0,
@@ -150,7 +165,7 @@ func (e *engine) open(id int, a []js.Value) {
 	jc := &jsConn{e: e}
 	jc.c = newConn(id, a[0].String(), cfg, jc)
 	e.conns = append(e.conns, jc)
-	jc.c.start()
+	return jc.c
 }
 
 func (e *engine) remove(id int) {

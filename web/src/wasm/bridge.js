@@ -43,6 +43,7 @@ var E_HEAD = 5;
 var E_CHUNK = 6;
 var E_END = 7;
 var E_TIMER = 8;
+var E_ADOPT = 9;
 
 var running = false;
 var onBroken = null;
@@ -98,6 +99,46 @@ var engine = {
       start(c);
     }
     return { close: function () { close(c); } };
+  },
+  // adopt takes over a connection the lite engine served while this one
+  // booted (engines/handover.js): s is what the lite engine knew (last
+  // event ID, retry time, failures, plain) and, when it hands over at an
+  // event boundary, its XHR in flight (tr), whose callbacks come here from
+  // now on. The handle's feed(text) gives the engine the text of that
+  // response after the boundary and says whether to read on.
+  adopt: function (url, opts, sink, s) {
+    install(sink.target);
+    var c = { id: nextId++, url: url, opts: opts, sink: sink, closed: false, started: true, tr: null, timers: [null, null] };
+    var h = null;
+    if (!running) {
+      if (s.tr) s.tr.abort();
+      schedule(function () { if (!c.closed) sink.error(false); });
+    } else {
+      conns[c.id] = c;
+      var how = s.tr ? 2 : s.open ? 1 : 0;
+      var attempt = 0;
+      try {
+        attempt = bridge.engine.apply(null, [E_ADOPT, c.id].concat(openArgs(c, s.plain), [s.lastId, s.retry, s.failures, how]));
+      } catch (err) {
+        broken(err);
+      }
+      if (s.tr) {
+        if (attempt > 0 && !c.closed) {
+          h = handlers(c, attempt);
+          c.tr = s.tr;
+          s.tr.handler(h);
+        } else {
+          s.tr.abort();
+        }
+      }
+    }
+    return {
+      close: function () { close(c); },
+      feed: function (text) {
+        if (!h || c.closed || !c.tr) return false;
+        return text === '' || h.text(text);
+      }
+    };
   }
 };
 
@@ -158,17 +199,23 @@ function call(op, id, a, b, c, d, e) {
   }
 }
 
-function start(c) {
-  if (c.closed) return;
-  c.started = true;
+// openArgs is what E_OPEN and E_ADOPT take after the id: url, flags,
+// watchdog, retry, max, factor, jitter, transport, param. plain (flag 32)
+// is E_ADOPT's: the lite engine had stopped sending headers of ours.
+function openArgs(c, plain) {
   var o = c.opts;
   var r = o.retry;
   var flags = (o.withCredentials ? 1 : 0) | (o.local ? 2 : 0) | (o.headers ? 4 : 0) | (r.onAuthError ? 8 : 0) |
-    (o.gatewayErrors ? 16 : 0);
+    (o.gatewayErrors ? 16 : 0) | (plain ? 32 : 0);
   var transport = o.transport === 'fetch' ? 1 : o.transport === 'xhr' ? 2 : streamingFetch() ? 1 : 2;
+  return [c.url, flags, o.heartbeatTimeout, r.initial, r.max, r.factor, r.jitter, transport, o.lastEventIdQueryParameterName];
+}
+
+function start(c) {
+  if (c.closed) return;
+  c.started = true;
   try {
-    bridge.engine(E_OPEN, c.id, c.url, flags, o.heartbeatTimeout, r.initial, r.max, r.factor, r.jitter,
-      transport, o.lastEventIdQueryParameterName);
+    bridge.engine.apply(null, [E_OPEN, c.id].concat(openArgs(c)));
   } catch (err) {
     broken(err);
   }
@@ -253,8 +300,21 @@ function fields(bytes, big) {
 }
 
 function request(conn, attempt, xhr, url, headers, withCredentials) {
+  var h = handlers(conn, attempt);
+  try {
+    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h);
+  } catch (err) {
+    // A header the browser refuses, say: a request that never went out is
+    // a network error, reported on a later task as one would be.
+    report(err);
+    schedule(function () { h.end(0); });
+  }
+}
+
+// handlers are a transport's callbacks for attempt: each one a call into Go.
+function handlers(conn, attempt) {
   var id = conn.id;
-  var h = {
+  return {
     head: function (code, type, url, streams) {
       return !!call(E_HEAD, id, attempt, code, type, url, streams);
     },
@@ -282,14 +342,6 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
       call(E_END, id, attempt, how | 0);
     }
   };
-  try {
-    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h);
-  } catch (err) {
-    // A header the browser refuses, say: a request that never went out is
-    // a network error, reported on a later task as one would be.
-    report(err);
-    schedule(function () { h.end(0); });
-  }
 }
 
 function timer(conn, kind, ms) {
