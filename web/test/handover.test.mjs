@@ -214,3 +214,27 @@ test('connections made once the engine is ready go to it directly', async () => 
   assert.ok(byFetch(srv.hits('/direct')[0]));
   es.close();
 });
+
+test('an attempt without a response (XHR cannot tell an error from a CORS refusal) is the WebAssembly engine\'s to make again, with no error event before', async () => {
+  srv.route('/undecided', (req, res) => {
+    if (srv.hits('/undecided').length === 1) {
+      req.socket.destroy();
+      return;
+    }
+    sse(res);
+    res.write('data: u\n\n');
+  });
+  const { es, release } = gated('/undecided');
+  const r = recorder(es);
+  await until(() => srv.hits('/undecided').length === 1 && srv.hits('/undecided')[0].closed, 'the first request to fail');
+  await sleep(50);
+  assert.equal(srv.hits('/undecided').length, 1, 'held: no request until the WebAssembly engine takes it');
+  assert.deepEqual(r.log, []);
+  release();
+  await r.until((l) => l.length >= 2, 5000, 'the event');
+  const hits = srv.hits('/undecided');
+  assert.equal(hits.length, 2);
+  assert.ok(!byFetch(hits[0]) && byFetch(hits[1]));
+  assert.deepEqual(r.log.map((e) => [e.type, e.data]), [['open', undefined], ['message', 'u']]);
+  es.close();
+});

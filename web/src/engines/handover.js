@@ -41,6 +41,29 @@ export function liteFirst(wasm, lite) {
       // around this engine makes the WebAssembly engine's.
       var lopts = Object.create(opts);
       lopts.fallback = false;
+      var held = null; // an undecided attempt, until the release
+      // An attempt that got no response (a network error or a CORS
+      // refusal: XHR cannot tell) is the WebAssembly engine's to make
+      // again, whose fetch can; without it, the lite engine's again.
+      lopts.undecided = function (s) {
+        served = null;
+        held = function () {
+          held = null;
+          wasm.when(function (engine) {
+            if (closed) return;
+            if (engine) {
+              cur = engine.adopt(url, opts, sink, s);
+            } else {
+              var again = Object.create(lopts);
+              again.undecided = null;
+              again.from = s;
+              cur = lite.impl().connect(url, again, sink);
+            }
+          });
+        };
+        if (released) held();
+        return false;
+      };
 
       function begin() {
         if (closed || cur) return;
@@ -84,7 +107,8 @@ export function liteFirst(wasm, lite) {
         gate(function () {
           if (released) return;
           released = true;
-          if (served) wasm.when(handOver);
+          if (held) held();
+          else if (served) wasm.when(handOver);
           else if (lite.impl() || wasm.impl()) begin();
         });
       }

@@ -34,12 +34,17 @@
 //     after the boundary, or before its next request, which the other
 //     engine then makes. take(state) gets what the connection knows and
 //     answers whether to read on; from then on this engine does nothing
-//     for the connection.
+//     for the connection. An attempt that got no response, which XHR
+//     cannot tell a network error from a CORS refusal by, goes to
+//     opts.undecided(state) the same way, without an error event: the
+//     WebAssembly engine's fetch tells them apart, as the standard
+//     requires (a refusal fails the connection, an error reconnects).
+//     opts.from, a state given so, starts a connection from it.
 
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream, NETWORK, REFUSED, ABORTED, RECYCLED } from '../../transports.js';
+import { xhrStream, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
@@ -90,6 +95,14 @@ export function connect(modes, url, opts, sink) {
   }, function (ms) {
     retryMs = ms;
   });
+  var from = opts.from;
+  if (from) {
+    p.lastId = from.lastId;
+    retryMs = from.retry;
+    failures = from.failures;
+    plain = from.plain;
+    shown = quiet = from.open;
+  }
 
   function stop() {
     attempt++;
@@ -286,6 +299,11 @@ export function connect(modes, url, opts, sink) {
       // The page aborted the request (window.stop()): the standard fails
       // the connection.
       fail();
+      return;
+    }
+    if (!head && how === UNKNOWN && opts.undecided) {
+      want = opts.undecided;
+      give(null, '');
       return;
     }
     if (!head && extra && how !== NETWORK) {
