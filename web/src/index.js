@@ -66,5 +66,8 @@ if (!NativeEventSource) root.EventSource = EventSource;
 // at its first connection.
 if (!NativeEventSource && preloadable) {
   if (liteEngine.available) liteEngine.load();
-  if (wasmEngine.available) wasmEngine.load();
+  // On a later task: a connection the page makes right after this script
+  // then has the lite engine's file first, and the download and compile
+  // of the WebAssembly engine wait for its first event (see park).
+  if (wasmEngine.available) root.setTimeout(wasmEngine.load, 0);
 }

@@ -21,8 +21,28 @@
 // (web/test/handover.test.mjs forces the hand-over at every point of a
 // stream with it).
 
-import { isFunction } from '../env.js';
+import { root, isFunction } from '../env.js';
 import { EventSourcePolyfill } from '../eventsource.js';
+
+// The WebAssembly engine's start (instantiating the module and running Go's
+// runtime: tens of milliseconds on the page's thread) waits while a
+// connection made before it was ready has yet to deliver its first event
+// or error (on the lite engine, or waiting for it to load), at most a
+// second: the page's first event is not kept behind it.
+var waiting = 0;
+var parked = [];
+
+export function park(f) {
+  if (!waiting) return f();
+  parked.push(f);
+  root.setTimeout(unpark, 1000);
+}
+
+function unpark() {
+  var p = parked;
+  parked = [];
+  for (var i = 0; i < p.length; i++) p[i]();
+}
 
 export function liteFirst(wasm, lite) {
   return {
@@ -37,6 +57,15 @@ export function liteFirst(wasm, lite) {
       var released = !gate;
       var cur = null; // the handle of the engine serving the connection
       var served = null; // the lite engine's, until the hand-over
+      // The wait for a first event (see park).
+      var first = true;
+      var seen = function () {
+        if (first) {
+          first = false;
+          if (!--waiting) unpark();
+        }
+      };
+      waiting++;
       // The lite engine makes no fallback of its own here: the supervisor
       // around this engine makes the WebAssembly engine's.
       var lopts = Object.create(opts);
@@ -69,9 +98,22 @@ export function liteFirst(wasm, lite) {
         if (closed || cur) return;
         var w = released ? wasm.impl() : null;
         if (w) {
+          seen();
           cur = w.connect(url, opts, sink);
         } else {
-          cur = served = lite.impl().connect(url, lopts, sink);
+          // After the page's listeners: the engine starts on the next task.
+          cur = served = lite.impl().connect(url, lopts, {
+            target: sink.target,
+            open: function (u) { sink.open(u); },
+            messages: function (f) {
+              sink.messages(f);
+              root.setTimeout(seen, 0);
+            },
+            error: function (r) {
+              sink.error(r);
+              seen();
+            }
+          });
         }
         // A connection that waited for an engine starts only now: a sink
         // timing it (the supervisor's fallback bound) is told.
@@ -97,8 +139,12 @@ export function liteFirst(wasm, lite) {
       lite.when(function (l) {
         if (closed || cur) return;
         // Without the lite engine, the connection waits for the other.
-        if (!l) cur = wasm.connect(url, opts, sink);
-        else begin();
+        if (!l) {
+          seen();
+          cur = wasm.connect(url, opts, sink);
+        } else {
+          begin();
+        }
       });
       wasm.when(function (w) {
         if (w && released) begin();
@@ -116,6 +162,7 @@ export function liteFirst(wasm, lite) {
       return {
         close: function () {
           closed = true;
+          seen();
           if (cur) cur.close();
         }
       };
