@@ -12,14 +12,22 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sse } from './lib/server.mjs';
-import { installBrowser, loadShim, recorder, sleep } from './lib/browser.mjs';
+import { installBrowser, loadShim, recorder, sleep, wasmScripts } from './lib/browser.mjs';
 import { FakeXHR } from './lib/xhr.mjs';
 import { parser } from '../src/engines/lite/parser.js';
 
 const srv = await startServer();
-installBrowser(srv.origin);
+const page = installBrowser(srv.origin);
 loadShim();
 after(() => srv.close());
+
+// Before any connection: the script preloads the lite engine as it runs;
+// the WebAssembly engine follows on a later task, and waits for the first
+// event of a connection made meanwhile (engines/handover.js, park).
+const preloaded = page.loaded.slice();
+test('the script preloads the lite engine as it runs', () => {
+  assert.deepEqual(preloaded, [wasmScripts(srv.origin).find((u) => u.includes('eventsource-lite.'))]);
+});
 
 // gated makes an EventSource whose hand-over waits for release().
 function gated(path, polyfill) {
