@@ -26,7 +26,8 @@ import (
 // listener. -browserbench.firstreps rounds, each running every column once
 // in a rotating order; a cell gives the median and, in brackets, the best,
 // and the median of the per-round ratios to native's time in the same
-// round.
+// round. With -browserbench.baseline=<folder of another build>, that
+// build runs too, under each profile, as base-<profile>.
 func BenchmarkBrowserFirstEvent(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
@@ -35,6 +36,14 @@ func BenchmarkBrowserFirstEvent(b *testing.B) {
 		{name: "nativeless", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSource"},
 		{name: "edgehtml", profile: EdgeHTML, script: "/polysse/eventsource.js", ctor: "window.EventSource"},
 		{name: "ie11", profile: IE11, script: "/polysse/eventsource.js", ctor: "window.EventSource"},
+	}
+	if as.baseline != nil {
+		// Another build (-browserbench.baseline), in the same rounds, for a
+		// before-and-after under the same load.
+		for _, c := range cols[1:] {
+			c.name, c.script = "base-"+c.name, "/baseline/eventsource.js"
+			cols = append(cols, c)
+		}
 	}
 	type series struct{ first, later, rFirst, rLater []float64 }
 	res := map[string]*series{}

@@ -171,7 +171,7 @@ func legacyEvents(t *testing.T, r *legacyRig) {
 	allowed := map[string][]string{
 		"modern":   {"eventsource.js"},
 		"firefox":  {"eventsource.js"},
-		"edgehtml": {"eventsource.js", m.Glue, m.Wasm},
+		"edgehtml": {"eventsource.js", m.Glue, m.Wasm, m.Lite}, // the lite engine serves until the WebAssembly engine has booted
 		"ie11":     {"eventsource.js", m.Lite},
 	}[r.profile.Name]
 	loaded := map[string]bool{}

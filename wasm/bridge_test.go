@@ -56,6 +56,7 @@ var families = []family{
 	{what: "engineOpen's transports", goFile: "request.go", goPrefix: "transport", jsFile: bridgeJS, jsPrefix: "T_", goOnly: []string{"transportAuto"}},
 	{what: "the 401/403 hook's answers", goFile: "conn.go", goPrefix: "auth", jsFile: bridgeJS, jsPrefix: "A_"},
 	{what: "ends of an attempt", goFile: "conn.go", goPrefix: "end", jsFile: transportsJS, jsPrefix: ""},
+	{what: "engineAdopt's how", goFile: "conn.go", goPrefix: "adopt", jsFile: bridgeJS, jsPrefix: "D_"},
 	// engineOpen's one array of arguments, the shape of the call.
 	{what: "engineOpen's arguments", goFile: bridgeGo, goPrefix: "open", jsFile: bridgeJS, jsPrefix: "O_", indexes: true},
 }

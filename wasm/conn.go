@@ -180,6 +180,67 @@ func (c *conn) start() {
 	}
 }
 
+// How a connection that the shim's lite engine served reaches this
+// engine (see adopt): the lite engine serves a page's first connections
+// while the WebAssembly engine boots, and hands each over at an event
+// boundary, or between two attempts. D_* in
+// web/src/engines/wasm/bridge.js, which bridge_test.go holds to these.
+const (
+	adoptConnect  = 0 // between attempts, readyState CONNECTING: make the next attempt now
+	adoptResume   = 1 // between attempts with the page's stream open (an XHR replaced for its budget): the next attempt, unseen
+	adoptInFlight = 2 // the lite engine's attempt in flight, its response open, at an event boundary: read on from there
+)
+
+// handover is what the lite engine knew of a connection it hands over.
+type handover struct {
+	lastID   string // the last event ID string
+	retryMS  int    // the reconnection time, as retry fields set it
+	failures int    // consecutive failed attempts, for the backoff
+	plain    bool   // the server refused a header of ours: send none
+	how      int    // adoptConnect, adoptResume or adoptInFlight
+}
+
+// adopt takes over a connection from the lite engine, in place of start,
+// and returns the number of the attempt in flight: for adoptInFlight, the
+// one whose transport callbacks (response body, end) now come here, with
+// the body from the event boundary on. The page saw that response's open
+// event already, and its events up to the boundary.
+func (c *conn) adopt(hd handover) int {
+	if c.state != connecting || c.attempt != 0 {
+		return 0
+	}
+	c.dec.SetLastEventID(hd.lastID)
+	if hd.retryMS >= 0 {
+		c.retryMS = hd.retryMS
+	}
+	c.failures = hd.failures
+	c.plain = hd.plain
+	switch hd.how {
+	case adoptInFlight:
+		c.attempt++
+		c.dec.Reset()
+		// The text from the boundary on is not the start of a stream: a
+		// byte order mark there is part of a field name, as the lite
+		// parser took it. The decoder is given the one leading mark it
+		// skips.
+		c.dec.Write(bomBytes)
+		c.state = open
+		c.inFlight, c.answered, c.received = true, true, true
+		c.reqURL = c.url
+		if c.cfg.watchdogMS > 0 {
+			c.lastSeen = c.h.now()
+			c.h.setTimer(c, watchdogTimer, c.cfg.watchdogMS)
+		}
+	case adoptResume:
+		c.state = open
+		c.recycled = true
+		c.connect()
+	default:
+		c.connect()
+	}
+	return c.attempt
+}
+
 // response handles the status and Content-Type of attempt and reports
 // whether its body is to be read.
 func (c *conn) response(attempt, status int, contentType, url string) bool {

@@ -668,3 +668,108 @@ func TestAbortedFails(t *testing.T) {
 		}
 	}
 }
+
+// TestAdopt covers each way the lite engine hands a connection over: the
+// attempt in flight at an event boundary, or the next attempt, seen by the
+// page or not; the last event ID, the retry field's time, the failures and
+// the refusal of our headers move with it.
+func TestAdopt(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		hd       handover
+		attempt  int
+		start    string // what adopt asks of the host
+		lastID   string // the Last-Event-ID header of the request adopt made
+		query    string // the URL of that request, when it differs
+		respond  string // what a response to that request does
+		body     string // text of the adopted attempt after the boundary
+		events   string // the batch it gives
+		recycled string // what a budget recycle of the adopted attempt does
+	}{
+		{name: "in flight", hd: handover{lastID: "7", retryMS: 1500, how: adoptInFlight}, attempt: 1, start: "",
+			body: "data: a\n\nid: 8\ndata: b\n\n", events: "message\ra\r7\r\rb\r8\r", recycled: "request 2"},
+		{name: "in flight, a byte order mark after the boundary is no mark", hd: handover{lastID: "7", how: adoptInFlight}, attempt: 1,
+			body: "\uFEFFdata: lost\n\ndata: c\n\n", events: "message\rc\r7\r", recycled: "request 2"},
+		{name: "in flight, partial event after the boundary", hd: handover{how: adoptInFlight}, attempt: 1,
+			body: "data: d\r\rdata: part", events: "message\rd\r\r", recycled: "request 2"},
+		{name: "connect", hd: handover{lastID: "7", retryMS: 1500, failures: 2, how: adoptConnect}, attempt: 1, start: "request 1",
+			lastID: "7", respond: "open http://example.com/events"},
+		{name: "resume unseen", hd: handover{lastID: "9", how: adoptResume}, attempt: 1, start: "request 1",
+			lastID: "9", respond: ""},
+		{name: "plain", hd: handover{lastID: "9", plain: true, how: adoptConnect}, attempt: 1, start: "request 1",
+			query: "http://example.com/events?lastEventId=9", respond: "open http://example.com/events"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newFakeHost()
+			c := newConn(1, "http://example.com/events", config{sameOrigin: true, transport: transportFetch, policy: policy{max: 30000, factor: 1}}, h)
+			if got := c.adopt(tc.hd); got != tc.attempt {
+				t.Fatalf("adopt = %d, want %d", got, tc.attempt)
+			}
+			if got := h.take(); got != tc.start {
+				t.Fatalf("adopt asked %q, want %q", got, tc.start)
+			}
+			if tc.hd.retryMS > 0 && c.retryMS != tc.hd.retryMS {
+				t.Errorf("retry %d, want %d", c.retryMS, tc.hd.retryMS)
+			}
+			if tc.hd.how != adoptInFlight {
+				r := h.last()
+				id, _ := headerValue(r, "Last-Event-ID")
+				if id != tc.lastID {
+					t.Errorf("Last-Event-ID %q, want %q", id, tc.lastID)
+				}
+				if _, cc := headerValue(r, "Cache-Control"); cc {
+					t.Errorf("Cache-Control on a fetch request")
+				}
+				if want := tc.query; want != "" && r.url != want {
+					t.Errorf("url %q, want %q", r.url, want)
+				}
+				if !c.response(tc.attempt, 200, "text/event-stream", "") {
+					t.Fatal("response refused")
+				}
+				if got := h.take(); got != tc.respond {
+					t.Errorf("response did %q, want %q", got, tc.respond)
+				}
+				if c.state != open {
+					t.Errorf("state %d after the response", c.state)
+				}
+				if c.failures != tc.hd.failures {
+					t.Errorf("failures %d, want %d (an attempt counts only once it ends)", c.failures, tc.hd.failures)
+				}
+				return
+			}
+			if c.state != open {
+				t.Fatalf("state %d after adopting an open response", c.state)
+			}
+			if !c.body(tc.attempt, []byte(tc.body)) {
+				t.Fatal("body refused")
+			}
+			if got := strings.Join(h.batches, ""); got != tc.events {
+				t.Errorf("events %q, want %q", got, tc.events)
+			}
+			h.take()
+			c.end(tc.attempt, endRecycled)
+			if got := h.take(); got != tc.recycled {
+				t.Errorf("recycle did %q, want %q", got, tc.recycled)
+			}
+			if r := h.last(); r.transport != transportFetch {
+				t.Errorf("the next attempt uses transport %d, want the engine's own (fetch)", r.transport)
+			}
+			// The page saw the stream open: no second open event.
+			c.response(tc.attempt+1, 200, "text/event-stream", "")
+			if got := h.take(); got != "" {
+				t.Errorf("response after the recycle did %q", got)
+			}
+		})
+	}
+	// A closed conn, or one already started, adopts nothing.
+	h := newFakeHost()
+	c := newConn(1, "http://example.com/events", config{}, h)
+	c.close()
+	if got := c.adopt(handover{how: adoptInFlight}); got != 0 || c.state != closed {
+		t.Errorf("closed: adopt = %d, state %d", got, c.state)
+	}
+	c, _ = testConn(config{})
+	if got := c.adopt(handover{how: adoptConnect}); got != 0 {
+		t.Errorf("started: adopt = %d", got)
+	}
+}

@@ -56,6 +56,13 @@
 // constants on both sides (open… here, O_… there), which the test holds
 // to each being written and read.
 //
+// The engine also adopts connections (engineAdopt, conn.adopt): until it
+// has booted, the shim's ES5 lite engine serves a page's connections, and
+// hands each over at an event boundary of the response in flight (the same
+// XHR, its later text coming here) or before its next attempt, with the
+// last event ID, the retry time and the failure count (see
+// web/src/engines/handover.js).
+//
 // Past the bridge, what an event costs the page is mostly the browser's: a
 // MessageEvent built with its data and dispatched by dispatchEvent costs
 // Chromium several times what the engine spends decoding it. So the engine

@@ -33,6 +33,10 @@ const (
 	engineChunk  = 6 // (id, attempt, n): n bytes of body in the input buffer → read on?
 	engineEnd    = 7 // (id, attempt, how): end of body or network error; how is endNetwork, endRefused, endUnknown, endAborted or endRecycled
 	engineTimer  = 8 // (id, kind)
+	// (id, options, lastID, retryMS, failures, how) → the attempt in flight:
+	// a connection the lite engine served (see conn.adopt); options as
+	// engineOpen's
+	engineAdopt = 9
 )
 
 // Where engineOpen's args are: O_* in web/src/engines/wasm/bridge.js, which
@@ -57,6 +61,7 @@ const (
 	flagHeaders
 	flagAuthHook
 	flagGatewayErrors
+	flagPlain // engineAdopt: the lite engine sends no header of ours but Accept (a server refused one)
 )
 
 func main() {
@@ -97,9 +102,18 @@ const inSize = 512 << 10
 // call dispatches a call from the shim.
 func (e *engine) call(_ js.Value, args []js.Value) any {
 	id := args[1].Int()
-	if args[0].Int() == engineOpen {
-		e.open(id, args[2])
+	switch args[0].Int() {
+	case engineOpen:
+		e.open(id, args[2]).start()
 		return nil
+	case engineAdopt:
+		return e.open(id, args[2]).adopt(handover{
+			lastID:   str(args[3]),
+			retryMS:  args[4].Int(),
+			failures: args[5].Int(),
+			how:      args[6].Int(),
+			plain:    args[2].Index(openFlags).Int()&flagPlain != 0,
+		})
 	}
 	var jc *jsConn
 	for _, x := range e.conns {
@@ -147,8 +161,9 @@ func (e *engine) call(_ js.Value, args []js.Value) any {
 	return nil
 }
 
-// open starts a conn with the shim's normalised options, a[open…].
-func (e *engine) open(id int, a js.Value) {
+// open makes a conn with the shim's normalised options, a[open…], for the
+// caller to start or adopt.
+func (e *engine) open(id int, a js.Value) *conn {
 	flags := a.Index(openFlags).Int()
 	cfg := config{
 		withCredentials:  flags&flagCredentials != 0,
@@ -165,7 +180,7 @@ func (e *engine) open(id int, a js.Value) {
 	jc := &jsConn{e: e}
 	jc.c = newConn(id, a.Index(openURL).String(), cfg, jc)
 	e.conns = append(e.conns, jc)
-	jc.c.start()
+	return jc.c
 }
 
 func (e *engine) remove(id int) {

@@ -9,13 +9,21 @@
 //     headers, a fetch or XHR transport); unsupervised with supervise: false;
 //   - the WebAssembly engine (engines/wasm/ and Go's wasm/, loaded by
 //     loaders/wasm.js), when the browser has WebAssembly, with the
-//     supervisor's long-poll fallback;
+//     supervisor's long-poll fallback; until it has booted, the lite engine
+//     serves the connection and then hands it over on the same response
+//     (engines/handover.js);
 //   - the ES5 lite engine (engines/lite/, loaded by loaders/lite.js from
 //     this script's folder) where there is XMLHttpRequest but no
 //     WebAssembly: IE10-11;
 //   - otherwise none: the connection fails with a console warning.
 // The engine option ('auto', 'native', 'wasm', 'lite') forces a choice
-// among those the browser can run.
+// among those the browser can run ('wasm': without the lite engine first).
+//
+// A page without a native EventSource will need an engine: the script
+// starts loading it as it runs (the lite engine, and the WebAssembly one
+// where the browser runs it), so that the first connection waits less and
+// a later page finds the files in its cache. A browser with a native
+// EventSource downloads nothing more.
 
 import { root, NativeEventSource } from './env.js';
 import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
@@ -24,10 +32,12 @@ import { wasmEngine } from './loaders/wasm.js';
 import { liteEngine } from './loaders/lite.js';
 import { supervise } from './engines/supervisor.js';
 import { noneEngine } from './engines/none.js';
-import { setEngineBase } from './script.js';
+import { liteFirst } from './engines/handover.js';
+import { setEngineBase, preloadable } from './script.js';
 
 var supervised = supervise(nativeEngine, 'supervised', true);
-var wasm = supervise(wasmEngine, 'wasm', false);
+var wasmFirst = liteFirst(wasmEngine, liteEngine);
+var wasm = supervise(wasmFirst, 'wasm', false);
 
 function needsPolyfill(opts) {
   return !!opts.headers || opts.transport === 'fetch' || opts.transport === 'xhr';
@@ -39,7 +49,7 @@ setEngineSelector(function (opts) {
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
     return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;
   }
-  if (wasmEngine.available && want !== 'lite') return opts.standard ? wasmEngine : wasm;
+  if (wasmEngine.available && want !== 'lite') return opts.standard ? wasmFirst : wasm;
   if (liteEngine.available) return liteEngine;
   return noneEngine;
 });
@@ -48,3 +58,14 @@ root.EventSourcePolyfill = EventSourcePolyfill;
 // The standard constructor, where the browser has none: the WHATWG
 // behaviour, no options, no leniencies (see eventsource.js).
 if (!NativeEventSource) root.EventSource = EventSource;
+
+// The preload. Only from the script's own folder (or data-engine-base): a
+// bundle that names the folder in the engineBase option loads the engines
+// at its first connection.
+if (!NativeEventSource && preloadable) {
+  if (liteEngine.available) liteEngine.load();
+  // On a later task: a connection the page makes right after this script
+  // then has the lite engine's file first, and the download and compile
+  // of the WebAssembly engine wait for its first event (see park).
+  if (wasmEngine.available) root.setTimeout(wasmEngine.load, 0);
+}

@@ -16,6 +16,9 @@
 //                          (eventtarget.js, fastevents.js), or
 //                          null where EventSources are not native
 //                          EventTargets
+//   handover               absent; only tests set it (engines/handover.js):
+//                          it holds each lite-first connection's hand-over
+//                          to the WebAssembly engine until released
 //
 // An engine needs nothing else from the shim: a new engine registers under
 // its own name, and what it needs is added here, not as another property.
@@ -29,7 +32,7 @@ import { modes } from './engines/supervisor.js';
 // engine registers.
 var waiting = {};
 
-hidden(EventSourcePolyfill, '__shim', {
+export var shim = {
   register: function (name, start) {
     var f = waiting['$' + name];
     if (!f) return;
@@ -38,7 +41,8 @@ hidden(EventSourcePolyfill, '__shim', {
   },
   modes: modes,
   events: nativeTargets ? hooks : null
-});
+};
+hidden(EventSourcePolyfill, '__shim', shim);
 
 // expect makes f the taker of what the engine script called name
 // registers.

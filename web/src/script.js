@@ -26,6 +26,11 @@ var scriptBase = ((me && me.src) || '').replace(/[?#].*$/, '').replace(/[^\/]*$/
 var tagBase = (me && me.getAttribute && me.getAttribute('data-engine-base')) || '';
 var optionBase = '';
 
+// preloadable: the engine files are known to be where engineBase() points
+// before any option names a folder: this script is the distributed
+// eventsource*.js, or its tag says where they are.
+export var preloadable = !!tagBase || /(^|\/)eventsource[^\/]*\.js([?#]|$)/.test((me && me.src) || '');
+
 export function setEngineBase(url) {
   if (url) optionBase = url;
 }

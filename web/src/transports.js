@@ -2,7 +2,7 @@
 // bytes: which transport, which URL and headers, what a status means and
 // when to stop are the engine's decisions.
 //
-//   start(url, headers, withCredentials, h) → { abort() }
+//   start(url, headers, withCredentials, h) → { abort(), handler(h2) (XHR only) }
 //     headers  flat [name, value, …] array
 //     h.head(status, contentType, responseURL, streams) → read on?
 //         streams is false when the body cannot be read as it arrives
@@ -268,5 +268,12 @@ export function xhrStream(url, headers, withCredentials, h) {
     if (!done && !ending) finish(ABORTED);
   };
   x.send();
-  return { abort: stop };
+  // handler(h2) sends every later callback to h2: the lite engine hands a
+  // live response over to the WebAssembly engine with it
+  // (engines/handover.js), and what this XHR held and delivered, its byte
+  // budget included, goes on as it was.
+  return {
+    abort: stop,
+    handler: function (h2) { h = h2; }
+  };
 }

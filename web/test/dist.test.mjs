@@ -56,7 +56,7 @@ test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature d
   assert.ok(WebAssembly.validate(read(manifest.wasm)));
 });
 
-test('size budgets: engine ≤ 470 KB brotli, shim ≤ 6.4 KB minified + gzip', () => {
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.1 KB minified + gzip', () => {
   const engineBr = read(manifest.wasm + '.br').length;
   assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
   const shimGz = read('eventsource.js.gz').length;
@@ -64,8 +64,16 @@ test('size budgets: engine ≤ 470 KB brotli, shim ≤ 6.4 KB minified + gzip', 
   // EventSourcePolyfill (issue 12, about 160 bytes), the engine files can
   // live elsewhere (engineBase, issue 16) and the ES5 listener lists keep
   // the DOM's dispatch flag and report a listener's exception at once
-  // (about 250 bytes together).
-  assert.ok(shimGz <= 6_400, `shim is ${shimGz} bytes gzip`);
+  // (about 250 bytes together). 7.0 KB since the lite engine serves a
+  // connection while the WebAssembly engine boots, then hands it over, and
+  // the script preloads the engines on a page without EventSource (issue
+  // 13, engines/handover.js: about 630 bytes). 7.1 KB since the shim's
+  // one registration point (registry.js, issue 17) and the rule that a
+  // page's request headers skip the lite engine (XHR would follow a
+  // redirect with them): about 60 bytes. The hand-over's coordinator could
+  // move into the lite engine's file, which only pages without EventSource
+  // load.
+  assert.ok(shimGz <= 7_100, `shim is ${shimGz} bytes gzip`);
   // The shipped .gz is gzip -9; a fresh compression agrees within noise.
   assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
 });

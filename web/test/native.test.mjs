@@ -9,9 +9,15 @@ import { fakeNative } from './lib/native.mjs';
 
 const { NativeES, created } = fakeNative();
 
-installBrowser('http://page.test');
+const page = installBrowser('http://page.test');
 globalThis.EventSource = NativeES;
 loadShim();
+
+test('a page with a native EventSource preloads no engine', async () => {
+  new EventSourcePolyfill('/pre', { supervise: false }).close();
+  await sleep(20);
+  assert.deepEqual(page.loaded, []);
+});
 
 test('the browser\'s EventSource stays, the polyfill is beside it', () => {
   assert.equal(window.EventSource, NativeES);

@@ -4,6 +4,11 @@
 // load(ready, broken) is called on the first connection: ready(impl) runs
 // the queue on impl; broken(err), at any time, fails the queue and every
 // later connection.
+//
+// For the lite-first hand-over (handover.js) an engine also says where it
+// is: load() starts loading without a connection (a preload), impl() is
+// the engine once ready, and when(f) calls f(engine) once it is ready, or
+// f(null) once it broke.
 
 import { warn, schedule } from '../env.js';
 
@@ -11,6 +16,20 @@ export function lazy(name, available, load) {
   var impl = null;
   var queue = [];
   var state = 0; // 0 idle, 1 loading or running, 2 broken
+  var waiters = [];
+
+  function tell(engine) {
+    var w = waiters;
+    waiters = [];
+    for (var i = 0; i < w.length; i++) w[i](engine);
+  }
+
+  function begin() {
+    if (!state) {
+      state = 1;
+      load(ready, broken);
+    }
+  }
 
   function ready(engine) {
     impl = engine;
@@ -23,6 +42,7 @@ export function lazy(name, available, load) {
         if (q[i].sink.started) q[i].sink.started();
       }
     }
+    tell(engine);
   }
 
   function broken(err) {
@@ -37,6 +57,7 @@ export function lazy(name, available, load) {
         if (!q[i].closed) q[i].sink.error(false);
       }
     });
+    tell(null);
   }
 
   return {
@@ -49,10 +70,7 @@ export function lazy(name, available, load) {
         schedule(function () { if (!q.closed) sink.error(false); });
       } else {
         queue.push(q);
-        if (!state) {
-          state = 1;
-          load(ready, broken);
-        }
+        begin();
       }
       return {
         close: function () {
@@ -60,6 +78,15 @@ export function lazy(name, available, load) {
           if (q.handle) q.handle.close();
         }
       };
+    },
+    load: begin,
+    impl: function () {
+      return impl;
+    },
+    when: function (f) {
+      if (impl) f(impl);
+      else if (state === 2) f(null);
+      else waiters.push(f);
     }
   };
 }

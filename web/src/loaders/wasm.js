@@ -8,6 +8,7 @@ import { root, isFunction } from '../env.js';
 import { engineBase, loadScript } from '../script.js';
 import { expect, expecting } from '../registry.js';
 import { lazy } from './lazy.js';
+import { park } from '../engines/handover.js';
 
 /* global __POLYSSE_WASM__, __POLYSSE_GLUE__ */
 // File names, with their content hashes, written in by the build.
@@ -15,6 +16,11 @@ var WASM_FILE = typeof __POLYSSE_WASM__ === 'string' ? __POLYSSE_WASM__ : 'event
 var GLUE_FILE = typeof __POLYSSE_GLUE__ === 'string' ? __POLYSSE_GLUE__ : 'wasm_exec.js';
 
 export var wasmEngine = lazy('WebAssembly', typeof root.WebAssembly === 'object' && !!root.WebAssembly && isFunction(root.Promise), function (ready, broken) {
+  park(function () { load(ready, broken); });
+});
+wasmEngine.name = 'wasm';
+
+function load(ready, broken) {
   var W = root.WebAssembly;
   var url = engineBase() + WASM_FILE;
   // The module downloads and compiles while the script loads: compiling
@@ -30,19 +36,21 @@ export var wasmEngine = lazy('WebAssembly', typeof root.WebAssembly === 'object'
     });
     module.then(null, function () {}); // seen by the engine; not "unhandled" meanwhile
   }
-  // The engine script registers its boot function (engines/wasm/entry.js).
+  // The engine script registers its boot function (engines/wasm/entry.js);
+  // the boot waits for park (engines/handover.js).
   expect('wasm', function (boot) {
-    var started;
-    try {
-      started = boot(module, url, broken);
-    } catch (err) {
-      broken(err);
-      return;
-    }
-    started.then(ready).then(null, broken);
+    park(function () {
+      var started;
+      try {
+        started = boot(module, url, broken);
+      } catch (err) {
+        broken(err);
+        return;
+      }
+      started.then(ready).then(null, broken);
+    });
   });
   loadScript(engineBase() + GLUE_FILE, function (err) {
     if (err || expecting('wasm')) broken(err || new Error(GLUE_FILE + ' did not start the engine'));
   });
-});
-wasmEngine.name = 'wasm';
+}

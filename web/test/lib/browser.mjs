@@ -107,5 +107,14 @@ export function sources(after) {
   };
 }
 
+// wasmScripts are the scripts a page with WebAssembly and no native
+// EventSource loads, each once: the lite engine, which serves the first
+// connections while the WebAssembly engine boots, and the WebAssembly
+// engine's JavaScript half (see src/engines/handover.js).
+export function wasmScripts(origin) {
+  const m = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
+  return [origin + '/dist/' + m.lite, origin + '/dist/' + m.glue].sort();
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export { http };

@@ -27,6 +27,7 @@ export class FakeXHR {
     this.onprogress = null;
     this._headers = {};
     this._res = null;
+    this.chunks = 0; // network chunks received, for tests that pace a stream
     FakeXHR.instances.push(this);
   }
   open(method, url) {
@@ -55,6 +56,7 @@ export class FakeXHR {
       this._set(2);
       res.on('data', (chunk) => {
         if (this._aborted) return;
+        this.chunks++;
         this.responseText += decoder.decode(chunk, { stream: true });
         FakeXHR.maxHeld = Math.max(FakeXHR.maxHeld, this.responseText.length);
         if (!FakeXHR.progressEvery) {

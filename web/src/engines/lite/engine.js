@@ -27,11 +27,24 @@
 //     (transport=poll). The step is remembered for the page, by origin.
 //   - In long-poll mode each response ends and the next request follows
 //     at once (the hub ends each with retry: 10), unseen by the page.
+//   - Hand-over: where the WebAssembly engine runs, this engine serves a
+//     page's connections while that one boots (engines/handover.js), and
+//     hands each over once asked (handle.handover(take)): at the next event
+//     boundary of the response in flight, with the live XHR and the text
+//     after the boundary, or before its next request, which the other
+//     engine then makes. take(state) gets what the connection knows and
+//     answers whether to read on; from then on this engine does nothing
+//     for the connection. An attempt that got no response, which XHR
+//     cannot tell a network error from a CORS refusal by, goes to
+//     opts.undecided(state) the same way, without an error event: the
+//     WebAssembly engine's fetch tells them apart, as the standard
+//     requires (a refusal fails the connection, an error reconnects).
+//     opts.from, a state given so, starts a connection from it.
 
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream, NETWORK, REFUSED, ABORTED, RECYCLED } from '../../transports.js';
+import { xhrStream, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
@@ -75,11 +88,21 @@ export function connect(modes, url, opts, sink) {
   var head = false; // the attempt in flight got a response
   var got = false; // … and body text
   var batch = [];
+  var want = null; // the hand-over asked for: take(state) at the next boundary
+  var busy = false; // inside a transport callback
   var p = parser(function (type, data, id) {
     batch.push(type, data, id);
   }, function (ms) {
     retryMs = ms;
   });
+  var from = opts.from;
+  if (from) {
+    p.lastId = from.lastId;
+    retryMs = from.retry;
+    failures = from.failures;
+    plain = from.plain;
+    shown = quiet = from.open;
+  }
 
   function stop() {
     attempt++;
@@ -93,6 +116,11 @@ export function connect(modes, url, opts, sink) {
   function start() {
     timer = null;
     if (dead) return;
+    if (want) {
+      // Between two attempts: the other engine makes the next one.
+      give(null, '');
+      return;
+    }
     stop();
     var n = attempt;
     head = got = false;
@@ -133,10 +161,22 @@ export function connect(modes, url, opts, sink) {
     watchdog();
     var h = {
       head: function (status, type, rurl) {
-        return n === attempt && response(status, type, rurl);
+        if (n !== attempt) return false;
+        busy = true;
+        try {
+          return response(status, type, rurl);
+        } finally {
+          busy = false;
+        }
       },
       text: function (s) {
-        return n === attempt && body(s);
+        if (n !== attempt) return false;
+        busy = true;
+        try {
+          return body(s);
+        } finally {
+          busy = false;
+        }
       },
       end: function (how) {
         if (n === attempt) end(how);
@@ -181,6 +221,8 @@ export function connect(modes, url, opts, sink) {
         shown = true;
         sink.open(rurl);
       }
+      // Nothing of the body read yet: a boundary.
+      if (want && !dead) return give(tr, '');
       return !dead;
     }
     stop();
@@ -198,7 +240,9 @@ export function connect(modes, url, opts, sink) {
     got = true;
     guard = clear(guard);
     watchdog();
-    p.feed(s);
+    // Asked to hand over: the parser stops at the first event boundary,
+    // and the rest of s is the other engine's.
+    var at = want ? p.feed(s, true) : p.feed(s);
     if (batch.length) {
       var b = batch;
       batch = [];
@@ -206,7 +250,35 @@ export function connect(modes, url, opts, sink) {
       sink.messages(b);
       if (dead || n !== attempt) return false;
     }
+    if (want) {
+      // A listener may have asked for it after the parser finished.
+      if (at >= 0) return give(tr, s.substring(at));
+      if (p.clean()) return give(tr, '');
+    }
     return true;
+  }
+
+  // give hands the connection over (see handover below): tr is the XHR in
+  // flight at an event boundary, rest its text after the boundary; without
+  // tr, the other engine makes the next attempt. Returns whether to read on.
+  function give(t, rest) {
+    var take = want;
+    want = null;
+    dead = true;
+    attempt++;
+    tr = null;
+    timer = clear(timer);
+    guard = clear(guard);
+    dog = clear(dog);
+    return take({
+      lastId: p.lastId,
+      retry: retryMs,
+      failures: failures,
+      plain: plain,
+      open: quiet, // between attempts, the page's stream open
+      tr: t,
+      rest: rest
+    });
   }
 
   function end(how) {
@@ -227,6 +299,11 @@ export function connect(modes, url, opts, sink) {
       // The page aborted the request (window.stop()): the standard fails
       // the connection.
       fail();
+      return;
+    }
+    if (!head && how === UNKNOWN && opts.undecided) {
+      want = opts.undecided;
+      give(null, '');
       return;
     }
     if (!head && extra && how !== NETWORK) {
@@ -326,8 +403,17 @@ export function connect(modes, url, opts, sink) {
   return {
     close: function () {
       dead = true;
+      want = null;
       timer = clear(timer);
       stop();
+    },
+    // handover asks for the hand-over: at once when the response in flight
+    // is open with nothing of an event held, else at its next event
+    // boundary or before the next attempt.
+    handover: function (take) {
+      if (dead) return;
+      want = take;
+      if (tr && head && !busy && p.clean()) give(tr, '');
     }
   };
 }

@@ -10,12 +10,17 @@ var MAX_MS = 2147483647;
 // parser returns a parser that calls dispatch(type, data, lastEventId) for
 // each event and setRetry(ms) for each valid retry field.
 //
-//   p.feed(text)  parses the next part of the stream
+//   p.feed(text[, stop])  parses the next part of the stream; with stop, it
+//                 stops at the first point where clean() holds (at the start
+//                 of text, or after a line) and returns the index in text
+//                 of what it left, or -1 when it parsed it all
 //   p.reset()     forgets a partial line and event, for a new connection;
 //                 the last event ID string stays
 //   p.lastId      the last event ID string, what a reconnection resumes from
-//   p.clean()     nothing of a partial event is held: the stream can move
-//                 to a new connection without losing anything
+//   p.clean()     nothing of a partial event is held, nor a CR whose LF
+//                 may start the next part: the stream can move to a new
+//                 connection, or to another parser, without losing or
+//                 repeating anything
 export function parser(dispatch, setRetry) {
   var line = ''; // the unfinished line
   var parts = 0; // how many parts of the stream it came from
@@ -67,7 +72,7 @@ export function parser(dispatch, setRetry) {
   var p = {
     lastId: '',
     clean: function () {
-      return !pending && line === '';
+      return !pending && !skipLF && line === '';
     },
     reset: function () {
       line = data = type = '';
@@ -76,13 +81,14 @@ export function parser(dispatch, setRetry) {
       id = p.lastId;
       skipLF = pending = false;
     },
-    feed: function (s) {
+    feed: function (s, stop) {
       var n = s.length;
       var i = 0;
       if (skipLF && i < n) {
         skipLF = false;
         if (s.charCodeAt(i) === 10) i++;
       }
+      if (stop && p.clean()) return i;
       // The next CR and LF at or after i; -1 once there is none.
       var cr = -2;
       var lf = -2;
@@ -104,7 +110,9 @@ export function parser(dispatch, setRetry) {
         }
         i = j + 1;
         process(l, joined);
+        if (stop && p.clean()) return i;
       }
+      return -1;
     }
   };
   return p;

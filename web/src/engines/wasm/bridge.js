@@ -42,6 +42,7 @@ var E_HEAD = 5;
 var E_CHUNK = 6;
 var E_END = 7;
 var E_TIMER = 8;
+var E_ADOPT = 9;
 // The other numbers that cross the bridge, each named as its Go twin, which
 // wasm/bridge_test.go holds them to: E_OPEN's flags (flag* in
 // wasm/main_js.go) and transport (transport* in wasm/request.go; the shim
@@ -54,11 +55,16 @@ var F_SAME_ORIGIN = 2;
 var F_HEADERS = 4;
 var F_AUTH_HOOK = 8;
 var F_GATEWAY_ERRORS = 16;
+var F_PLAIN = 32;
 var T_FETCH = 1;
 var T_XHR = 2;
 var A_FAIL = -1;
 var A_RETRY = -2;
 var A_WAIT = -3;
+// E_ADOPT's how (adopt* in wasm/conn.go): what the lite engine hands over.
+var D_CONNECT = 0;
+var D_RESUME = 1;
+var D_IN_FLIGHT = 2;
 // Where E_OPEN's arguments are, in the one array it passes after the id
 // (open* in wasm/main_js.go).
 var O_URL = 0;
@@ -124,6 +130,45 @@ var engine = {
       start(c);
     }
     return { close: function () { close(c); } };
+  },
+  // adopt takes over a connection the lite engine served while this one
+  // booted (engines/handover.js): s is what the lite engine knew (last
+  // event ID, retry time, failures, plain) and, when it hands over at an
+  // event boundary, its XHR in flight (tr), whose callbacks come here from
+  // now on. The handle's feed(text) gives the engine the text of that
+  // response after the boundary and says whether to read on.
+  adopt: function (url, opts, sink, s) {
+    var c = { id: nextId++, url: url, opts: opts, sink: sink, closed: false, started: true, tr: null, timers: [null, null] };
+    var h = null;
+    if (!running) {
+      if (s.tr) s.tr.abort();
+      schedule(function () { if (!c.closed) sink.error(false); });
+    } else {
+      conns[c.id] = c;
+      var how = s.tr ? D_IN_FLIGHT : s.open ? D_RESUME : D_CONNECT;
+      var attempt = 0;
+      try {
+        attempt = bridge.engine(E_ADOPT, c.id, openArgs(c, s.plain), s.lastId, s.retry, s.failures, how);
+      } catch (err) {
+        broken(err);
+      }
+      if (s.tr) {
+        if (attempt > 0 && !c.closed) {
+          h = handlers(c, attempt);
+          c.tr = s.tr;
+          s.tr.handler(h);
+        } else {
+          s.tr.abort();
+        }
+      }
+    }
+    return {
+      close: function () { close(c); },
+      feed: function (text) {
+        if (!h || c.closed || !c.tr) return false;
+        return text === '' || h.text(text);
+      }
+    };
   }
 };
 
@@ -184,13 +229,14 @@ function call(op, id, a, b, c, d, e) {
   }
 }
 
-function start(c) {
-  if (c.closed) return;
-  c.started = true;
+// openArgs is the one array E_OPEN and E_ADOPT take after the id, at the
+// O_* indexes. plain (F_PLAIN) is E_ADOPT's: the lite engine had stopped
+// sending headers of ours.
+function openArgs(c, plain) {
   var o = c.opts;
   var r = o.retry;
   var flags = (o.withCredentials ? F_CREDENTIALS : 0) | (o.local ? F_SAME_ORIGIN : 0) | (o.headers ? F_HEADERS : 0) |
-    (r.onAuthError ? F_AUTH_HOOK : 0) | (o.gatewayErrors ? F_GATEWAY_ERRORS : 0);
+    (r.onAuthError ? F_AUTH_HOOK : 0) | (o.gatewayErrors ? F_GATEWAY_ERRORS : 0) | (plain ? F_PLAIN : 0);
   var transport = o.transport === 'fetch' ? T_FETCH : o.transport === 'xhr' ? T_XHR : streamingFetch() ? T_FETCH : T_XHR;
   var a = [];
   a[O_URL] = c.url;
@@ -202,8 +248,14 @@ function start(c) {
   a[O_JITTER] = r.jitter;
   a[O_TRANSPORT] = transport;
   a[O_PARAM] = o.lastEventIdQueryParameterName;
+  return a;
+}
+
+function start(c) {
+  if (c.closed) return;
+  c.started = true;
   try {
-    bridge.engine(E_OPEN, c.id, a);
+    bridge.engine(E_OPEN, c.id, openArgs(c));
   } catch (err) {
     broken(err);
   }
@@ -288,8 +340,21 @@ function fields(bytes, big) {
 }
 
 function request(conn, attempt, xhr, url, headers, withCredentials) {
+  var h = handlers(conn, attempt);
+  try {
+    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h);
+  } catch (err) {
+    // A header the browser refuses, say: a request that never went out is
+    // a network error, reported on a later task as one would be.
+    report(err);
+    schedule(function () { h.end(NETWORK); });
+  }
+}
+
+// handlers are a transport's callbacks for attempt: each one a call into Go.
+function handlers(conn, attempt) {
   var id = conn.id;
-  var h = {
+  return {
     head: function (code, type, url, streams) {
       return !!call(E_HEAD, id, attempt, code, type, url, streams);
     },
@@ -317,14 +382,6 @@ function request(conn, attempt, xhr, url, headers, withCredentials) {
       call(E_END, id, attempt, how | 0);
     }
   };
-  try {
-    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h);
-  } catch (err) {
-    // A header the browser refuses, say: a request that never went out is
-    // a network error, reported on a later task as one would be.
-    report(err);
-    schedule(function () { h.end(NETWORK); });
-  }
 }
 
 function timer(conn, kind, ms) {
