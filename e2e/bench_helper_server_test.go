@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"flag"
 	"fmt"
 	"mime"
 	"net"
@@ -207,6 +208,8 @@ type benchServer struct {
 // newBenchServer serves html at /, the polyfills under /polysse/ and
 // /esp/, the server's clock (Unix milliseconds, fractional) at /clock, and
 // stream at /sse.
+var benchRTT = flag.Duration("browserbench.rtt", 0, "a wait before each answer of the browser benchmarks' server, as a network's round trip (0: loopback as it is)")
+
 func newBenchServer(tb testing.TB, as *benchAssets, html string, stream func(w http.ResponseWriter, r *http.Request, done <-chan struct{})) *benchServer {
 	s := &benchServer{closing: make(chan struct{})}
 	mux := http.NewServeMux()
@@ -249,7 +252,20 @@ func newBenchServer(tb testing.TB, as *benchAssets, html string, stream func(w h
 		h.Set("Cache-Control", "no-cache")
 		stream(w, r, s.closing)
 	})
-	s.Server = httptest.NewUnstartedServer(mux)
+	var h http.Handler = mux
+	if d := *benchRTT; d > 0 {
+		// Each request waits a round trip before its answer, as over a
+		// network: what a page waits for in series shows.
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
+	}
+	s.Server = httptest.NewUnstartedServer(h)
 	s.counter = &countingListener{Listener: s.Listener}
 	s.Listener = s.counter
 	s.Start()

@@ -75,6 +75,39 @@ export function blankEnd(text, from) {
 // headers option, and is never sent to where a redirect leads.
 var OWN = /^(accept|cache-control|last-event-id)$/i;
 
+// xhrOpen makes an XMLHttpRequest for the stream at url, ready to send.
+export function xhrOpen(url, headers, withCredentials) {
+  var x = new root.XMLHttpRequest();
+  x.open('GET', url, true);
+  // After open: IE10-11 throw when it is set before.
+  if (withCredentials) x.withCredentials = true;
+  for (var i = 0; i + 1 < headers.length; i += 2) x.setRequestHeader(headers[i], headers[i + 1]);
+  // The standard decodes the stream as UTF-8 whatever charset it names.
+  if (x.overrideMimeType) x.overrideMimeType('text/plain; charset=utf-8');
+  return x;
+}
+
+// sendEarly sends the request that an engine still loading will make
+// first (engines/handover.js): { xhr, url, headers, aborted }, which the
+// engine passes to xhrStream as sent when its first request is the same
+// (sameRequest), or aborts. Until then the response waits in the XHR,
+// responseText keeping all of it.
+export function sendEarly(url, headers, withCredentials) {
+  var s = { xhr: xhrOpen(url, headers, withCredentials), url: url, headers: headers, aborted: false };
+  s.xhr.onabort = function () { s.aborted = true; };
+  s.xhr.send();
+  return s;
+}
+
+// sameRequest reports whether sent is the request for url with headers.
+export function sameRequest(sent, url, headers) {
+  if (sent.url !== url || sent.headers.length !== headers.length) return false;
+  for (var i = 0; i < headers.length; i++) {
+    if (sent.headers[i] !== headers[i]) return false;
+  }
+  return true;
+}
+
 // streamingFetch reports whether fetch can hand over a body as it arrives.
 export function streamingFetch() {
   return isFunction(root.fetch) && isFunction(root.ReadableStream) &&
@@ -179,20 +212,14 @@ export function fetchStream(url, headers, withCredentials, h) {
   return { abort: stop };
 }
 
-export function xhrStream(url, headers, withCredentials, h) {
+export function xhrStream(url, headers, withCredentials, h, sent) {
   var done = false;
   var ending = false;
   var pageAbort = false;
   var seen = 0;
   var safe = 0; // responseText up to its last blank line
   var announced = false;
-  var x = new root.XMLHttpRequest();
-  x.open('GET', url, true);
-  // After open: IE10-11 throw when it is set before.
-  if (withCredentials) x.withCredentials = true;
-  for (var i = 0; i + 1 < headers.length; i += 2) x.setRequestHeader(headers[i], headers[i + 1]);
-  // The standard decodes the stream as UTF-8 whatever charset it names.
-  if (x.overrideMimeType) x.overrideMimeType('text/plain; charset=utf-8');
+  var x = sent ? sent.xhr : xhrOpen(url, headers, withCredentials);
 
   function stop() {
     if (done) return;
@@ -267,7 +294,16 @@ export function xhrStream(url, headers, withCredentials, h) {
     pageAbort = true;
     if (!done && !ending) finish(ABORTED);
   };
-  x.send();
+  if (!sent) {
+    x.send();
+  } else {
+    // What it did before these handlers, told on a later task, as an XHR
+    // tells it.
+    pageAbort = sent.aborted;
+    root.setTimeout(function () {
+      if (pageAbort) x.onabort(); else change();
+    }, 0);
+  }
   // handler(h2) sends every later callback to h2: the lite engine hands a
   // live response over to the WebAssembly engine with it
   // (engines/handover.js), and what this XHR held and delivered, its byte

@@ -23,6 +23,11 @@
 
 import { root, isFunction } from '../env.js';
 import { shim } from '../registry.js';
+import { modes } from './supervisor.js';
+import { origin as originOf } from '../url.js';
+import { sendEarly } from '../transports.js';
+
+var EVENT_STREAM = 'text/event-stream';
 
 // The WebAssembly engine's start (instantiating the module and running Go's
 // runtime: tens of milliseconds on the page's thread) waits while a
@@ -73,6 +78,20 @@ export function liteFirst(wasm, lite) {
       // around this engine makes the WebAssembly engine's.
       var lopts = Object.create(opts);
       lopts.fallback = false;
+      // The stream's request goes out now, as the browser's own
+      // EventSource's would, not once the lite engine's file has loaded:
+      // the lite engine takes it as its first request when that is the
+      // same one (engines/lite/engine.js), else aborts it. Not where the
+      // page's fallbacks change the request (engines/supervisor.js).
+      if (!modes[originOf(url)]) {
+        try {
+          lopts.sent = sendEarly(url, opts.local ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials);
+        } catch (err) { /* the lite engine's own request will say */ }
+      }
+      var unsend = function () {
+        if (lopts.sent) lopts.sent.xhr.abort();
+        lopts.sent = null;
+      };
       var held = null; // an undecided attempt, until the release
       // An attempt that got no response (a network error or a CORS
       // refusal: XHR cannot tell) is the WebAssembly engine's to make
@@ -101,6 +120,7 @@ export function liteFirst(wasm, lite) {
         if (closed || cur) return;
         var w = released ? wasm.impl() : null;
         if (w) {
+          unsend();
           seen();
           cur = w.connect(url, opts, sink);
         } else {
@@ -143,6 +163,7 @@ export function liteFirst(wasm, lite) {
         if (closed || cur) return;
         // Without the lite engine, the connection waits for the other.
         if (!l) {
+          unsend();
           seen();
           cur = wasm.connect(url, opts, sink);
         } else {
@@ -165,6 +186,7 @@ export function liteFirst(wasm, lite) {
       return {
         close: function () {
           closed = true;
+          unsend();
           seen();
           if (cur) cur.close();
         }

@@ -44,7 +44,7 @@
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
+import { xhrStream, sameRequest, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
@@ -182,8 +182,16 @@ export function connect(modes, url, opts, sink) {
         if (n === attempt) end(how);
       }
     };
+    // The request the shim sent before this file had loaded
+    // (engines/handover.js), when it is this first one.
+    var sent = opts.sent;
+    if (sent) opts.sent = null;
+    if (sent && !sameRequest(sent, u, hs)) {
+      sent.xhr.abort();
+      sent = null;
+    }
     try {
-      tr = xhrStream(u, hs, opts.withCredentials, h);
+      tr = xhrStream(u, hs, opts.withCredentials, h, sent);
     } catch (err) {
       // A header the browser refuses, say: a request that never went out
       // is a network error, reported on a later task as one would be.
