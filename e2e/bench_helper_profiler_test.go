@@ -105,30 +105,11 @@ func profileSummary(p *profiler.Profile, top int) string {
 			kind = f.FunctionName
 		}
 		byKind[kind] += t
-		key := f.FunctionName
-		if key == "" {
-			key = "(anonymous)"
-		}
-		if f.URL != "" {
-			key += fmt.Sprintf(" %s:%d:%d", path.Base(f.URL), f.LineNumber+1, f.ColumnNumber+1)
-		}
-		byFunc[key] += t
+		byFunc[frameName(f)] += t
 	}
 	var b strings.Builder
 	list := func(m map[string]float64, n int) {
-		type kv struct {
-			k string
-			v float64
-		}
-		var s []kv
-		for k, v := range m {
-			s = append(s, kv{k, v})
-		}
-		slices.SortFunc(s, func(a, b kv) int { return cmp.Compare(b.v, a.v) })
-		for i, e := range s {
-			if i == n {
-				break
-			}
+		for _, e := range largest(m, n) {
 			fmt.Fprintf(&b, "  %6.1f ms %5.1f%%  %s\n", e.v/1000, 100*e.v/total, e.k)
 		}
 	}
@@ -230,16 +211,6 @@ func heapSummary(p *heapprofiler.SamplingHeapProfile, top int) string {
 	self := map[string]float64{}
 	script := map[string]float64{}
 	total := 0.0
-	frameName := func(f *runtime.CallFrame) string {
-		k := f.FunctionName
-		if k == "" {
-			k = "(anonymous)"
-		}
-		if f.URL != "" {
-			k += fmt.Sprintf(" %s:%d:%d", path.Base(f.URL), f.LineNumber+1, f.ColumnNumber+1)
-		}
-		return k
-	}
 	var walk func(n *heapprofiler.SamplingHeapProfileNode, inScript string)
 	walk = func(n *heapprofiler.SamplingHeapProfileNode, inScript string) {
 		if n.CallFrame.URL != "" {
@@ -261,19 +232,7 @@ func heapSummary(p *heapprofiler.SamplingHeapProfile, top int) string {
 	}
 	var b strings.Builder
 	list := func(m map[string]float64) {
-		type kv struct {
-			k string
-			v float64
-		}
-		var s []kv
-		for k, v := range m {
-			s = append(s, kv{k, v})
-		}
-		slices.SortFunc(s, func(a, b kv) int { return cmp.Compare(b.v, a.v) })
-		for i, e := range s {
-			if i == top || e.v == 0 {
-				break
-			}
+		for _, e := range largest(m, top) {
 			fmt.Fprintf(&b, "  %8.2f MB %5.1f%%  %s\n", e.v/1e6, 100*e.v/total, e.k)
 		}
 	}
@@ -282,6 +241,38 @@ func heapSummary(p *heapprofiler.SamplingHeapProfile, top int) string {
 	b.WriteString("  by the innermost frame of a script:\n")
 	list(script)
 	return b.String()
+}
+
+// frameName names a profile's frame: its function, and where it is when
+// it has a URL.
+func frameName(f *runtime.CallFrame) string {
+	k := f.FunctionName
+	if k == "" {
+		k = "(anonymous)"
+	}
+	if f.URL != "" {
+		k += fmt.Sprintf(" %s:%d:%d", path.Base(f.URL), f.LineNumber+1, f.ColumnNumber+1)
+	}
+	return k
+}
+
+// weighed is a profile's entry: a name and what it weighs.
+type weighed struct {
+	k string
+	v float64
+}
+
+// largest returns the n heaviest of m's entries that weigh anything,
+// heaviest first.
+func largest(m map[string]float64, n int) []weighed {
+	s := make([]weighed, 0, len(m))
+	for k, v := range m {
+		if v > 0 {
+			s = append(s, weighed{k, v})
+		}
+	}
+	slices.SortFunc(s, func(a, b weighed) int { return cmp.Compare(b.v, a.v) })
+	return s[:min(n, len(s))]
 }
 
 // rendererRSS returns the resident memory, in bytes, of the largest of
