@@ -115,6 +115,12 @@ export function connect(modes, url, opts, sink) {
 
   function start() {
     timer = null;
+    // The request the shim sent before this file had loaded
+    // (engines/handover.js), when it is this first one; aborted on any
+    // other way out.
+    var sent = opts.sent;
+    if (sent) opts.sent = null;
+    if (sent && (dead || want)) sent.xhr.abort();
     if (dead) return;
     if (want) {
       // Between two attempts: the other engine makes the next one.
@@ -145,7 +151,10 @@ export function connect(modes, url, opts, sink) {
       extra = true;
     }
     var uh = headerList(opts);
-    if (dead) return; // the page's headers function closed it
+    if (dead) { // the page's headers function closed it
+      if (sent) sent.xhr.abort();
+      return;
+    }
     for (var i = 0; i + 1 < uh.length; i += 2) add(uh[i], uh[i + 1]);
     if (p.lastId) {
       var param = opts.lastEventIdQueryParameterName;
@@ -182,10 +191,6 @@ export function connect(modes, url, opts, sink) {
         if (n === attempt) end(how);
       }
     };
-    // The request the shim sent before this file had loaded
-    // (engines/handover.js), when it is this first one.
-    var sent = opts.sent;
-    if (sent) opts.sent = null;
     if (sent && !sameRequest(sent, u, hs)) {
       sent.xhr.abort();
       sent = null;
