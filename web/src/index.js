@@ -14,18 +14,20 @@
 //     (engines/handover.js);
 //   - the ES5 lite engine (engines/lite/, loaded by loaders/lite.js from
 //     this script's folder) where there is XMLHttpRequest but no
-//     WebAssembly: IE10-11;
+//     WebAssembly: IE10-11 (for the standard EventSource, with the
+//     stream's request sent in the constructor, engines/handover.js);
 //   - otherwise none: the connection fails with a console warning.
 // The engine option ('auto', 'native', 'wasm', 'lite') forces a choice
 // among those the browser can run ('wasm': without the lite engine first).
 //
 // A page without a native EventSource will need an engine: the script
-// starts loading it as it runs (the lite engine, and the WebAssembly one
-// where the browser runs it), so that the first connection waits less and
-// a later page finds the files in its cache. A browser with a native
+// starts loading the lite engine as it runs, and the WebAssembly one (where
+// the browser runs it) once the page has loaded or its first connection
+// has had its first event, so that the first connection waits less and a
+// later page finds the files in its cache. A browser with a native
 // EventSource downloads nothing more.
 
-import { root, NativeEventSource } from './env.js';
+import { root, doc, isFunction, NativeEventSource } from './env.js';
 import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
 import { wasmEngine } from './loaders/wasm.js';
@@ -36,8 +38,8 @@ import { liteFirst } from './engines/handover.js';
 import { setEngineBase, preloadable } from './script.js';
 
 var supervised = supervise(nativeEngine, 'supervised', true);
-var wasmFirst = liteFirst(wasmEngine, liteEngine);
-var wasm = supervise(wasmFirst, 'wasm', false);
+var first = liteFirst(wasmEngine, liteEngine);
+var wasm = supervise(first, 'wasm', false);
 
 function needsPolyfill(opts) {
   return !!opts.headers || opts.transport === 'fetch' || opts.transport === 'xhr';
@@ -49,8 +51,8 @@ setEngineSelector(function (opts) {
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
     return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;
   }
-  if (wasmEngine.available && want !== 'lite') return opts.standard ? wasmFirst : wasm;
-  if (liteEngine.available) return liteEngine;
+  if (wasmEngine.available && want !== 'lite') return opts.standard ? first : wasm;
+  if (liteEngine.available) return opts.standard && !wasmEngine.available ? first : liteEngine;
   return noneEngine;
 });
 
@@ -64,8 +66,17 @@ if (!NativeEventSource) root.EventSource = EventSource;
 // at its first connection.
 if (!NativeEventSource && preloadable) {
   if (liteEngine.available) liteEngine.load();
-  // On a later task: a connection the page makes right after this script
-  // then has the lite engine's file first, and the download and compile
-  // of the WebAssembly engine wait for its first event (see park).
-  if (wasmEngine.available) root.setTimeout(wasmEngine.load, 0);
+  // The WebAssembly engine once the page has loaded: a timer set now can
+  // fire between this script and the page's next one (the parser yields),
+  // before the page has made its connection, and its fetch, compile and
+  // script load then come before that connection's first event
+  // (docs/benchmarks.md, "First event"). A connection made before then
+  // loads it itself, after its first event (engines/handover.js, park).
+  if (wasmEngine.available) afterLoad(wasmEngine.load);
+}
+
+function afterLoad(f) {
+  var later = function () { root.setTimeout(f, 0); };
+  if (doc && doc.readyState !== 'complete' && isFunction(root.addEventListener)) root.addEventListener('load', later, false);
+  else later();
 }

@@ -1,45 +1,6 @@
-// The stream's request at construction (src/engines/handover.js,
-// sendEarly in src/transports.js): on a page with WebAssembly and no native
-// EventSource, the request goes out in the EventSource constructor, before
-// the lite engine's file has loaded, as the browser's own EventSource's
-// would; the lite engine then takes that very request as its first one, so
-// that the stream is requested once.
+// The stream's request at construction on a page with WebAssembly and no
+// native EventSource: lib/earlysend.mjs.
 
-import { test, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { startServer, sse } from './lib/server.mjs';
-import { installBrowser, loadShim, recorder } from './lib/browser.mjs';
-import { FakeXHR } from './lib/xhr.mjs';
+import { earlySend } from './lib/earlysend.mjs';
 
-const srv = await startServer();
-installBrowser(srv.origin);
-loadShim();
-after(() => srv.close());
-
-const requests = [];
-srv.route('/early', (req, res) => {
-  requests.push(req.headers);
-  sse(res);
-  res.write('id: 7\ndata: first\n\n');
-});
-
-// Made now, synchronously after the script, as a page's inline script
-// would: the lite engine's file is still loading (lib/browser.mjs loads
-// scripts asynchronously).
-const before = FakeXHR.instances.length;
-const es = new EventSource('/early');
-const sentAtConstruction = FakeXHR.instances.length - before;
-const r = recorder(es);
-
-test('the stream is requested in the constructor, once, and the lite engine serves it', async () => {
-  assert.equal(sentAtConstruction, 1, 'an XHR sent by the constructor');
-  const x = FakeXHR.instances[before];
-  assert.equal(x._url, srv.origin + '/early');
-  await r.until((l) => l.some((e) => e.type === 'message'), 10000, 'the first event');
-  const m = r.log.find((e) => e.type === 'message');
-  assert.deepEqual([m.data, m.lastEventId], ['first', '7']);
-  assert.equal(requests.length, 1, 'one request for the stream');
-  assert.equal(requests[0].accept, 'text/event-stream');
-  assert.equal(requests[0]['cache-control'], 'no-cache', 'same-origin: the lite engine sends Cache-Control');
-  es.close();
-});
+await earlySend([]);

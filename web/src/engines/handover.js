@@ -10,10 +10,16 @@
 // nothing is requested again, lost or repeated), or before its next
 // attempt, which the WebAssembly engine then makes (wasm/conn.go, adopt).
 // Connections made once the engine is ready go to it directly; should it
-// never start, the lite engine serves on.
+// never start, the lite engine serves on. Where the browser has no
+// WebAssembly (IE), the lite engine serves the connection alone, the same
+// way: the stream's request still goes out in the constructor.
 //
-// The engine option 'wasm' asks for the WebAssembly engine alone, as
-// before: connections wait for it.
+// This file is the shim's part: it sends the stream's request as the page
+// constructs the EventSource, as the browser's own EventSource does, and
+// hands the connection to the lite engine's file once it has loaded
+// (engines/lite/first.js, which serves it and hands it over). The engine
+// option 'wasm' asks for the WebAssembly engine alone, as before:
+// connections wait for it.
 //
 // The registry's handover (../registry.js), a function that only the tests
 // set, holds the hand-over of each connection made while it is set, whether or
@@ -51,144 +57,67 @@ function unpark() {
 
 export function liteFirst(wasm, lite) {
   return {
-    name: 'wasm',
-    available: wasm.available,
+    name: wasm.available ? 'wasm' : 'lite',
+    available: wasm.available || lite.available,
     connect: function (url, opts, sink) {
       var gate = shim.handover;
       if (!isFunction(gate)) gate = null;
       // Request headers of the page's go to the WebAssembly engine alone: XHR
       // follows a redirect with them, which the standard's fetch would not
       // let a page's headers do (../transports.js, fetchStream).
-      if (!lite.available || opts.engine === 'wasm' || opts.headers || opts.transport === 'fetch' || (wasm.impl() && !gate)) return wasm.connect(url, opts, sink);
-      var closed = false;
-      var sync = true;
-      var released = !gate;
-      var cur = null; // the handle of the engine serving the connection
-      var served = null; // the lite engine's, until the hand-over
-      // The wait for a first event (see park).
+      if (wasm.available && (!lite.available || opts.engine === 'wasm' || opts.headers || opts.transport === 'fetch' || (wasm.impl() && !gate))) return wasm.connect(url, opts, sink);
+      // Shared with the lite engine's part (engines/lite/first.js says what
+      // each is).
+      var c = { released: !gate, closed: false, late: false, sent: null };
+      var handle = null;
       var first = true;
-      var seen = function () {
+      c.seen = function () {
         if (first) {
           first = false;
           if (!--waiting) unpark();
         }
       };
       waiting++;
-      // The lite engine makes no fallback of its own here: the supervisor
-      // around this engine makes the WebAssembly engine's.
-      var lopts = Object.create(opts);
-      lopts.fallback = false;
-      // The stream's request goes out now, as the browser's own
-      // EventSource's would, not once the lite engine's file has loaded:
-      // the lite engine takes it as its first request when that is the
-      // same one (engines/lite/engine.js), else aborts it. Not where the
-      // page's fallbacks change the request (engines/supervisor.js).
+      // Not where the page's fallbacks change the request
+      // (engines/supervisor.js); the lite engine takes this request as its
+      // first when it is the same one, else aborts it.
       if (!modes[originOf(url)]) {
         try {
-          lopts.sent = sendEarly(url, opts.local ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials);
+          c.sent = sendEarly(url, opts.local ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials);
         } catch (err) { /* the lite engine's own request will say */ }
       }
       var unsend = function () {
-        if (lopts.sent) lopts.sent.xhr.abort();
-        lopts.sent = null;
+        if (c.sent) c.sent.xhr.abort();
+        c.sent = null;
       };
-      var held = null; // an undecided attempt, until the release
-      // An attempt that got no response (a network error or a CORS
-      // refusal: XHR cannot tell) is the WebAssembly engine's to make
-      // again, whose fetch can; without it, the lite engine's again.
-      lopts.undecided = function (s) {
-        served = null;
-        held = function () {
-          held = null;
-          wasm.when(function (engine) {
-            if (closed) return;
-            if (engine) {
-              cur = engine.adopt(url, opts, sink, s);
-            } else {
-              var again = Object.create(lopts);
-              again.undecided = null;
-              again.from = s;
-              cur = lite.impl().connect(url, again, sink);
-            }
-          });
-        };
-        if (released) held();
-        return false;
-      };
-
-      function begin() {
-        if (closed || cur) return;
-        var w = released ? wasm.impl() : null;
-        if (w) {
-          unsend();
-          seen();
-          cur = w.connect(url, opts, sink);
-        } else {
-          // After the page's listeners: the engine starts on the next task.
-          cur = served = lite.impl().connect(url, lopts, {
-            target: sink.target,
-            open: function (u) { sink.open(u); },
-            messages: function (f) {
-              sink.messages(f);
-              root.setTimeout(seen, 0);
-            },
-            error: function (r) {
-              sink.error(r);
-              seen();
-            }
-          });
-        }
-        // A connection that waited for an engine starts only now: a sink
-        // timing it (the supervisor's fallback bound) is told.
-        if (!sync && sink.started) sink.started();
-        if (served && released) wasm.when(handOver);
-      }
-
-      function handOver(engine) {
-        if (!engine || closed || !served || cur !== served) return;
-        served.handover(function (s) {
-          served = null;
-          if (closed) {
-            if (s.tr) s.tr.abort();
-            return false;
-          }
-          cur = engine.adopt(url, opts, sink, s);
-          return cur.feed(s.rest);
-        });
-      }
-
-      wasm.load();
+      if (wasm.available) wasm.load();
       lite.load();
       lite.when(function (l) {
-        if (closed || cur) return;
-        // Without the lite engine, the connection waits for the other.
-        if (!l) {
-          unsend();
-          seen();
-          cur = wasm.connect(url, opts, sink);
+        if (c.closed) return;
+        if (l) {
+          handle = l.first(wasm, url, opts, sink, c);
         } else {
-          begin();
+          // Without the lite engine, the connection waits for the other,
+          // or fails where there is none.
+          unsend();
+          c.seen();
+          handle = (wasm.available ? wasm : lite).connect(url, opts, sink);
         }
-      });
-      wasm.when(function (w) {
-        if (w && released) begin();
       });
       if (gate) {
         gate(function () {
-          if (released) return;
-          released = true;
-          if (held) held();
-          else if (served) wasm.when(handOver);
-          else if (lite.impl() || wasm.impl()) begin();
+          if (c.released) return;
+          c.released = true;
+          if (c.release) c.release();
         });
       }
-      sync = false;
+      c.late = true;
       return {
         close: function () {
-          closed = true;
+          c.closed = true;
           unsend();
-          seen();
-          if (cur) cur.close();
+          c.seen();
+          if (handle) handle.close();
         }
       };
     }

@@ -5,6 +5,7 @@
 
 /* global self */
 import { connect } from './engine.js';
+import { first } from './first.js';
 // Building and dispatching a MessageEvent the usual way was 60% of the lite
 // engine's time on small events in Chromium (docs/benchmarks.md). install
 // takes effect only where a script can subclass MessageEvent
@@ -16,5 +17,9 @@ install(shim.events);
 shim.register('lite', {
   connect: function (url, opts, sink) {
     return connect(shim.modes, url, opts, sink);
+  },
+  // A connection the page made before this file had loaded (first.js).
+  first: function (wasm, url, opts, sink, c) {
+    return first(shim.modes, wasm, url, opts, sink, c);
   }
 });
