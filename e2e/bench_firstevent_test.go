@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"strings"
@@ -28,7 +29,9 @@ import (
 // in a rotating order; a cell gives the median and, in brackets, the best,
 // and the median of the per-round ratios to native's time in the same
 // round. With -browserbench.baseline=<folder of another build>, that
-// build runs too, under each profile, as base-<profile>.
+// build runs too, under each profile, as base-<profile>. With
+// -browserbench.hashedshim the polysse columns include the script under its
+// content-hashed name.
 func BenchmarkBrowserFirstEvent(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
@@ -37,6 +40,17 @@ func BenchmarkBrowserFirstEvent(b *testing.B) {
 		{name: "nativeless", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSource"},
 		{name: "edgehtml", profile: EdgeHTML, script: "/polysse/eventsource.js", ctor: "window.EventSource"},
 		{name: "ie11", profile: IE11, script: "/polysse/eventsource.js", ctor: "window.EventSource"},
+	}
+	if *firstHashed {
+		// The script under its content-hashed name, cached for good, as a
+		// page that takes the name from the manifest includes it.
+		name, err := hashedShim(as.polysse)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range cols[1:] {
+			cols[1+i].script = "/polysse/" + name
+		}
 	}
 	if as.baseline != nil {
 		// Another build (-browserbench.baseline), in the same rounds, for a
@@ -83,6 +97,7 @@ func BenchmarkBrowserFirstEvent(b *testing.B) {
 
 var (
 	firstReps   = flag.Int("browserbench.firstreps", 7, "rounds of BenchmarkBrowserFirstEvent")
+	firstHashed = flag.Bool("browserbench.hashedshim", false, "BenchmarkBrowserFirstEvent's polysse columns include the script under its content-hashed name (the manifest's shimHashed, cached for good) instead of eventsource.js (revalidated on every page)")
 	firstSettle = flag.Duration("browserbench.firstsettle", 2*time.Second, "BenchmarkBrowserFirstEvent's time on the first page after its first event, before the later page")
 )
 
@@ -146,4 +161,21 @@ es.onmessage = function () {
 	later = result()
 	pg.Navigate("about:blank")
 	return first, later
+}
+
+// hashedShim returns the content-hashed name of the script in a build
+// (manifest.json's shimHashed).
+func hashedShim(files map[string]*benchAsset) (string, error) {
+	m := files["manifest.json"]
+	if m == nil {
+		return "", fmt.Errorf("the build has no manifest.json")
+	}
+	var names map[string]string
+	if err := json.Unmarshal(m.plain, &names); err != nil {
+		return "", fmt.Errorf("manifest.json: %w", err)
+	}
+	if files[names["shimHashed"]] == nil {
+		return "", fmt.Errorf("the build has no hashed script (manifest.json: %s)", m.plain)
+	}
+	return names["shimHashed"], nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -71,4 +73,50 @@ func with(m fstest.MapFS, name, data string) fstest.MapFS {
 	out := without(m, name)
 	out[name] = &fstest.MapFile{Data: []byte(data)}
 	return out
+}
+
+// TestAssetCaching: the stable script name is revalidated on every page (it
+// names the engine files of its build), the content-hashed names, the
+// script's own among them, are cached for good.
+func TestAssetCaching(t *testing.T) {
+	b, err := fs.ReadFile(web.Dist(), "manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["shimHashed"] == "" {
+		t.Fatalf("the manifest names no hashed shim: %s", b)
+	}
+	h := assetHandler(web.Dist())
+	immutable := "public, max-age=31536000, immutable"
+	for _, tc := range []struct{ path, cache string }{
+		{"/eventsource.js", "no-cache"},
+		{"/" + m["shimHashed"], immutable},
+		{"/" + m["lite"], immutable},
+		{"/" + m["wasm"], immutable},
+		{"/manifest.json", "no-cache"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != tc.cache {
+			t.Errorf("%s: %d, Cache-Control %q, want 200 and %q", tc.path, rec.Code, rec.Header().Get("Cache-Control"), tc.cache)
+		}
+		// What a revalidation gets: 304, no body.
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		req.Header.Set("If-None-Match", rec.Header().Get("ETag"))
+		rec2 := httptest.NewRecorder()
+		h.ServeHTTP(rec2, req)
+		if rec2.Code != http.StatusNotModified || rec2.Body.Len() != 0 {
+			t.Errorf("%s revalidated: %d, %d bytes, want 304", tc.path, rec2.Code, rec2.Body.Len())
+		}
+	}
+	stable, hashed := httptest.NewRecorder(), httptest.NewRecorder()
+	h.ServeHTTP(stable, httptest.NewRequest(http.MethodGet, "/eventsource.js", nil))
+	h.ServeHTTP(hashed, httptest.NewRequest(http.MethodGet, "/"+m["shimHashed"], nil))
+	if stable.Body.String() != hashed.Body.String() {
+		t.Error("the hashed shim differs from eventsource.js")
+	}
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { gunzipSync, brotliDecompressSync, gzipSync } from 'node:zlib';
 import * as acorn from 'acorn';
 import { dist } from './lib/server.mjs'; // throws when web/dist is not built
@@ -34,6 +35,11 @@ test('the shim is one IIFE that names the hashed engine files', () => {
   assert.match(manifest.glue, /^wasm_exec\.[0-9a-f]{12}\.js$/);
   assert.ok(src.includes(JSON.stringify(manifest.wasm)), 'engine name written in');
   assert.ok(src.includes(JSON.stringify(manifest.glue)), 'glue name written in');
+  // The same script under a content-hashed name, for pages that cache it
+  // for good (cmd/polysse serves hashed names immutable).
+  assert.match(manifest.shimHashed, /^eventsource\.[0-9a-f]{12}\.js$/);
+  assert.ok(read(manifest.shimHashed).equals(read('eventsource.js')), 'the hashed shim is the shim');
+  assert.equal(manifest.shimHashed, 'eventsource.' + createHash('sha256').update(read('eventsource.js')).digest('hex').slice(0, 12) + '.js');
 });
 
 test('the engine script parses (ES2017, for the browsers that load it)', () => {
@@ -83,7 +89,7 @@ test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.1 KB minified + gzip', 
 
 test('every asset has a matching .gz and .br', () => {
   const files = readdirSync(dist).filter((f) => /^(eventsource|wasm_exec)\..*(js|wasm)$/.test(f));
-  assert.deepEqual(files.sort(), [manifest.wasm, manifest.glue, 'eventsource.js'].sort());
+  assert.deepEqual(files.sort(), [manifest.wasm, manifest.glue, 'eventsource.js', manifest.shimHashed].sort());
   for (const f of files) {
     const raw = read(f);
     assert.ok(gunzipSync(read(f + '.gz')).equals(raw), f + '.gz');

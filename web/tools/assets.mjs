@@ -1,6 +1,6 @@
 // Writes web/dist from the optimised engine: content-hashed engine, glue and
-// lite engine, the minified ES5 shim that knows their names, and .gz/.br
-// beside each.
+// lite engine, the minified ES5 shim that knows their names (under its
+// stable name and a content-hashed one), and .gz/.br beside each.
 // Called by build.sh; run from web/.
 
 import { createHash } from 'node:crypto';
@@ -112,7 +112,13 @@ const liteCode = Buffer.from(await liteScript());
 const liteName = `eventsource-lite.${hash(liteCode)}.js`;
 const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_GLUE__: glueName, __POLYSSE_LITE__: liteName }));
 
-const files = { [wasmName]: wasm, [glueName]: glueCode, [liteName]: liteCode, 'eventsource.js': shimCode };
+// The shim twice: under its stable name, which pages may always include and
+// which is revalidated on every page (it names this build's engine files),
+// and under a content-hashed name, cached for good, for pages that take
+// the name from the manifest: a later page then runs it from the cache
+// without a round trip first.
+const shimName = `eventsource.${hash(shimCode)}.js`;
+const files = { [wasmName]: wasm, [glueName]: glueCode, [liteName]: liteCode, 'eventsource.js': shimCode, [shimName]: shimCode };
 
 // Only this build's files stay: older hashed names go.
 for (const f of readdirSync(out)) {
@@ -126,7 +132,7 @@ for (const [name, buf] of Object.entries(files)) {
   writeFileSync(join(out, name + '.br'), br);
   rows.push([name, buf.length, gz.length, br.length]);
 }
-writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, lite: liteName, shim: 'eventsource.js' }, null, 2) + '\n');
+writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, lite: liteName, shim: 'eventsource.js', shimHashed: shimName }, null, 2) + '\n');
 
 const kb = (n) => (n / 1000).toFixed(1).padStart(8) + ' KB';
 console.log('== ' + out);
