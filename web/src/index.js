@@ -27,7 +27,7 @@
 // later page finds the files in its cache. A browser with a native
 // EventSource downloads nothing more.
 
-import { root, doc, isFunction, NativeEventSource } from './env.js';
+import { root, doc, isFunction, schedule, NativeEventSource } from './env.js';
 import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
 import { wasmEngine } from './loaders/wasm.js';
@@ -76,7 +76,6 @@ if (!NativeEventSource && preloadable) {
 }
 
 function afterLoad(f) {
-  var later = function () { root.setTimeout(f, 0); };
-  if (doc && doc.readyState !== 'complete' && isFunction(root.addEventListener)) root.addEventListener('load', later, false);
-  else later();
+  if (doc && doc.readyState !== 'complete' && isFunction(root.addEventListener)) root.addEventListener('load', function () { schedule(f); }, false);
+  else schedule(f);
 }

@@ -35,8 +35,18 @@ test('events flow through the fallback codecs and listener lists', async () => {
   assert.equal(typeof window.fs, 'undefined');
   assert.equal(typeof window.process === "object" && window.process.pid === -1, false);
   es.close();
+  // The engine loads after the first event, on a later task (park.test.mjs).
+  await until(() => page.loaded.length >= 2, 'the engine to load');
   assert.deepEqual(page.loaded.slice().sort(), wasmScripts(srv.origin));
 });
+
+async function until(pred, what) {
+  const end = performance.now() + 5000;
+  while (!pred()) {
+    if (performance.now() > end) throw new Error('timed out waiting for ' + what);
+    await sleep(5);
+  }
+}
 
 test('a throwing listener is reported and the stream goes on', async () => {
   srv.route('/throw', (req, res) => {

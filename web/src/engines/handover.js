@@ -27,7 +27,7 @@
 // (web/test/handover.test.mjs forces the hand-over at every point of a
 // stream with it).
 
-import { root, isFunction } from '../env.js';
+import { root, isFunction, schedule } from '../env.js';
 import { shim } from '../registry.js';
 import { modes } from './supervisor.js';
 import { origin as originOf } from '../url.js';
@@ -71,10 +71,12 @@ export function liteFirst(wasm, lite) {
       var c = { released: !gate, closed: false, late: false, sent: null };
       var handle = null;
       var first = true;
+      // On a later task: the page's close() in its first listener, which
+      // calls this, does not also run the engine's load.
       c.seen = function () {
         if (first) {
           first = false;
-          if (!--waiting) unpark();
+          if (!--waiting) schedule(unpark);
         }
       };
       waiting++;

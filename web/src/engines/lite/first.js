@@ -17,7 +17,6 @@
 //         test hook holds the hand-over), closed; this part sets
 //         c.release, which the shim's part calls when the hook lets go.
 
-import { root } from '../../env.js';
 import { connect } from './engine.js';
 
 export function first(modes, wasm, url, opts, sink, c) {
@@ -71,7 +70,7 @@ export function first(modes, wasm, url, opts, sink, c) {
         open: function (u) { sink.open(u); },
         messages: function (f) {
           sink.messages(f);
-          root.setTimeout(c.seen, 0);
+          c.seen();
         },
         error: function (r) {
           sink.error(r);
