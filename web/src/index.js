@@ -21,13 +21,12 @@
 // among those the browser can run ('wasm': without the lite engine first).
 //
 // A page without a native EventSource will need an engine: the script
-// starts loading the lite engine as it runs, and the WebAssembly one (where
-// the browser runs it) once the page has loaded or its first connection
-// has had its first event, so that the first connection waits less and a
-// later page finds the files in its cache. A browser with a native
-// EventSource downloads nothing more.
+// starts loading the lite engine as it runs, so that the first connection
+// waits less. The WebAssembly engine (where the browser runs it) loads once
+// a connection that is still open has had its first event. A browser with
+// a native EventSource downloads nothing more.
 
-import { root, doc, isFunction, schedule, NativeEventSource } from './env.js';
+import { root, NativeEventSource } from './env.js';
 import { EventSourcePolyfill, EventSource, setEngineSelector } from './eventsource.js';
 import { nativeEngine } from './engines/native.js';
 import { wasmEngine } from './loaders/wasm.js';
@@ -63,19 +62,6 @@ if (!NativeEventSource) root.EventSource = EventSource;
 
 // The preload. Only from the script's own folder (or data-engine-base): a
 // bundle that names the folder in the engineBase option loads the engines
-// at its first connection.
-if (!NativeEventSource && preloadable) {
-  if (liteEngine.available) liteEngine.load();
-  // The WebAssembly engine once the page has loaded: a timer set now can
-  // fire between this script and the page's next one (the parser yields),
-  // before the page has made its connection, and its fetch, compile and
-  // script load then come before that connection's first event
-  // (docs/benchmarks.md, "First event"). A connection made before then
-  // loads it itself, after its first event (engines/handover.js, park).
-  if (wasmEngine.available) afterLoad(wasmEngine.load);
-}
-
-function afterLoad(f) {
-  if (doc && doc.readyState !== 'complete' && isFunction(root.addEventListener)) root.addEventListener('load', function () { schedule(f); }, false);
-  else schedule(f);
-}
+// at its first connection. The WebAssembly engine is not preloaded: it
+// loads once a connection needs it (engines/handover.js, park).
+if (!NativeEventSource && preloadable && liteEngine.available) liteEngine.load();

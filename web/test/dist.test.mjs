@@ -62,7 +62,7 @@ test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature d
   assert.ok(WebAssembly.validate(read(manifest.wasm)));
 });
 
-test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.1 KB minified + gzip', () => {
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.15 KB minified + gzip', () => {
   const engineBr = read(manifest.wasm + '.br').length;
   assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
   const shimGz = read('eventsource.js.gz').length;
@@ -81,8 +81,11 @@ test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.1 KB minified + gzip', 
   // (sendEarly, about 250 bytes): with a 50 ms round trip, a first visit's
   // first event came 65 ms sooner (docs/benchmarks.md, First event). 7.1 KB
   // since the hand-over's coordinator is in the lite engine's file
-  // (engines/lite/first.js), which only pages without EventSource load.
-  assert.ok(shimGz <= 7_100, `shim is ${shimGz} bytes gzip`);
+  // (engines/lite/first.js), which only pages without EventSource load;
+  // 7.15 KB since the WebAssembly engine loads only while a connection is
+  // open (engines/handover.js counts them, about 20 bytes): a page whose
+  // streams are closed downloads nothing more.
+  assert.ok(shimGz <= 7_150, `shim is ${shimGz} bytes gzip`);
   // The shipped .gz is gzip -9; a fresh compression agrees within noise.
   assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
 });

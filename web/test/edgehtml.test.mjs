@@ -34,10 +34,11 @@ test('events flow through the fallback codecs and listener lists', async () => {
   assert.equal(typeof window.Go, 'undefined');
   assert.equal(typeof window.fs, 'undefined');
   assert.equal(typeof window.process === "object" && window.process.pid === -1, false);
-  es.close();
-  // The engine loads after the first event, on a later task (park.test.mjs).
+  // The engine loads after the first event of a connection still open
+  // (park.test.mjs).
   await until(() => page.loaded.length >= 2, 'the engine to load');
   assert.deepEqual(page.loaded.slice().sort(), wasmScripts(srv.origin));
+  es.close();
 });
 
 async function until(pred, what) {

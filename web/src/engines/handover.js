@@ -35,24 +35,47 @@ import { sendEarly } from '../transports.js';
 
 var EVENT_STREAM = 'text/event-stream';
 
-// The WebAssembly engine's start (instantiating the module and running Go's
-// runtime: tens of milliseconds on the page's thread) waits while a
-// connection made before it was ready has yet to deliver its first event
-// or error (on the lite engine, or waiting for it to load), at most a
-// second: the page's first event is not kept behind it.
-var waiting = 0;
+// The WebAssembly engine's download, compile and start (instantiating the
+// module and running Go's runtime: tens of milliseconds on the page's
+// thread) wait for a connection that needs the engine: none while no
+// connection is open (a page whose streams are closed downloads nothing
+// more), and while one made before the engine was ready has yet to deliver
+// its first event or error (on the lite engine, or waiting for its file),
+// at most a second, so that the page's first event is not kept behind
+// them.
+var live = 0; // open connections of this engine's
+var waiting = 0; // of those, the ones yet to see a first event or error
 var parked = [];
 
 export function park(f) {
-  if (!waiting) return f();
   parked.push(f);
-  root.setTimeout(unpark, 1000);
+  kick();
+}
+
+function kick() {
+  if (live && !waiting) unpark();
+  else if (parked.length) root.setTimeout(function () { if (live) unpark(); }, 1000);
 }
 
 function unpark() {
   var p = parked;
   parked = [];
   for (var i = 0; i < p.length; i++) p[i]();
+}
+
+// opened counts a connection as open until its handle's close.
+function opened(h) {
+  var close = h.close;
+  live++;
+  kick();
+  h.close = function () {
+    if (close) {
+      live--;
+      close.call(h);
+      close = null;
+    }
+  };
+  return h;
 }
 
 export function liteFirst(wasm, lite) {
@@ -65,7 +88,9 @@ export function liteFirst(wasm, lite) {
       // Request headers of the page's go to the WebAssembly engine alone: XHR
       // follows a redirect with them, which the standard's fetch would not
       // let a page's headers do (../transports.js, fetchStream).
-      if (wasm.available && (!lite.available || opts.engine === 'wasm' || opts.headers || opts.transport === 'fetch' || (wasm.impl() && !gate))) return wasm.connect(url, opts, sink);
+      if (wasm.available && (!lite.available || opts.engine === 'wasm' || opts.headers || opts.transport === 'fetch' || (wasm.impl() && !gate))) {
+        return opened(wasm.connect(url, opts, sink));
+      }
       // Shared with the lite engine's part (engines/lite/first.js says what
       // each is).
       var c = { released: !gate, closed: false, late: false, sent: null };
@@ -76,7 +101,7 @@ export function liteFirst(wasm, lite) {
       c.seen = function () {
         if (first) {
           first = false;
-          if (!--waiting) schedule(unpark);
+          if (!--waiting) schedule(kick);
         }
       };
       waiting++;
@@ -114,14 +139,14 @@ export function liteFirst(wasm, lite) {
         });
       }
       c.late = true;
-      return {
+      return opened({
         close: function () {
           c.closed = true;
           unsend();
           c.seen();
           if (handle) handle.close();
         }
-      };
+      });
     }
   };
 }
