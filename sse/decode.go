@@ -254,7 +254,7 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 				continue
 			}
 		}
-		eol, ascii := d.lineEnd(p, pos)
+		eol := d.lineEnd(p, pos)
 		if eol < 0 {
 			// The line goes on in the next chunk.
 			if err := d.piece(p[pos:]); err != nil {
@@ -270,7 +270,7 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 				return pos, false, d.fail("line", d.maxLine)
 			}
 			pos = d.next(p, eol)
-			dispatched, err = d.processLine(line, ascii)
+			dispatched, err = d.processLine(line)
 		} else {
 			if err := d.piece(p[pos:eol]); err != nil {
 				return pos, false, err
@@ -376,7 +376,7 @@ func (d *Decoder) endPiece() (bool, error) {
 	if part == partData {
 		return false, d.endData()
 	}
-	dispatched, err := d.processLine(d.line, false)
+	dispatched, err := d.processLine(d.line)
 	d.line = release(d.line)
 	return dispatched, err
 }
@@ -390,7 +390,7 @@ func (d *Decoder) endData() error {
 		// Rare: decoded from a copy, as a line within a chunk is.
 		value = bytes.Clone(value)
 		d.data = d.data[:d.dataAt]
-		return d.appendData(value, false)
+		return d.appendData(value)
 	}
 	if len(d.data)+1+len(d.typ)+len(d.id) > d.maxEvent {
 		d.data = d.data[:d.dataAt] // the event is not held beyond the limit
@@ -404,9 +404,8 @@ func (d *Decoder) endData() error {
 }
 
 // processLine interprets one line, without its line end, and reports
-// whether it dispatched an event. ascii tells that the line is known to be
-// ASCII, and so valid UTF-8.
-func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
+// whether it dispatched an event.
+func (d *Decoder) processLine(line []byte) (bool, error) {
 	if len(line) == 0 {
 		return d.dispatch(), nil
 	}
@@ -416,7 +415,7 @@ func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 		if len(value) > 0 && value[0] == ' ' {
 			value = value[1:]
 		}
-		return false, d.appendData(value, ascii)
+		return false, d.appendData(value)
 	}
 	if line[0] == ':' {
 		return false, nil
@@ -432,7 +431,7 @@ func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 	// U+FFFD, which no field name contains.
 	switch string(name) {
 	case "data":
-		return false, d.appendData(value, false)
+		return false, d.appendData(value)
 	case "event":
 		d.typ = d.typ[:0]
 		valid := utf8.Valid(value)
@@ -469,8 +468,8 @@ func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 // The buffer is only assigned when it grows: an assignment of a pointer is
 // a write barrier while the garbage collector marks, and under WebAssembly
 // marking lasts long.
-func (d *Decoder) appendData(value []byte, ascii bool) error {
-	valid := ascii || d.raw || utf8.Valid(value)
+func (d *Decoder) appendData(value []byte) error {
+	valid := d.raw || utf8.Valid(value)
 	n := len(value)
 	if !valid {
 		n = decodedLen(value)
