@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Default limits, used for the zero Limits. Eight megabytes per event lets
@@ -46,6 +47,19 @@ const bom = "\xEF\xBB\xBF"
 // connection does not hold on to it.
 const keepCap = 256 << 10
 
+// handOff is the size of data from which dispatch gives the event the data
+// buffer itself rather than a copy: the copy of a big event costs more than
+// allocating the next buffer, which is sized for an event as big (see
+// growData).
+const handOff = 4 << 10
+
+// What the line in progress, split between chunks, is known to be.
+const (
+	partNone = iota // no line in progress
+	partLine        // a line whose field is not known yet, or is not data: it is in line
+	partData        // a data field: its value is appended to data from dataAt on
+)
+
 // A Decoder interprets an event stream pushed to it in chunks of any size,
 // as the WHATWG HTML standard's event stream interpretation does: it strips
 // a leading byte order mark, accepts CR, LF and CRLF line ends (also when a
@@ -55,15 +69,18 @@ const keepCap = 256 << 10
 // across events. An event still incomplete when the stream ends is never
 // dispatched: stop writing and it is dropped.
 //
-// Lines that arrive whole within a chunk are processed in place; only a
-// line split between chunks is copied. Create a Decoder with NewDecoder. It
-// is not safe for concurrent use, and its callbacks must not call its
-// methods.
+// Lines that arrive whole within a chunk are processed in place. A data
+// line split between chunks is appended to the event's data as it arrives;
+// any other line is copied until it ends. Create
+// a Decoder with NewDecoder. It is not safe for concurrent use, and its
+// callbacks must not call its methods.
 type Decoder struct {
 	onEvent  func(Event)
+	onData   func(typ, id string, data []byte) bool // SetEventFunc's, in place of onEvent
 	onRetry  func(int)
 	maxLine  int
 	maxEvent int
+	raw      bool // SetRawData: data is not decoded
 	err      error
 
 	// cr and lf hold the next CR and LF at or after the position in the
@@ -78,9 +95,14 @@ type Decoder struct {
 	bomN    int  // bytes of a byte order mark seen so far, split across chunks
 	skipLF  bool // the last chunk ended with CR, so an LF first in this one is part of its CRLF
 
-	line []byte // a line split across chunks, so far
-	data []byte // the data buffer, decoded; each line ends with LF
-	typ  []byte // the event type buffer, decoded
+	part    int    // partNone, partLine or partData
+	partLen int    // bytes of the line in progress so far, for MaxLine
+	dataAt  int    // partData: where the line's value starts in data
+	hint    int    // the size of the data buffer last handed off, for the next one
+	spare   []byte // a buffer for the next event's data, given back with Reuse
+	line    []byte // partLine: the line so far
+	data    []byte // the data buffer, decoded; each line ends with LF
+	typ     []byte // the event type buffer, decoded
 
 	id       string // the last event ID buffer
 	lastID   string // the last event ID string, which events carry
@@ -104,6 +126,41 @@ func (d *Decoder) init(lim Limits, onEvent func(Event), onRetry func(ms int)) {
 	}
 	if d.maxEvent <= 0 {
 		d.maxEvent = DefaultMaxEvent
+	}
+}
+
+// SetRawData sets whether the data of events is handed over as received,
+// without being decoded as UTF-8: an ill-formed sequence then stays in
+// Event.Data as it came, where by default it is replaced with U+FFFD. Event
+// types and IDs are decoded either way.
+//
+// It is for a caller that decodes the data itself with a decoder that
+// replaces ill-formed sequences as the WHATWG Encoding standard's UTF-8
+// decoder does (a browser's TextDecoder, say), which then gives exactly the
+// standard's result: every line end in the data is an LF, which ends an
+// ill-formed sequence before it as it would in the whole stream. The
+// Decoder then spares the stream's data a pass that would only repeat that
+// decoder's work. MaxEvent then counts data bytes as received.
+func (d *Decoder) SetRawData(raw bool) { d.raw = raw }
+
+// SetEventFunc makes the Decoder call f for each event it dispatches, in
+// place of the onEvent given to NewDecoder, with the event's type, ID and
+// data. The data is the Decoder's own buffer, not a copy: f may keep it
+// only by returning true, and the Decoder then takes a new buffer for the
+// next event; otherwise it is valid only until f returns. It is for a
+// caller that copies the data of most events elsewhere anyway (the
+// WebAssembly engine, into one batch for the page's script), which a
+// string for each would only add an allocation and a copy to.
+func (d *Decoder) SetEventFunc(f func(typ, id string, data []byte) (keep bool)) { d.onData = f }
+
+// Reuse gives the Decoder back buf, the data of an event that the function
+// set with SetEventFunc kept, once nothing uses it any more: the Decoder
+// takes it for the data of an event to come, so that a stream of big
+// events needs no new buffer for each. It keeps one such buffer at most,
+// and none once an event's data is small again.
+func (d *Decoder) Reuse(buf []byte) {
+	if cap(buf) > cap(d.spare) {
+		d.spare = buf[:0]
 	}
 }
 
@@ -134,8 +191,10 @@ func (d *Decoder) SetLastEventID(id string) { d.id, d.lastID = id, id }
 func (d *Decoder) Reset() {
 	d.err = nil
 	d.bomDone, d.bomN, d.skipLF = false, 0, false
+	d.part, d.partLen = partNone, 0
 	d.line = release(d.line)
 	d.data = release(d.data)
+	d.spare = nil
 	d.typ = d.typ[:0]
 	d.id = d.lastID
 }
@@ -147,6 +206,9 @@ func release(b []byte) []byte {
 	return b[:0]
 }
 
+// fail is not inlined, for the size of the WebAssembly engine (see grow).
+//
+//go:noinline
 func (d *Decoder) fail(what string, limit int) error {
 	d.err = &LimitError{What: what, Limit: limit}
 	return d.err
@@ -180,6 +242,7 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 				return pos, false, d.fail("line", d.maxLine)
 			}
 			d.line = append(grow(d.line, d.bomN, d.maxLine), bom[:d.bomN]...)
+			d.part, d.partLen = partLine, d.bomN
 			d.bomN = 0
 		}
 	}
@@ -191,37 +254,29 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 				continue
 			}
 		}
-		eol, ascii := d.lineEnd(p, pos)
+		eol := d.lineEnd(p, pos)
 		if eol < 0 {
-			rest := p[pos:]
-			if len(d.line)+len(rest) > d.maxLine {
-				return pos, false, d.fail("line", d.maxLine)
+			// The line goes on in the next chunk.
+			if err := d.piece(p[pos:]); err != nil {
+				return pos, false, err
 			}
-			d.line = append(grow(d.line, len(rest), d.maxLine), rest...)
 			return len(p), false, nil
 		}
-		line := p[pos:eol]
-		if len(d.line) > 0 {
-			if len(d.line)+len(line) > d.maxLine {
+		var dispatched bool
+		var err error
+		if d.part == partNone {
+			line := p[pos:eol]
+			if len(line) > d.maxLine {
 				return pos, false, d.fail("line", d.maxLine)
 			}
-			d.line = append(grow(d.line, len(line), d.maxLine), line...)
-			line = d.line
-			ascii = false // of the part in this chunk only
-		} else if len(line) > d.maxLine {
-			return pos, false, d.fail("line", d.maxLine)
-		}
-		pos = eol + 1
-		if p[eol] == '\r' {
-			if pos == len(p) {
-				d.skipLF = true
-			} else if p[pos] == '\n' {
-				pos++
+			pos = d.next(p, eol)
+			dispatched, err = d.processLine(line)
+		} else {
+			if err := d.piece(p[pos:eol]); err != nil {
+				return pos, false, err
 			}
-		}
-		dispatched, err := d.processLine(line, ascii)
-		if len(d.line) > 0 {
-			d.line = release(d.line)
+			pos = d.next(p, eol)
+			dispatched, err = d.endPiece()
 		}
 		if err != nil {
 			return pos, false, err
@@ -233,10 +288,124 @@ func (d *Decoder) write(p []byte, pos int, one bool) (int, bool, error) {
 	return len(p), false, nil
 }
 
+// next returns the position after the line end at eol in p, noting a CR
+// that may be the first half of a CRLF split between chunks.
+func (d *Decoder) next(p []byte, eol int) int {
+	pos := eol + 1
+	if p[eol] == '\r' {
+		if pos == len(p) {
+			d.skipLF = true
+		} else if p[pos] == '\n' {
+			pos++
+		}
+	}
+	return pos
+}
+
+// piece takes b, the start or a further piece of a line split between
+// chunks. As soon as the line's first bytes show a data field (its name,
+// colon and the byte after, which may be the space that is not part of the
+// value), the value is appended to the data buffer as it arrives, so that
+// a long line is copied once; any other line is kept in d.line until it
+// ends.
+func (d *Decoder) piece(b []byte) error {
+	if d.partLen+len(b) > d.maxLine {
+		return d.fail("line", d.maxLine)
+	}
+	d.partLen += len(b)
+	if d.part == partNone {
+		d.part = partLine
+	}
+	if d.part == partLine && len(d.line) < len("data: ") {
+		k := min(len("data: ")-len(d.line), len(b))
+		d.line = append(grow(d.line, k, d.maxLine), b[:k]...)
+		b = b[k:]
+		if len(d.line) == len("data: ") && string(d.line[:5]) == "data:" {
+			d.part, d.dataAt = partData, len(d.data)
+			if d.line[5] != ' ' {
+				d.appendPiece(d.line[5:])
+			}
+			d.line = d.line[:0]
+		}
+	}
+	if d.part == partData {
+		d.appendPiece(b)
+	} else {
+		d.line = append(grow(d.line, len(b), d.maxLine), b...)
+	}
+	return nil
+}
+
+// appendPiece appends a piece of the value of a data line split between
+// chunks to the data buffer. Whether the event stays within MaxEvent is
+// known at the line's end, as for a line within a chunk: until then the
+// piece counts in MaxLine, as the line it is part of.
+func (d *Decoder) appendPiece(b []byte) {
+	if cap(d.data)-len(d.data) < len(b) {
+		d.growData(len(b), d.maxEvent+d.maxLine)
+	}
+	d.data = append(d.data, b...)
+}
+
+// growData makes room for n more bytes in the data buffer, up to limit. A
+// buffer handed off to an event (see dispatch) is replaced by one given
+// back with Reuse, or by a new one as big as the event had, which a stream
+// of events of one size then fills without growing it piece by piece, a
+// copy each time.
+func (d *Decoder) growData(n, limit int) {
+	if cap(d.data) == 0 {
+		need := max(n, d.hint)
+		spare := d.spare
+		d.spare = nil
+		if cap(spare) >= need && cap(spare) <= limit {
+			d.data = spare
+			return
+		}
+		if d.hint > n {
+			d.data = make([]byte, 0, min(d.hint, limit))
+			return
+		}
+	}
+	d.data = grow(d.data, n, limit)
+}
+
+// endPiece interprets the line split between chunks that has just ended.
+func (d *Decoder) endPiece() (bool, error) {
+	part := d.part
+	d.part, d.partLen = partNone, 0
+	if part == partData {
+		return false, d.endData()
+	}
+	dispatched, err := d.processLine(d.line)
+	d.line = release(d.line)
+	return dispatched, err
+}
+
+// endData ends a data line split between chunks, whose value is in the
+// data buffer from d.dataAt on: it is decoded, checked against MaxEvent and
+// ended with LF, as appendData does with a line within a chunk.
+func (d *Decoder) endData() error {
+	value := d.data[d.dataAt:]
+	if !d.raw && !utf8.Valid(value) {
+		// Rare: decoded from a copy, as a line within a chunk is.
+		value = bytes.Clone(value)
+		d.data = d.data[:d.dataAt]
+		return d.appendData(value)
+	}
+	if len(d.data)+1+len(d.typ)+len(d.id) > d.maxEvent {
+		d.data = d.data[:d.dataAt] // the event is not held beyond the limit
+		return d.fail("event", d.maxEvent)
+	}
+	if cap(d.data) == len(d.data) {
+		d.data = grow(d.data, 1, d.maxEvent)
+	}
+	d.data = append(d.data, '\n')
+	return nil
+}
+
 // processLine interprets one line, without its line end, and reports
-// whether it dispatched an event. ascii tells that the line is known to be
-// ASCII, and so valid UTF-8.
-func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
+// whether it dispatched an event.
+func (d *Decoder) processLine(line []byte) (bool, error) {
 	if len(line) == 0 {
 		return d.dispatch(), nil
 	}
@@ -246,7 +415,7 @@ func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 		if len(value) > 0 && value[0] == ' ' {
 			value = value[1:]
 		}
-		return false, d.appendData(value, ascii)
+		return false, d.appendData(value)
 	}
 	if line[0] == ':' {
 		return false, nil
@@ -262,7 +431,7 @@ func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 	// U+FFFD, which no field name contains.
 	switch string(name) {
 	case "data":
-		return false, d.appendData(value, false)
+		return false, d.appendData(value)
 	case "event":
 		d.typ = d.typ[:0]
 		valid := utf8.Valid(value)
@@ -299,8 +468,8 @@ func (d *Decoder) processLine(line []byte, ascii bool) (bool, error) {
 // The buffer is only assigned when it grows: an assignment of a pointer is
 // a write barrier while the garbage collector marks, and under WebAssembly
 // marking lasts long.
-func (d *Decoder) appendData(value []byte, ascii bool) error {
-	valid := ascii || utf8.Valid(value)
+func (d *Decoder) appendData(value []byte) error {
+	valid := d.raw || utf8.Valid(value)
 	n := len(value)
 	if !valid {
 		n = decodedLen(value)
@@ -309,7 +478,7 @@ func (d *Decoder) appendData(value []byte, ascii bool) error {
 		return d.fail("event", d.maxEvent)
 	}
 	if cap(d.data)-len(d.data) < n+1 {
-		d.data = grow(d.data, n+1, d.maxEvent)
+		d.growData(n+1, d.maxEvent)
 	}
 	if valid {
 		d.data = append(d.data, value...)
@@ -360,15 +529,29 @@ func (d *Decoder) dispatch() bool {
 		}
 		typ = d.lastType
 	}
-	ev := Event{ID: d.lastID, Type: typ, Data: string(d.data[:len(d.data)-1])}
-	if cap(d.data) > keepCap {
+	d.typ = d.typ[:0]
+	data := d.data[:len(d.data)-1]
+	keep := false
+	if d.onData != nil {
+		keep = d.onData(typ, d.lastID, data)
+	} else if d.onEvent != nil {
+		// Big data is handed off, when the buffer is not much bigger: the
+		// event's string is the buffer, which the Decoder forgets.
+		ev := Event{ID: d.lastID, Type: typ}
+		keep = len(data) >= handOff && cap(d.data)-len(d.data) <= len(d.data)/4
+		if keep {
+			ev.Data = unsafe.String(unsafe.SliceData(data), len(data))
+		} else {
+			ev.Data = string(data)
+		}
+		d.onEvent(ev)
+	}
+	if keep {
+		d.hint = len(d.data)
 		d.data = nil
 	} else {
-		d.data = d.data[:0]
-	}
-	d.typ = d.typ[:0]
-	if d.onEvent != nil {
-		d.onEvent(ev)
+		d.hint, d.spare = 0, nil
+		d.data = release(d.data)
 	}
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 )
 
 func msg(data string) Event { return Event{Type: "message", Data: data} }
@@ -141,10 +142,28 @@ var decodeTests = []decodeTest{
 // way that the decoder never holds more than its limits allow.
 func run(t *testing.T, lim Limits, in []byte, cuts ...int) refResult {
 	t.Helper()
+	return runWith(t, lim, false, in, cuts...)
+}
+
+// runRaw is run with SetRawData(true), each event's data then decoded as
+// the WHATWG UTF-8 decoder does, as the WebAssembly engine's caller does
+// with TextDecoder.
+func runRaw(t *testing.T, lim Limits, in []byte, cuts ...int) refResult {
+	t.Helper()
+	r := runWith(t, lim, true, in, cuts...)
+	for i := range r.events {
+		r.events[i].Data = refUTF8NoBOM([]byte(r.events[i].Data))
+	}
+	return r
+}
+
+func runWith(t *testing.T, lim Limits, raw bool, in []byte, cuts ...int) refResult {
+	t.Helper()
 	var r refResult
 	d := NewDecoder(lim,
 		func(ev Event) { r.events = append(r.events, ev) },
 		func(ms int) { r.retries = append(r.retries, ms) })
+	d.SetRawData(raw)
 	prev := 0
 	for _, cut := range append(cuts, len(in)) {
 		_, err := d.Write(in[prev:cut])
@@ -162,15 +181,22 @@ func run(t *testing.T, lim Limits, in []byte, cuts ...int) refResult {
 	return r
 }
 
+// checkBounds checks what d holds against its limits. A data line split
+// between chunks is appended to the data buffer as it arrives, and counts
+// in MaxLine until it ends (as a line held in the line buffer did).
 func checkBounds(t *testing.T, d *Decoder) {
 	t.Helper()
-	if cap(d.line) > d.maxLine {
-		t.Fatalf("line buffer has capacity %d over limit %d", cap(d.line), d.maxLine)
+	partial := 0
+	if d.part == partData {
+		partial = len(d.data) - d.dataAt
 	}
-	if cap(d.data) > d.maxEvent || cap(d.typ) > d.maxEvent {
-		t.Fatalf("event buffers have capacity %d and %d over limit %d", cap(d.data), cap(d.typ), d.maxEvent)
+	if cap(d.line) > d.maxLine || partial > d.maxLine {
+		t.Fatalf("line buffer has capacity %d, data line in progress %d bytes, over limit %d", cap(d.line), partial, d.maxLine)
 	}
-	if n := len(d.data) + len(d.typ) + len(d.id); n > d.maxEvent {
+	if cap(d.data) > d.maxEvent+d.maxLine || cap(d.typ) > d.maxEvent {
+		t.Fatalf("event buffers have capacity %d and %d over limits %d and %d", cap(d.data), cap(d.typ), d.maxEvent, d.maxLine)
+	}
+	if n := len(d.data) - partial + len(d.typ) + len(d.id); n > d.maxEvent {
 		t.Fatalf("event holds %d bytes over limit %d", n, d.maxEvent)
 	}
 }
@@ -287,6 +313,222 @@ func TestDecoderSplit(t *testing.T) {
 			}
 			if d := diffResult(run(t, tt.lim, in, cuts...), want); d != "" {
 				t.Fatalf("one byte at a time:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestRawData checks that with SetRawData the data is what the stream
+// sent, and that decoding it afterwards gives every rule's result, however
+// the stream is cut.
+func TestRawData(t *testing.T) {
+	for _, tt := range decodeTests {
+		if tt.err != nil {
+			continue // MaxEvent counts bytes as received: see rawDataTests
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			in := []byte(tt.in)
+			want := tt.want()
+			for i := 0; i <= len(in); i++ {
+				if d := diffResult(runRaw(t, tt.lim, in, i), want); d != "" {
+					t.Fatalf("split at %d %q|%q:\n%s", i, in[:i], in[i:], d)
+				}
+			}
+			if d := diffResult(runRaw(t, tt.lim, in, everyByte(len(in))...), want); d != "" {
+				t.Fatalf("one byte at a time:\n%s", d)
+			}
+		})
+	}
+	for _, tt := range rawDataTests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := []byte(tt.in)
+			want := tt.want()
+			for i := 0; i <= len(in); i++ {
+				if d := diffResult(runWith(t, tt.lim, true, in, i), want); d != "" {
+					t.Fatalf("split at %d %q|%q:\n%s", i, in[:i], in[i:], d)
+				}
+			}
+		})
+	}
+}
+
+// rawDataTests are the events as SetRawData(true) hands them over, data
+// not decoded.
+var rawDataTests = []decodeTest{
+	{name: "invalid bytes in data are kept", in: "data: a\xFFb\xE2\x82\n\n", events: []Event{msg("a\xFFb\xE2\x82")}},
+	{name: "a sequence cut by a line end stays cut", in: "data: \xE2\x82\ndata: \xAC\n\n", events: []Event{msg("\xE2\x82\n\xAC")}},
+	{name: "valid UTF-8 is kept", in: "data: é中😀\n\n", events: []Event{msg("é中😀")}},
+	{name: "type and id are decoded still", in: "event: \xFFt\nid: \xC3\ndata: \xFF\n\n", events: []Event{{ID: "\uFFFD", Type: "\uFFFDt", Data: "\xFF"}}, lastID: "\uFFFD"},
+	{name: "event limit counts data bytes as received", lim: Limits{MaxEvent: 6}, in: "data: \xFF\xFF\n\n", events: []Event{msg("\xFF\xFF")}},
+	{name: "event over the limit fails", lim: Limits{MaxEvent: 6}, in: "data: \xFF\xFF\ndata: \xFF\xFF\xFF\n\n", err: &LimitError{"event", 6}},
+}
+
+// TestEventFunc checks SetEventFunc against every rule, however the stream
+// is cut: with data copied before the function returns, and with every data
+// kept, which the Decoder must then never write again.
+func TestEventFunc(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		for _, tt := range decodeTests {
+			t.Run(tt.name+"/keep="+strconv.FormatBool(keep), func(t *testing.T) {
+				in := []byte(tt.in)
+				want := tt.want()
+				for i := 0; i <= len(in); i++ {
+					if d := diffResult(runFunc(tt.lim, in, keep, i), want); d != "" {
+						t.Fatalf("split at %d %q|%q:\n%s", i, in[:i], in[i:], d)
+					}
+				}
+				if d := diffResult(runFunc(tt.lim, in, keep, everyByte(len(in))...), want); d != "" {
+					t.Fatalf("one byte at a time:\n%s", d)
+				}
+			})
+		}
+	}
+}
+
+// runFunc decodes in with an event function that copies the data, or keeps
+// it, read only once the stream is decoded.
+func runFunc(lim Limits, in []byte, keep bool, cuts ...int) refResult {
+	var r refResult
+	var kept [][]byte
+	d := NewDecoder(lim, nil, func(ms int) { r.retries = append(r.retries, ms) })
+	d.SetEventFunc(func(typ, id string, data []byte) bool {
+		if !keep {
+			data = bytes.Clone(data)
+		}
+		kept = append(kept, data)
+		r.events = append(r.events, Event{ID: id, Type: typ})
+		return keep
+	})
+	prev := 0
+	for _, cut := range append(cuts, len(in)) {
+		_, err := d.Write(in[prev:cut])
+		prev = cut
+		if err != nil {
+			r.err = err
+			break
+		}
+	}
+	for i := range r.events {
+		r.events[i].Data = string(kept[i])
+	}
+	r.lastID = d.LastEventID()
+	return r
+}
+
+// TestReuse checks that buffers given back with Reuse take the data of
+// later events, written one event at a time as the WebAssembly engine
+// does, that nothing writes to a kept buffer before it is given back, and
+// that a small event ends the reuse.
+func TestReuse(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		sizes  []int
+		reused int // at least so many events' data went into a buffer given back
+	}{
+		{"same size", []int{5000, 5000, 5000, 5000}, 3},
+		{"smaller after bigger", []int{9000, 5000, 5000}, 2},
+		{"bigger after smaller", []int{5000, 9000, 9000}, 1},
+		{"a small event between", []int{5000, 5000, 10, 5000, 5000}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			var kept [][]byte
+			given := map[*byte]bool{}
+			reused := 0
+			d := NewDecoder(Limits{}, nil, nil)
+			d.SetEventFunc(func(typ, id string, data []byte) bool {
+				got = append(got, string(data))
+				if given[unsafe.SliceData(data)] {
+					reused++
+				}
+				if len(data) < 1000 {
+					return false
+				}
+				kept = append(kept, data)
+				return true
+			})
+			for i, n := range tt.sizes {
+				data := strings.Repeat(string(rune('a'+i)), n)
+				// Split, so that the value goes into the buffer in pieces.
+				ev := "data: " + data + "\n\n"
+				for _, p := range []string{ev[:n/2], ev[n/2:]} {
+					if _, err := d.Write([]byte(p)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for k, b := range kept {
+					if string(b) != got[len(got)-len(kept)+k] {
+						t.Fatalf("event %d: kept data changed before it was given back", i)
+					}
+					given[unsafe.SliceData(b)] = true
+					d.Reuse(b)
+				}
+				kept = kept[:0]
+				if got[i] != data {
+					t.Fatalf("event %d: data %.20q…, want %.20q…", i, got[i], data)
+				}
+			}
+			if reused < tt.reused {
+				t.Errorf("%d events had a buffer given back, want at least %d", reused, tt.reused)
+			}
+		})
+	}
+}
+
+// TestHandOff checks that data handed off to an event (see dispatch) is
+// never written again, whatever the sizes of the events that follow, and
+// each size of split.
+func TestHandOff(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		sizes []int
+	}{
+		{"same size", []int{handOff, handOff, handOff}},
+		{"growing", []int{handOff, 2 * handOff, 5 * handOff, 40 * handOff}},
+		{"shrinking", []int{40 * handOff, 5 * handOff, handOff, handOff - 1, 1}},
+		{"big then small", []int{3 * handOff, 1, 2, 3 * handOff, 5}},
+		{"beyond keepCap", []int{keepCap + 1, keepCap + 1, 10, keepCap * 2}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var in []byte
+			var want []Event
+			for i, n := range tt.sizes {
+				data := strings.Repeat(string(rune('a'+i)), n)
+				// Lines of two sizes, so that some fit in a chunk and some
+				// are split.
+				for len(data) > 0 {
+					k := min(len(data), 100+5000*(i%2))
+					in = append(in, "data: "+data[:k]+"\n"...)
+					data = data[k:]
+				}
+				in = append(in, '\n')
+				want = append(want, msg(strings.Repeat(string(rune('a'+i)), n)))
+			}
+			// Lines of one size join with LF.
+			for i := range want {
+				n, k := len(want[i].Data), 100+5000*(i%2)
+				var b strings.Builder
+				for j := 0; j < n; j += k {
+					if j > 0 {
+						b.WriteByte('\n')
+					}
+					b.WriteString(want[i].Data[j:min(n, j+k)])
+				}
+				want[i].Data = b.String()
+			}
+			for _, size := range []int{7, 4096, 32 << 10, len(in)} {
+				var cuts []int
+				for c := size; c < len(in); c += size {
+					cuts = append(cuts, c)
+				}
+				for _, raw := range []bool{false, true} {
+					if d := diffResult(runWith(t, Limits{}, raw, in, cuts...), refResult{events: want}); d != "" {
+						t.Fatalf("chunks of %d, raw %v:\n%.300s", size, raw, d)
+					}
+				}
+				if d := diffResult(runFunc(Limits{}, in, true, cuts...), refResult{events: want}); d != "" {
+					t.Fatalf("chunks of %d, every event's data kept:\n%.300s", size, d)
+				}
 			}
 		})
 	}

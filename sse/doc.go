@@ -16,7 +16,9 @@
 // Encoding then decoding an event gives back its ID, Type and Data, with two
 // changes every conforming receiver makes: each line break in Data arrives
 // as LF, and bytes that are not valid UTF-8 arrive as U+FFFD, one per
-// maximal subpart as the WHATWG UTF-8 decoder replaces them.
+// maximal subpart as the WHATWG UTF-8 decoder replaces them (or, with
+// Decoder.SetRawData, as they came, for a caller whose own decoder does
+// that).
 //
 // The package is compiled to WebAssembly for browsers, where every imported
 // package adds to the download: it keeps to bytes, strings, strconv, errors,

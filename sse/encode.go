@@ -219,7 +219,11 @@ const maxInt = int(^uint(0) >> 1)
 
 // grow returns b with room for n more bytes. A new array has at most limit
 // bytes of capacity, so that buffers bounded by a limit stay within it; the
-// caller makes sure len(b)+n <= limit.
+// caller makes sure len(b)+n <= limit. It is not inlined: a copy of it in
+// each caller made the WebAssembly engine bigger, for a path that is rarely
+// taken.
+//
+//go:noinline
 func grow(b []byte, n, limit int) []byte {
 	if cap(b)-len(b) >= n {
 		return b

@@ -77,6 +77,10 @@ func FuzzDecoder(f *testing.F) {
 				t.Fatalf("one byte at a time:\n%s", d)
 			}
 		}
+		// Data handed over raw decodes to the same.
+		if d := diffResult(runRaw(t, Limits{}, in, cuts...), want); d != "" {
+			t.Fatalf("raw data, cut at %v:\n%s", cuts, d)
+		}
 		readWant := want
 		if n := len(want.retries); n > 1 {
 			readWant.retries = want.retries[n-1:]

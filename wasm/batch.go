@@ -1,7 +1,5 @@
 package main
 
-import "github.com/polysse/polysse/sse"
-
 // batch collects the events decoded from a body, encoded for the shim as
 // type CR data CR id CR each: the decoder splits lines on CR, so none of the
 // three can contain one, and the shim recovers them with a single split.
@@ -17,38 +15,39 @@ type batch struct {
 	buf   []byte
 	n     int      // events in buf
 	typ   string   // the type of the last event in buf
-	big   []string // the data of big events, kept alive until reset
+	big   [][]byte // the data of big events, the decoder's buffers, kept alive until reset
 	bigAt []int    // their indexes among the events
 }
 
 const bigData = 2 << 10
 
-func (b *batch) add(ev sse.Event) {
-	typ := ev.Type
+// add is the decoder's event function (sse.Decoder.SetEventFunc): it copies
+// data into the batch, or keeps it when it is big.
+func (b *batch) add(typ, id string, data []byte) (keep bool) {
 	if b.n > 0 && typ == b.typ {
 		typ = ""
 	} else {
-		b.typ = ev.Type
+		b.typ = typ
 	}
-	data := ev.Data
 	if len(data) >= bigData {
 		b.big = append(b.big, data)
 		b.bigAt = append(b.bigAt, b.n)
-		data = ""
+		data, keep = nil, true
 	}
 	// Grown once for the event, by doubling: append grows big slices by a
 	// quarter at a time, copying them each time. Then appending to b.buf
 	// itself stores only its length, not its pointer: a pointer store is a
 	// write barrier while the garbage collector marks, which under
 	// WebAssembly lasts long.
-	b.reserve(len(typ) + len(data) + len(ev.ID) + 3)
+	b.reserve(len(typ) + len(data) + len(id) + 3)
 	b.buf = append(b.buf, typ...)
 	b.buf = append(b.buf, '\r')
 	b.buf = append(b.buf, data...)
 	b.buf = append(b.buf, '\r')
-	b.buf = append(b.buf, ev.ID...)
+	b.buf = append(b.buf, id...)
 	b.buf = append(b.buf, '\r')
 	b.n++
+	return keep
 }
 
 // reserve makes room for n more bytes.

@@ -24,9 +24,14 @@ func (h *nullHost) failed(c *conn, reconnecting bool)     {}
 
 // BenchmarkBody measures what a conn does with a body, in the chunk sizes
 // of a browser's fetch: decoding, and encoding the batches for the shim.
-// BrowserBench's scenarios: 8-byte events, and 64 KiB ones in 63-byte lines.
+// BrowserBench's scenarios: 8-byte events, and 64 KiB ones in 63-byte lines;
+// and shapes of BrowserMatrix (e2e/bench_matrix_test.go): 1 KiB events,
+// UTF-8 text, and 1 MiB events in 4,096-byte lines handed over 1 KiB at a
+// time.
 func BenchmarkBody(b *testing.B) {
 	line := strings.Repeat("x", 63)
+	// Two-, three- and four-byte characters and ASCII, as the matrix's.
+	utf8Line := strings.Repeat("é中😀x", 256)
 	for _, bc := range []struct {
 		name  string
 		ev    sse.Event
@@ -35,10 +40,13 @@ func BenchmarkBody(b *testing.B) {
 	}{
 		{"small-burst", sse.Event{Data: "12345678"}, 100_000, 1 << 21},
 		{"small-64k", sse.Event{Data: "12345678"}, 100_000, 64 << 10},
+		{"1k", sse.Event{Data: strings.Repeat("a", 1<<10)}, 8192, 64 << 10},
 		{"large", sse.Event{Data: strings.TrimSuffix(strings.Repeat(line+"\n", 1024), "\n")}, 64, 1 << 20},
 		{"long-lines", sse.Event{Data: strings.TrimSuffix(strings.Repeat(strings.Repeat("y", 4096)+"\n", 16), "\n")}, 64, 64 << 10},
 		{"one-line-64k", sse.Event{Data: strings.Repeat("z", 64<<10)}, 64, 64 << 10},
 		{"one-line-1m", sse.Event{Data: strings.Repeat("z", 1<<20)}, 4, 64 << 10},
+		{"utf8-64k", sse.Event{Data: strings.TrimSuffix(strings.Repeat(utf8Line+"\n", 64<<10/len(utf8Line)), "\n")}, 64, 64 << 10},
+		{"pieces-1m", sse.Event{Data: strings.TrimSuffix(strings.Repeat(strings.Repeat("g", 4096)+"\n", 256), "\n")}, 4, 1 << 10},
 	} {
 		frame, _ := sse.AppendEvent(nil, &bc.ev)
 		stream := []byte(strings.Repeat(string(frame), bc.n))

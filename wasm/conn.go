@@ -107,7 +107,15 @@ func newConn(id int, url string, cfg config, h host) *conn {
 	if c.retryMS <= 0 {
 		c.retryMS = defaultRetryMS
 	}
-	c.dec = sse.NewDecoder(cfg.limits, c.batch.add, c.setRetry)
+	c.dec = sse.NewDecoder(cfg.limits, nil, c.setRetry)
+	// The batch copies the data of small events and keeps the decoder's
+	// buffer of big ones: a string of each would be one more allocation and
+	// copy.
+	c.dec.SetEventFunc(c.batch.add)
+	// The shim decodes the data with TextDecoder, which replaces what is
+	// not UTF-8 as the standard says (see batch): decoding it here first
+	// cost a fifth of the time of a UTF-8 stream.
+	c.dec.SetRawData(true)
 	return c
 }
 
@@ -324,6 +332,11 @@ func (c *conn) body(attempt int, p []byte) bool {
 		p = p[n:]
 		if c.batch.n > 0 {
 			c.h.events(c, &c.batch)
+			// The shim has decoded the big events' data: their buffers
+			// can take the data of events to come.
+			for _, b := range c.batch.big {
+				c.dec.Reuse(b)
+			}
 			c.batch.reset()
 			if !c.current(attempt) {
 				return false

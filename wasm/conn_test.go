@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -427,6 +428,60 @@ func TestBatchRepeatedType(t *testing.T) {
 	}
 }
 
+// TestBatchRawData checks that the data of events reaches the batch as the
+// stream sent it, for the shim's TextDecoder to decode (and replace what is
+// not UTF-8), small and big alike, while types and ids are decoded here.
+func TestBatchRawData(t *testing.T) {
+	big := strings.Repeat("\xFF", bigData)
+	for _, tc := range []struct{ name, in, want string }{
+		{"invalid byte", "data: a\xFFb\n\n", "message\ra\xFFb\r\r"},
+		{"sequence cut by a line end", "data: \xE2\x82\ndata: \xAC\n\n", "message\r\xE2\x82\n\xAC\r\r"},
+		{"valid UTF-8", "data: é中😀\n\n", "message\ré中😀\r\r"},
+		{"type and id decoded", "event: \xFFt\nid: \xC3\ndata: \xFF\n\n", "\uFFFDt\r\xFF\r\uFFFD\r"},
+		{"big data", "data: " + big + "\n\n", "message\r" + big + "\r\r"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, h := testConn(config{})
+			c.response(1, 200, "text/event-stream", "")
+			c.body(1, []byte(tc.in))
+			if len(h.batches) != 1 || h.batches[0] != tc.want {
+				t.Errorf("batches %q, want [%q]", h.batches, tc.want)
+			}
+		})
+	}
+}
+
+// TestBigEventsReuse checks the data of big events over many bodies, their
+// buffers given back to the decoder once the host has seen them (see body):
+// each batch shows each event's own data.
+func TestBigEventsReuse(t *testing.T) {
+	c, h := testConn(config{})
+	c.response(1, 200, "text/event-stream", "")
+	var stream string
+	var want []string
+	for i := range 12 {
+		data := strings.Repeat(string(rune('a'+i)), bigData+100*(i%3))
+		stream += "data: " + data + "\n\n"
+		want = append(want, data)
+	}
+	// Bodies of several sizes: events whole, and split between bodies.
+	for p := stream; len(p) > 0; {
+		n := min(len(p), 1000+len(p)%3000)
+		c.body(1, []byte(p[:n]))
+		p = p[n:]
+	}
+	var got []string
+	for _, b := range h.batches {
+		f := strings.Split(b, "\r")
+		for i := 0; i+2 < len(f); i += 3 {
+			got = append(got, f[i+1])
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("data of %d events, not those of the %d sent", len(got), len(want))
+	}
+}
+
 // TestBodyInSlices checks that a chunk bigger than writeSlice is decoded
 // and dispatched in batches, with events split across slices whole.
 func TestBodyInSlices(t *testing.T) {
@@ -458,7 +513,7 @@ func TestBodyInSlices(t *testing.T) {
 func (b *batch) text() string {
 	f := strings.Split(string(b.buf), "\r")
 	for i, at := range b.bigAt {
-		f[3*at+1] = b.big[i]
+		f[3*at+1] = string(b.big[i])
 	}
 	return strings.Join(f, "\r")
 }
@@ -472,7 +527,7 @@ func TestBatchBigData(t *testing.T) {
 	big := strings.Repeat("é", bigData/2)
 	var seen []string
 	h.onEvent = func(c *conn) {
-		seen = append(seen, strings.Join(c.batch.big, ","), string(c.batch.buf), strings.Trim(strings.Replace(strings.Trim(fmt.Sprint(c.batch.bigAt), "[]"), " ", ",", -1), ","))
+		seen = append(seen, string(bytes.Join(c.batch.big, []byte(","))), string(c.batch.buf), strings.Trim(strings.Replace(strings.Trim(fmt.Sprint(c.batch.bigAt), "[]"), " ", ",", -1), ","))
 	}
 	c.body(1, []byte("data: a\n\ndata: "+big+"\n\nevent: x\ndata: b\n\nid: 3\ndata: "+big+"\n\n"))
 	if want := "message\ra\r\r\r" + big + "\r\rx\rb\r\rmessage\r" + big + "\r3\r"; len(h.batches) != 1 || h.batches[0] != want {

@@ -246,7 +246,7 @@ func (jc *jsConn) events(c *conn, b *batch) {
 	for i, s := range b.big {
 		b.buf = strconv.AppendInt(b.buf, int64(b.bigAt[i]), 10)
 		b.buf = append(b.buf, '\r')
-		b.buf = strconv.AppendUint(b.buf, uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))), 10)
+		b.buf = strconv.AppendUint(b.buf, uint64(uintptr(unsafe.Pointer(unsafe.SliceData(s)))), 10)
 		b.buf = append(b.buf, '\r')
 		b.buf = strconv.AppendInt(b.buf, int64(len(s)), 10)
 		b.buf = append(b.buf, '\r')

@@ -265,6 +265,42 @@ test('large events and characters split across chunks', async () => {
   es.close();
 });
 
+// The engine hands data over as the stream sent it, and the shim's
+// TextDecoder replaces what is not UTF-8 (wasm/doc.go): as the standard's
+// decoder would, one U+FFFD per maximal subpart, a sequence cut by a line
+// end replaced on each side, in small events (decoded with their batch) and
+// big ones (decoded from the engine's memory), however the network cuts
+// the stream.
+test('invalid UTF-8 in data decodes to U+FFFD as the standard says', async () => {
+  const bad = (s) => Buffer.from(s, 'latin1');
+  const big = 'y'.repeat(3000);
+  const sent = [
+    bad('data: a\xFFb\xC3(\n\n'),
+    bad('data: \xE2\x82\ndata: \xAC\xF0\x9F\x98\n\n'),
+    Buffer.concat([Buffer.from('data: ' + big), bad('\xF4\x90\x80\x80\xED\xA0\x80'), Buffer.from('é\n\n', 'utf8')]),
+    bad('event: t\xFF\nid: \xC3\ndata: \xC0\xAF\n\n'),
+  ];
+  const want = [
+    ['message', 'a\uFFFDb\uFFFD(', ''],
+    ['message', '\uFFFD\n\uFFFD\uFFFD', ''],
+    ['message', big + '\uFFFD'.repeat(7) + 'é', ''],
+    ['t\uFFFD', '\uFFFD\uFFFD', '\uFFFD'],
+  ];
+  srv.route('/invalid', async (req, res) => {
+    sse(res);
+    const body = Buffer.concat(sent);
+    for (let i = 0; i < body.length; i += 1001) {
+      res.write(body.subarray(i, i + 1001));
+      await sleep(1);
+    }
+  });
+  const es = source('/invalid');
+  const r = recorder(es, ['message', 't\uFFFD']);
+  await r.until((l) => l.length >= want.length, 5000, 'every event');
+  assert.deepEqual(r.log.map((e) => [e.type, e.data, e.lastEventId]), want);
+  es.close();
+});
+
 test('many EventSources share the engine', async () => {
   srv.route('/many', (req, res) => {
     sse(res);
