@@ -43,7 +43,10 @@ import (
 // not had the whole stream by then stops, and its row gives the bytes it
 // got. -browserbench.matrixcols picks columns (native is not implied here);
 // -browserbench.heapprofile=DIR samples the JS heap's allocations and writes
-// the profile taken at the heap's peak (see startHeapProfile).
+// the profile taken at the heap's peak (see startHeapProfile). Each row's log
+// line also gives the longest a sample's Runtime.evaluate waited: the page's
+// thread busy that long with no task between, which a page's timers, input
+// and rendering wait for too (EvalTimeout, 10 s, fails the run).
 func BenchmarkBrowserMemory(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
@@ -94,7 +97,8 @@ type memoryResult struct {
 	stopped                     bool  // by -browserbench.memorytime, before the last event
 	mbs                         float64
 	heapPeak, wasmPeak, rssPeak float64
-	heapEnd                     float64 // after the run and a full GC
+	heapEnd                     float64       // after the run and a full GC
+	slowest                     time.Duration // the longest Runtime.evaluate of a sample: how long the page kept DevTools waiting
 }
 
 func memoryRun(b *testing.B, as *benchAssets, c matrixColumn, size int) memoryResult {
@@ -190,23 +194,44 @@ window.__stop = function () {
 	ctx := pg.Context()
 	var res memoryResult
 	heapProf := startHeapProfile(b, pg, fmt.Sprintf("memory-%s-%s", c.name, sizeName(size)))
+	// The last samples go into the message of a run that fails, so that a
+	// lost page shows what led up to it: memory climbing, or events that
+	// stopped arriving.
+	start := time.Now()
+	var recent []string
+	fail := func(format string, args ...any) {
+		b.Helper()
+		b.Fatalf("%s, %d-byte events, after %v: %s\n  last samples (time, events, JS heap MB, renderer RSS MiB, how long the page took to answer):\n  %s",
+			c.name, size, time.Since(start).Round(time.Millisecond), fmt.Sprintf(format, args...), strings.Join(recent, "\n  "))
+	}
 	sample := func() {
+		b.Helper()
 		cc, cancel := context.WithTimeout(ctx, EvalTimeout)
 		defer cancel()
+		t0 := time.Now()
 		u, err := chromedp.Call(cc, runtime.GetHeapUsage, cdp.Empty{})
 		if err != nil {
-			b.Fatalf("e2e: Runtime.getHeapUsage: %v", err)
+			fail("Runtime.getHeapUsage: %v", pg.explain(cc, err))
 		}
-		w, err := Evaluate[float64](cc, pg, `__wasmBytes()`)
+		t1 := time.Now()
+		w, err := Evaluate[[2]float64](cc, pg, `[__wasmBytes(), __count]`)
 		if err != nil {
-			b.Fatalf("e2e: %v", err)
+			fail("evaluating the page's counters (Runtime.getHeapUsage answered in %v): %v", t1.Sub(t0).Round(time.Millisecond), err)
 		}
+		t2 := time.Now()
+		res.slowest = max(res.slowest, t2.Sub(t1))
 		if u.UsedSize > res.heapPeak {
 			res.heapPeak = u.UsedSize
 			heapProf.peak(u.UsedSize)
 		}
-		res.wasmPeak = max(res.wasmPeak, w)
-		res.rssPeak = max(res.rssPeak, rendererRSS())
+		rss := rendererRSS()
+		res.wasmPeak = max(res.wasmPeak, w[0])
+		res.rssPeak = max(res.rssPeak, rss)
+		recent = append(recent, fmt.Sprintf("%v %.0f %.1f %.0f, answered in %v and %v", time.Since(start).Round(time.Millisecond), w[1], u.UsedSize/1e6, rss/(1<<20),
+			t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond)))
+		if len(recent) > 8 {
+			recent = recent[1:]
+		}
 	}
 	type outcome struct {
 		MS      float64
@@ -244,7 +269,7 @@ wait:
 		}
 	}
 	if out.Error != "" {
-		b.Fatalf("%s, %d-byte events: %s", c.name, size, out.Error)
+		fail("%s", out.Error)
 	}
 	if !out.Stopped && out.ID != strconv.Itoa(n) {
 		b.Fatalf("%s, %d-byte events: the last event's id is %q, want %d", c.name, size, out.ID, n)
@@ -271,8 +296,8 @@ wait:
 	res.events, res.stopped = out.N, out.Stopped
 	res.bytes = int64(out.N) * int64(frameLen(n)) // within a few bytes per event: ids are shorter early on
 	res.mbs = float64(res.bytes) / (out.MS / 1000) / 1e6
-	b.Logf("%s, %d-byte events: %d events of %d (stopped: %t), %.1f MB/s, heap peak %.1f MB, wasm %.1f MB, renderer RSS %.0f MiB, %d bytes served (more than the stream where a replaced XHR resumed from the last id)",
-		c.name, size, out.N, n, out.Stopped, res.mbs, res.heapPeak/1e6, res.wasmPeak/1e6, res.rssPeak/(1<<20), served.Load())
+	b.Logf("%s, %d-byte events: %d events of %d (stopped: %t), %.1f MB/s, heap peak %.1f MB, wasm %.1f MB, renderer RSS %.0f MiB, %d bytes served (more than the stream where a replaced XHR resumed from the last id), slowest sample evaluation %v",
+		c.name, size, out.N, n, out.Stopped, res.mbs, res.heapPeak/1e6, res.wasmPeak/1e6, res.rssPeak/(1<<20), served.Load(), res.slowest.Round(time.Millisecond))
 	pg.Navigate("about:blank")
 	return res
 }

@@ -95,7 +95,9 @@
 //     TestClusterPageSurvivesNodeKill (cluster_test.go).
 //
 // The harness itself (a page error fails, requests are recorded, profiles
-// apply): TestHarness* (harness_test.go).
+// apply, a crashed or closed page is reported with its cause):
+// TestHarness* (harness_test.go). $E2E_CHROMIUM_LOG=FILE keeps Chromium's
+// output, its logging on, in FILE (it is discarded otherwise).
 //
 // # Benchmarks
 //

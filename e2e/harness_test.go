@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 )
 
 // These tests check the harness itself against pages of their own, so a
@@ -195,4 +200,67 @@ setTimeout(function () { throw new Error("still fatal"); }, 50);
 	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "still fatal") || strings.Contains(rec.errs[0], "reported") {
 		t.Errorf("cleanup failures = %q, want one naming only the exception", rec.errs)
 	}
+}
+
+// TestHarnessReportsLostPage crashes a page's renderer and closes another
+// page's tab behind the harness's back: calls on either end at once with
+// an error that wraps ErrPageLost and says why, and the test fails at
+// cleanup even if it did not look. A call that outlives its caller's
+// deadline says so, not "context canceled".
+func TestHarnessReportsLostPage(t *testing.T) {
+	t.Parallel()
+	srv := servePage(t, `<!doctype html><p>here</p>`)
+	for _, tc := range []struct {
+		name string
+		lose cdp.Command[cdp.Empty, cdp.Empty]
+		want []string // one of them: the browser tells some losses twice, in either order
+	}{
+		{"crash", page.Crash, []string{"renderer crashed"}},
+		{"close", page.Close, []string{"tab was closed", "DevTools detached"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &errorRecorder{TB: t}
+			t.Run("page", func(t *testing.T) {
+				rec.TB = t
+				pg := RunPage(rec, Modern, srv.URL)
+				ctx, cancel := context.WithTimeout(pg.Context(), EvalTimeout)
+				defer cancel()
+				// The crash ends the call that caused it, or not: only
+				// what follows matters.
+				_, _ = chromedp.Call(ctx, tc.lose, cdp.Empty{})
+				began := time.Now()
+				_, err := Evaluate[int](ctx, pg, `new Promise(function () {})`)
+				if !errors.Is(err, ErrPageLost) || !containsAny(err.Error(), tc.want) {
+					t.Errorf("Evaluate on the lost page: %v, want an error wrapping ErrPageLost that says one of %q", err, tc.want)
+				}
+				t.Logf("Evaluate on the lost page: %v", err)
+				if d := time.Since(began); d > EvalTimeout/2 {
+					t.Errorf("Evaluate on the lost page returned after %v", d)
+				}
+			})
+			if len(rec.errs) != 1 || !containsAny(rec.errs[0], tc.want) {
+				t.Errorf("cleanup failures = %q, want one saying one of %q", rec.errs, tc.want)
+			}
+		})
+	}
+	t.Run("deadline", func(t *testing.T) {
+		t.Parallel()
+		pg := RunPage(t, Modern, srv.URL)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := Evaluate[int](ctx, pg, `new Promise(function () {})`)
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrPageLost) {
+			t.Errorf("Evaluate past its deadline: %v, want context.DeadlineExceeded", err)
+		}
+	})
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

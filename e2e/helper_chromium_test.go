@@ -35,6 +35,7 @@ var browser struct {
 	ctx     context.Context // the chromedp context that owns the process
 	cancel  func()
 	dataDir string
+	log     *os.File // Chromium's output, when $E2E_CHROMIUM_LOG names a file
 	err     error
 }
 
@@ -112,6 +113,19 @@ func startBrowser() {
 	if f := os.Getenv("E2E_JS_FLAGS"); f != "" {
 		opts = append(opts, chromedp.Flag("js-flags", f))
 	}
+	// $E2E_CHROMIUM_LOG names a file for Chromium's stdout and stderr, its
+	// logging on: what the browser said when a renderer died (chromedp
+	// discards the output otherwise).
+	if p := os.Getenv("E2E_CHROMIUM_LOG"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			browser.err = fmt.Errorf("chromium log: %w", err)
+			return
+		}
+		browser.log = f
+		opts = append(opts, chromedp.CombinedOutput(f),
+			chromedp.Flag("enable-logging", "stderr"), chromedp.Flag("v", "0"))
+	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	browser.ctx = ctx
@@ -128,6 +142,9 @@ func startBrowser() {
 	}
 	if err != nil {
 		browser.cancel()
+		if browser.log != nil {
+			browser.log.Close()
+		}
 		browser.err = fmt.Errorf("starting %s: %w", path, err)
 	}
 }
@@ -141,7 +158,10 @@ func stopBrowser() {
 	ctx, cancel := context.WithTimeout(browser.ctx, 10*time.Second)
 	defer cancel()
 	_ = chromedp.Cancel(ctx)
-	browser.cancel()
+	browser.cancel() // waits for the process and its output
+	if browser.log != nil {
+		browser.log.Close()
+	}
 	if browser.dataDir != "" {
 		os.RemoveAll(browser.dataDir)
 	}

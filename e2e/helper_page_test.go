@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -29,23 +31,36 @@ const (
 	pollInterval = 20 * time.Millisecond
 )
 
+// ErrPageLost is wrapped by the error of a page call made after the page's
+// renderer crashed or its tab went away without the test closing it. The
+// error says why, as far as the browser told.
+var ErrPageLost = errors.New("e2e: page lost")
+
 // A Page is one browser tab, with its own browser context, on which a test
 // runs. It records console errors, uncaught exceptions and (when asked)
 // network requests; any console error or uncaught exception fails the test
 // when the page is cleaned up, unless AllowErrors or AllowConsoleErrors
-// says otherwise.
+// says otherwise. A renderer crash, or the tab going away, ends every call
+// on the page at once with an error that wraps ErrPageLost and says why,
+// and fails the test.
 type Page struct {
 	t       testing.TB
-	ctx     context.Context // the tab's chromedp context
+	ctx     context.Context // the tab's chromedp context, ended with the loss as cause when the page is lost
+	lose    context.CancelCauseFunc
 	Profile Profile
 
 	mu            sync.Mutex
-	allowErrors   bool      // neither console errors nor exceptions fail the test
-	allowConsole  bool      // console errors do not fail the test
-	consoleErrors []string  // console.error and console.assert calls
-	exceptions    []string  // uncaught exceptions
-	console       []string  // every console call and exception, for the log of a failed test
-	requests      []Request // when recording
+	targetID      target.ID     // the tab's, to pick its own from the Target domain's events
+	closing       bool          // close has begun: the tab going away is expected
+	lost          []string      // why the page was lost, in the browser's words, in the order told
+	crashed       bool          // Inspector.targetCrashed came
+	status        chan struct{} // closed when Target.targetCrashed, with the termination status, came
+	allowErrors   bool          // neither console errors nor exceptions fail the test
+	allowConsole  bool          // console errors do not fail the test
+	consoleErrors []string      // console.error and console.assert calls
+	exceptions    []string      // uncaught exceptions
+	console       []string      // every console call and exception, for the log of a failed test
+	requests      []Request     // when recording
 }
 
 // A Request is one network request the page made, as the browser reported
@@ -111,17 +126,26 @@ func RunPage(t testing.TB, p Profile, url string, opts ...PageOption) *Page {
 	}
 	parent := Browser(t)
 
-	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
-	pg := &Page{t: t, ctx: ctx, Profile: p, allowErrors: cfg.allowErrors, allowConsole: cfg.allowConsole}
+	tab, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	// Page calls use a child of the tab's context, which a crash ends with
+	// its reason as cause; ending it does not close the tab.
+	ctx, lose := context.WithCancelCause(tab)
+	pg := &Page{t: t, ctx: ctx, lose: lose, Profile: p, allowErrors: cfg.allowErrors, allowConsole: cfg.allowConsole,
+		status: make(chan struct{})}
 	t.Cleanup(func() { pg.close(cancel) })
 
 	// Listen creates the tab, and creating a tab binds the tab's life to
 	// the context of that first call, so the call gets the untimed context
 	// and its bound comes from the side.
-	if err := bounded(ctx, NavigateTimeout, func() error {
-		return chromedp.Listen(ctx, pg.listen(cfg.recordRequests))
+	if err := bounded(tab, NavigateTimeout, func() error {
+		return chromedp.Listen(tab, pg.listen(cfg.recordRequests))
 	}); err != nil {
 		t.Fatalf("e2e: opening a tab: %v", err)
+	}
+	if c := chromedp.FromContext(tab); c != nil && c.Target != nil {
+		pg.mu.Lock()
+		pg.targetID = c.Target.TargetID
+		pg.mu.Unlock()
 	}
 	if cfg.quietNetwork {
 		if _, err := callTimeout(ctx, NavigateTimeout, network.Disable, cdp.Empty{}); err != nil {
@@ -187,6 +211,30 @@ func (pg *Page) listen(recordRequests bool) func(any) {
 			pg.console = append(pg.console, msg)
 			pg.exceptions = append(pg.exceptions, msg)
 			pg.mu.Unlock()
+		case *inspector.EventTargetCrashed:
+			pg.mu.Lock()
+			pg.crashed = true
+			pg.mu.Unlock()
+			pg.markLost("the renderer crashed (Inspector.targetCrashed)")
+		case *inspector.EventDetached:
+			pg.markLost(fmt.Sprintf("DevTools detached from the tab (Inspector.detached: %s)", ev.Reason))
+		// The tab's session discovers targets too (chromedp turns it on),
+		// so it hears of every target: only its own count.
+		case *target.EventTargetCrashed:
+			if pg.isTarget(ev.TargetID) {
+				pg.markLost(fmt.Sprintf("termination status %q, error code %d (Target.targetCrashed)", ev.Status, ev.ErrorCode))
+				pg.mu.Lock()
+				select {
+				case <-pg.status:
+				default:
+					close(pg.status)
+				}
+				pg.mu.Unlock()
+			}
+		case *target.EventTargetDestroyed:
+			if pg.isTarget(ev.TargetID) {
+				pg.markLost("the tab was closed (Target.targetDestroyed)")
+			}
 		case *network.EventRequestWillBeSent:
 			if !recordRequests || ev.Request == nil {
 				return
@@ -198,6 +246,67 @@ func (pg *Page) listen(recordRequests bool) func(any) {
 			pg.mu.Unlock()
 		}
 	}
+}
+
+// markLost records why the page was lost and ends the calls on it, unless
+// the test is closing the page itself. It runs on chromedp's read loops, so
+// it only records and cancels.
+func (pg *Page) markLost(why string) {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	if pg.closing {
+		return
+	}
+	pg.lost = append(pg.lost, why)
+	pg.lose(fmt.Errorf("%w: %s", ErrPageLost, why))
+}
+
+func (pg *Page) isTarget(id target.ID) bool {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	return id != "" && id == pg.targetID
+}
+
+// crashStatusWait bounds how long Lost waits for a crash's termination
+// status: the tab's session tells the crash (Inspector.targetCrashed) and
+// then its status (Target.targetCrashed), which a call that the first ended
+// may otherwise miss.
+const crashStatusWait = time.Second
+
+// Lost returns nil while the page lives, and once it is lost an error that
+// wraps ErrPageLost and gives every reason the browser told.
+func (pg *Page) Lost() error {
+	pg.mu.Lock()
+	crashed := pg.crashed
+	pg.mu.Unlock()
+	if crashed {
+		select {
+		case <-pg.status:
+		case <-time.After(crashStatusWait):
+		}
+	}
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	if len(pg.lost) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrPageLost, strings.Join(pg.lost, "; "))
+}
+
+// explain gives err, the error of a page call bounded by ctx, its cause: the
+// page's loss, or ctx's own end (a deadline, say, which a call bounded
+// through within would otherwise report as a bare "context canceled").
+func (pg *Page) explain(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if lost := pg.Lost(); lost != nil {
+		return fmt.Errorf("%w (%w)", lost, err)
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w (%w)", cause, err)
+	}
+	return err
 }
 
 func formatArgs(args []*runtime.RemoteObject) string {
@@ -256,7 +365,11 @@ func (pg *Page) close(cancel context.CancelFunc) {
 		}
 	}
 	console := pg.console
+	pg.closing = true
 	pg.mu.Unlock()
+	if lost := pg.Lost(); lost != nil {
+		pg.t.Errorf("%v", lost)
+	}
 	if len(errs) > 0 {
 		pg.t.Errorf("e2e: page (%s profile) had %d console error(s) or uncaught exception(s):\n  %s",
 			pg.Profile.Name, len(errs), strings.Join(errs, "\n  "))
@@ -285,7 +398,7 @@ func (pg *Page) Navigate(url string) {
 	ctx, cancel := context.WithTimeout(pg.ctx, NavigateTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		pg.t.Fatalf("e2e: navigating to %s: %v", url, err)
+		pg.t.Fatalf("e2e: navigating to %s: %v", url, pg.explain(ctx, err))
 	}
 }
 
@@ -329,15 +442,16 @@ func (pg *Page) Fetched(substr string) bool {
 func Evaluate[T any](ctx context.Context, pg *Page, expr string) (T, error) {
 	tctx, cancel := pg.within(ctx)
 	defer cancel()
-	return chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	return v, pg.explain(ctx, err)
 }
 
-// within returns the tab's context, ended also when ctx ends, so callers
-// may bound page calls with any context they have.
+// within returns the tab's context, ended also when ctx ends (with ctx's
+// cause), so callers may bound page calls with any context they have.
 func (pg *Page) within(ctx context.Context) (context.Context, context.CancelFunc) {
-	tctx, cancel := context.WithCancel(pg.ctx)
-	stop := context.AfterFunc(ctx, cancel)
-	return tctx, func() { stop(); cancel() }
+	tctx, cancel := context.WithCancelCause(pg.ctx)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	return tctx, func() { stop(); cancel(nil) }
 }
 
 // Eval is Evaluate bounded by EvalTimeout that fails the test on error.
