@@ -108,14 +108,14 @@ export function sameRequest(sent, url, headers) {
   return true;
 }
 
-// SLICE is how long, in milliseconds, fetchStream reads and hands over a
+// readSlice is how long, in milliseconds, fetchStream reads and hands over a
 // body with no task between (RAIL's long task). A read of a body that has
 // data ready resolves on a microtask (Chromium: whenever the network keeps
 // its data pipe full, that is whenever the stream is faster than the engine
 // decodes it), so reading on from each read's callback would hold the page's
 // thread for as long as the stream stays ahead: no timer, input, rendering
 // or DevTools evaluation ran for seconds (e2e's BenchmarkBrowserMemory).
-export var SLICE = 50;
+export var readSlice = 50;
 
 // now looks the clock up at each call: a lookup at the top of this file
 // would stay in the shim and the lite engine, which bundle this file too.
@@ -194,7 +194,7 @@ export function fetchStream(url, headers, withCredentials, h) {
         end(NETWORK);
       } else if (!h.chunk(r.value)) {
         stop();
-      } else if (now() - since >= SLICE) {
+      } else if (now() - since >= readSlice) {
         // The next read on a task of its own, after the tasks waiting
         // (ran first: timers of equal delay run in order).
         root.setTimeout(pump, 0);

@@ -8,7 +8,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fetchStream, NETWORK, SLICE } from '../src/transports.js';
+import { fetchStream, NETWORK, readSlice } from '../src/transports.js';
 
 // readyBody is a body of n chunks of size bytes, each numbered in its first
 // byte, whose next chunk is always ready when read.
@@ -80,7 +80,7 @@ test('fetchStream lets tasks run while the body always has data ready', async (t
   // Before the transport yielded, the whole body (some 400 ms of decoding)
   // was read in one run, with no task between.
   assert.ok(ticks >= 4, `${ticks} tasks ran while ${n} chunks were read over ${n} ms or more`);
-  assert.ok(longest < 3 * SLICE, `${longest.toFixed(0)} ms of chunks with no task between them`);
+  assert.ok(longest < 3 * readSlice, `${longest.toFixed(0)} ms of chunks with no task between them`);
 });
 
 test('fetchStream stops at once when a chunk says so, also between two slices', async (t) => {
