@@ -75,6 +75,9 @@ func (d *Decoder) lineEnd(p []byte, pos int) int {
 				break
 			}
 		}
+		// The tail, as the two turns above: written out again rather than
+		// called, since a function of this size is not inlined and a call
+		// a turn costs under WebAssembly.
 		for ; i+32 <= n; i += 32 {
 			w0 := *(*uint64)(unsafe.Add(base, i))
 			w1 := *(*uint64)(unsafe.Add(base, i+8))

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sse } from './lib/server.mjs';
-import { installBrowser, loadShim, recorder, sleep, wasmScripts } from './lib/browser.mjs';
+import { installBrowser, loadShim, recorder, sleep, until, wasmScripts } from './lib/browser.mjs';
 
 const reported = [];
 const srv = await startServer();
@@ -41,13 +41,6 @@ test('events flow through the fallback codecs and listener lists', async () => {
   es.close();
 });
 
-async function until(pred, what) {
-  const end = performance.now() + 5000;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error('timed out waiting for ' + what);
-    await sleep(5);
-  }
-}
 
 test('a throwing listener is reported and the stream goes on', async () => {
   srv.route('/throw', (req, res) => {

@@ -12,7 +12,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sse } from './lib/server.mjs';
-import { installBrowser, loadShim, recorder, sleep, wasmScripts } from './lib/browser.mjs';
+import { installBrowser, loadShim, recorder, sleep, until, wasmScripts } from './lib/browser.mjs';
 import { FakeXHR } from './lib/xhr.mjs';
 import { parser } from '../src/engines/lite/parser.js';
 
@@ -39,13 +39,6 @@ function gated(path, polyfill) {
   return { es, release };
 }
 
-async function until(pred, what, ms = 5000) {
-  const end = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error('timed out waiting for ' + what);
-    await sleep(1);
-  }
-}
 
 // expected parses a whole stream with the lite engine's parser (which
 // lite.test.mjs holds to the standard): the events and the last event ID.

@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sse } from './lib/server.mjs';
-import { installBrowser, loadShim, sleep, wasmScripts, recorder } from './lib/browser.mjs';
+import { installBrowser, loadShim, sleep, until, wasmScripts, recorder } from './lib/browser.mjs';
 
 const srv = await startServer();
 const page = installBrowser(srv.origin);
@@ -22,13 +22,6 @@ srv.route('/first', (req, res) => {
   setTimeout(() => res.write('data: two\n\n'), 1500);
 });
 
-async function until(pred, what) {
-  const end = performance.now() + 5000;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error('timed out waiting for ' + what);
-    await sleep(5);
-  }
-}
 
 test('a connection closed in its first listener: the engine is not loaded, then or later', async () => {
   const es = new EventSource('/first');

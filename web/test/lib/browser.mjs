@@ -117,4 +117,14 @@ export function wasmScripts(origin) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// until resolves once pred() holds, checked every millisecond, and fails
+// after ms.
+export async function until(pred, what, ms = 5000) {
+  const end = performance.now() + ms;
+  while (!pred()) {
+    if (performance.now() > end) throw new Error('timed out waiting for ' + what);
+    await sleep(1);
+  }
+}
 export { http };
