@@ -111,6 +111,7 @@ bench: build bench-server
 	cd e2e && $(GO) test -run '^$$' -bench ColdStartFloor -benchtime 1x .
 	cd e2e && $(GO) test -run '^$$' -bench BrowserMatrix -benchtime 1x -timeout 60m .
 	cd e2e && $(GO) test -run '^$$' -bench BrowserFirstEvent -benchtime 1x .
+	cd e2e && $(GO) test -run '^$$' -bench BrowserFirstEvent -benchtime 1x . -args -browserbench.hashedshim
 	cd e2e && $(GO) test -run '^$$' -bench BrowserMemory -benchtime 1x -timeout 60m .
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s).
