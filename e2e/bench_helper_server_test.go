@@ -451,6 +451,15 @@ var boot = new ES("/boot", INIT);
 boot.onerror = function () { boot.close(); setTimeout(function () { __finish(true); }, 100); };`, n)
 }
 
+// coldBurstScript is burstScript's measurement on a page's first
+// EventSource, made as the page loads: window.__done resolves with its
+// outcome (burstOutcome).
+func coldBurstScript(n int) string {
+	s := burstScript(n)
+	s = s[:strings.Index(s, "var boot")]
+	return s + "__run().then(__finish);"
+}
+
 // burstOutcome is what __run (burstScript) resolves with.
 type burstOutcome struct {
 	MS    float64

@@ -56,7 +56,13 @@ func BenchmarkBrowserMatrix(b *testing.B) {
 			}
 		}
 	}
-	cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name != "native" && !columnWanted(c.name) })
+	cols = slices.DeleteFunc(cols, func(c matrixColumn) bool {
+		// native-cold is the reference of the cold columns.
+		if c.name == "native-cold" {
+			return !slices.ContainsFunc(matrixColumns, func(d matrixColumn) bool { return d.cold && d.name != c.name && columnWanted(d.name) })
+		}
+		return c.name != "native" && !columnWanted(c.name)
+	})
 	if as.esp == nil {
 		cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return c.name == "esp" })
 		fmt.Printf("BenchmarkBrowserMatrix: no event-source-polyfill column: %v\n", as.espErr)
@@ -85,7 +91,11 @@ func BenchmarkBrowserMatrix(b *testing.B) {
 						results[sh.name][c.name].mbs = append(results[sh.name][c.name].mbs, warm)
 					}
 					for _, c := range cols {
-						results[sh.name][c.name].ratio = append(results[sh.name][c.name].ratio, got[c.name]/got["native"])
+						ref := got["native"]
+						if c.cold {
+							ref = got["native-cold"]
+						}
+						results[sh.name][c.name].ratio = append(results[sh.name][c.name].ratio, got[c.name]/ref)
 					}
 				}
 			}
@@ -129,13 +139,20 @@ type matrixColumn struct {
 	script      string
 	ctor        string // the constructor
 	init        string // its second argument, JavaScript
+	// cold: the page's first EventSource, made as the page loads, with
+	// nothing loaded or started before it; its figure is a ratio to
+	// native-cold's in the same round.
+	cold bool
 }
 
 var matrixColumns = []matrixColumn{
 	{name: "native", title: "native", profile: Modern, ctor: "window.EventSource", init: "undefined"},
 	{name: "wasm-fetch", title: "polysse wasm fetch", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "fetch"}`},
 	{name: "wasm-xhr", title: "polysse wasm XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "xhr"}`},
+	{name: "lite-fetch", title: "polysse lite fetch", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "fetch"}`},
 	{name: "lite-xhr", title: "polysse lite XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "xhr"}`},
+	{name: "native-cold", title: "native, page's first stream", profile: Modern, ctor: "window.EventSource", init: "undefined", cold: true},
+	{name: "auto-cold", title: "polysse default, page's first stream", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSource", init: "undefined", cold: true},
 	{name: "esp", title: "event-source-polyfill", profile: Nativeless, script: "/esp/" + espFile, ctor: "window.EventSourcePolyfill", init: "undefined"},
 }
 
@@ -212,6 +229,17 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (c
 	stream := burstStream(body)
 	if sh.piece > 0 {
 		stream = piecedStream(body, sh.piece)
+	}
+	if c.cold {
+		srv := newBenchServer(b, as, benchPageHTML("", c.script, c.ctor, c.init, coldBurstScript(sh.n)), stream)
+		pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
+		out := awaitDone[burstOutcome](b, pg, 3*time.Minute)
+		if out.Error != "" || out.Chars != wantChars {
+			b.Fatalf("%s %s: %s, %d characters of data, want %d", sh.name, c.name, out.Error, out.Chars, wantChars)
+		}
+		pg.Navigate("about:blank")
+		mbs := float64(len(body)) / (out.MS / 1000) / 1e6
+		return mbs, mbs
 	}
 	srv := newBenchServer(b, as, benchPageHTML("", c.script, c.ctor, c.init, burstScript(sh.n)), stream)
 	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())

@@ -7,15 +7,21 @@
 //   - the browser's own EventSource, supervised (engines/supervisor.js),
 //     when it has one and the options ask for nothing it cannot do (request
 //     headers, a fetch or XHR transport); unsupervised with supervise: false;
+//   - the ES5 lite engine (engines/lite/, loaded by loaders/lite.js from
+//     this script's folder) reading with fetch, where the browser streams
+//     fetch and has TextDecoder (transports.js, fetchText): it keeps up
+//     with the browser's own EventSource, and starts as soon as its small
+//     file has loaded, so nothing else is downloaded; the stream's request
+//     goes out in the constructor (engines/handover.js);
 //   - the WebAssembly engine (engines/wasm/ and Go's wasm/, loaded by
-//     loaders/wasm.js), when the browser has WebAssembly, with the
+//     loaders/wasm.js), where the browser has WebAssembly but the lite
+//     engine would read with XHR (EdgeHTML: no TextDecoder), with the
 //     supervisor's long-poll fallback; until it has booted, the lite engine
 //     serves the connection and then hands it over on the same response
 //     (engines/handover.js);
-//   - the ES5 lite engine (engines/lite/, loaded by loaders/lite.js from
-//     this script's folder) where there is XMLHttpRequest but no
-//     WebAssembly: IE10-11 (for the standard EventSource, with the
-//     stream's request sent in the constructor, engines/handover.js);
+//   - the lite engine over XMLHttpRequest where there is no WebAssembly:
+//     IE10-11 (for the standard EventSource, with the stream's request
+//     sent in the constructor, engines/handover.js);
 //   - otherwise none: the connection fails with a console warning.
 // The engine option ('auto', 'native', 'wasm', 'lite') forces a choice
 // among those the browser can run ('wasm': without the lite engine first).
@@ -35,10 +41,13 @@ import { supervise } from './engines/supervisor.js';
 import { noneEngine } from './engines/none.js';
 import { liteFirst } from './engines/handover.js';
 import { setEngineBase, preloadable } from './script.js';
+import { fetchText } from './transports.js';
 
 var supervised = supervise(nativeEngine, 'supervised', true);
 var first = liteFirst(wasmEngine, liteEngine);
 var wasm = supervise(first, 'wasm', false);
+// The lite engine alone, its first request sent in the constructor.
+var lone = liteFirst({ available: false, impl: function () { return null; } }, liteEngine);
 
 function needsPolyfill(opts) {
   return !!opts.headers || opts.transport === 'fetch' || opts.transport === 'xhr';
@@ -50,8 +59,12 @@ setEngineSelector(function (opts) {
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
     return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;
   }
-  if (wasmEngine.available && want !== 'lite') return opts.standard ? first : wasm;
-  if (liteEngine.available) return opts.standard && !wasmEngine.available ? first : liteEngine;
+  if (liteEngine.available && want !== 'wasm' && (want === 'lite' || !wasmEngine.available || fetchText(opts))) {
+    // Not for the page's own headers, which the request sent in the
+    // constructor cannot carry.
+    return opts.standard || (fetchText(opts) && !opts.headers) ? lone : liteEngine;
+  }
+  if (wasmEngine.available) return opts.standard ? first : wasm;
   return noneEngine;
 });
 

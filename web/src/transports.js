@@ -88,24 +88,81 @@ export function xhrOpen(url, headers, withCredentials) {
 }
 
 // sendEarly sends the request that an engine still loading will make
-// first (engines/handover.js): { xhr, url, headers, aborted }, which the
-// engine passes to xhrStream as sent when its first request is the same
-// (sameRequest), or aborts. Until then the response waits in the XHR,
-// responseText keeping all of it.
-export function sendEarly(url, headers, withCredentials) {
-  var s = { xhr: xhrOpen(url, headers, withCredentials), url: url, headers: headers, aborted: false };
-  s.xhr.onabort = function () { s.aborted = true; };
-  s.xhr.send();
+// first (engines/handover.js), over fetch when viaFetch (fetchText), else
+// XHR: { url, headers, fetch, abort(), and xhr, aborted (XHR) or res, ctrl
+// (fetch) }, which the engine passes to xhrStream or fetchStream as sent
+// when its first request is the same (sameRequest), or aborts. Until then
+// the response waits: in the XHR, responseText keeping all of it; in the
+// fetch's body, which the browser stops reading once its buffer is full.
+export function sendEarly(url, headers, withCredentials, viaFetch) {
+  var s = { url: url, headers: headers, fetch: viaFetch };
+  if (viaFetch) {
+    var hs = {};
+    for (var i = 0; i + 1 < headers.length; i += 2) hs[headers[i]] = headers[i + 1];
+    // fetchInit's request (GET, CORS, redirects followed: the defaults),
+    // written out here so that the shim does not carry fetchInit.
+    var ctrl = s.ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
+    s.res = root.fetch(url, {
+      headers: hs,
+      credentials: withCredentials ? 'include' : 'same-origin',
+      cache: 'no-store',
+      signal: ctrl ? ctrl.signal : undefined
+    });
+    // Handled: a page that closes the stream before the engine takes the
+    // request gets no unhandled rejection in its console.
+    s.res.then(null, function () {});
+    s.abort = function () {
+      if (s.ctrl) s.ctrl.abort();
+    };
+    return s;
+  }
+  var x = s.xhr = xhrOpen(url, headers, withCredentials);
+  s.aborted = false;
+  x.onabort = function () { s.aborted = true; };
+  x.send();
+  s.abort = function () { x.abort(); };
   return s;
 }
 
-// sameRequest reports whether sent is the request for url with headers.
-export function sameRequest(sent, url, headers) {
-  if (sent.url !== url || sent.headers.length !== headers.length) return false;
+// sameRequest reports whether sent is the request for url with headers,
+// over fetch when viaFetch.
+export function sameRequest(sent, url, headers, viaFetch) {
+  if (sent.fetch !== viaFetch || sent.url !== url || sent.headers.length !== headers.length) return false;
   for (var i = 0; i < headers.length; i++) {
     if (sent.headers[i] !== headers[i]) return false;
   }
   return true;
+}
+
+// fetchText reports whether the lite engine reads the stream with fetch
+// rather than XMLHttpRequest for a connection with options opts: where
+// fetch streams and TextDecoder decodes what it reads, unless the page
+// asked for XHR or the connection is to be handed over to the WebAssembly
+// engine (opts.handsOver: engines/lite/first.js hands over a live XHR).
+// XHR's responseText is paced by progress events and only grows; the lite
+// engine over fetch keeps up with the browser's own EventSource
+// (docs/benchmarks.md).
+export function fetchText(opts) {
+  return opts.transport !== 'xhr' && !opts.handsOver && streamingFetch() && isFunction(root.TextDecoder);
+}
+
+// fetchInit returns fetch's init for the stream's request, and its abort
+// controller where the browser has one: { init, ctrl }.
+function fetchInit(headers, withCredentials, redirect, mode) {
+  var ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
+  var o = {
+    method: 'GET',
+    headers: headers,
+    mode: mode,
+    credentials: withCredentials ? 'include' : 'same-origin',
+    // Never from or into the HTTP cache, as EventSource's own request;
+    // the browser adds Cache-Control: no-cache itself, which a header set
+    // here could not do without a CORS preflight.
+    cache: 'no-store',
+    redirect: redirect
+  };
+  if (ctrl) o.signal = ctrl.signal;
+  return { init: o, ctrl: ctrl };
 }
 
 // readSlice is how long, in milliseconds, fetchStream reads and hands over a
@@ -130,7 +187,9 @@ export function streamingFetch() {
     !!root.Response && 'body' in root.Response.prototype;
 }
 
-export function fetchStream(url, headers, withCredentials, h) {
+// fetchStream reads the stream with fetch; sent, when given, is the
+// request sendEarly made over fetch, the same one (sameRequest).
+export function fetchStream(url, headers, withCredentials, h, sent) {
   var done = false;
   var reader = null;
   var ctrl = null;
@@ -144,23 +203,11 @@ export function fetchStream(url, headers, withCredentials, h) {
     // Any header but Accept makes a cross-origin request preflighted.
     if (!/^accept$/i.test(headers[i])) cors = true;
   }
-  var credentials = withCredentials ? 'include' : 'same-origin';
 
   function init(headers, redirect, mode) {
-    ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
-    var o = {
-      method: 'GET',
-      headers: headers,
-      mode: mode,
-      credentials: credentials,
-      // Never from or into the HTTP cache, as EventSource's own request;
-      // the browser adds Cache-Control: no-cache itself, which a header set
-      // here could not do without a CORS preflight.
-      cache: 'no-store',
-      redirect: redirect
-    };
-    if (ctrl) o.signal = ctrl.signal;
-    return o;
+    var o = fetchInit(headers, withCredentials, redirect, mode);
+    ctrl = o.ctrl;
+    return o.init;
   }
 
   function stop() {
@@ -237,7 +284,12 @@ export function fetchStream(url, headers, withCredentials, h) {
     reader = body.getReader();
     pump();
   }
-  root.fetch(url, init(hs, secret ? 'manual' : 'follow', 'cors')).then(response, refusedOrDown);
+  if (sent) {
+    ctrl = sent.ctrl;
+    sent.res.then(response, refusedOrDown);
+  } else {
+    root.fetch(url, init(hs, secret ? 'manual' : 'follow', 'cors')).then(response, refusedOrDown);
+  }
   return { abort: stop };
 }
 

@@ -62,7 +62,7 @@ test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature d
   assert.ok(WebAssembly.validate(read(manifest.wasm)));
 });
 
-test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.15 KB minified + gzip', () => {
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.4 KB minified + gzip', () => {
   const engineBr = read(manifest.wasm + '.br').length;
   assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
   const shimGz = read('eventsource.js.gz').length;
@@ -84,8 +84,13 @@ test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.15 KB minified + gzip',
   // (engines/lite/first.js), which only pages without EventSource load;
   // 7.15 KB since the WebAssembly engine loads only while a connection is
   // open (engines/handover.js counts them, about 20 bytes): a page whose
-  // streams are closed downloads nothing more.
-  assert.ok(shimGz <= 7_150, `shim is ${shimGz} bytes gzip`);
+  // streams are closed downloads nothing more. 7.4 KB since the lite engine
+  // reads with fetch where the browser streams it and has TextDecoder, and
+  // serves such a page alone (the request in the constructor is then a
+  // fetch: sendEarly, fetchText; about 210 bytes): the first stream of a
+  // page kept up with native EventSource, where lite over XHR and the
+  // hand-over ran at 0.3 of it (docs/benchmarks.md, Throughput matrix).
+  assert.ok(shimGz <= 7_400, `shim is ${shimGz} bytes gzip`);
   // The shipped .gz is gzip -9; a fresh compression agrees within noise.
   assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
 });

@@ -3,4 +3,4 @@
 
 import { earlySend } from './lib/earlysend.mjs';
 
-await earlySend(['WebAssembly', 'EventTarget', 'Event', 'MessageEvent']);
+await earlySend(['WebAssembly', 'fetch', 'EventTarget', 'Event', 'MessageEvent']);

@@ -1,6 +1,7 @@
 // The stream's request at construction on a page with WebAssembly and no
-// native EventSource: lib/earlysend.mjs.
+// native EventSource, whose lite engine reads with XHR (no TextDecoder, as
+// EdgeHTML): lib/earlysend.mjs.
 
 import { earlySend } from './lib/earlysend.mjs';
 
-await earlySend([]);
+await earlySend(['TextDecoder']);

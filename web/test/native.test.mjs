@@ -56,7 +56,7 @@ test('EventSourcePolyfill relays the native connection', async () => {
   assert.equal(es2.readyState, 2);
 });
 
-test('options the browser cannot honour choose the WebAssembly engine', async () => {
+test('options the browser cannot honour choose a polyfill engine', async () => {
   const before = created.length;
   const es = new EventSourcePolyfill('/s', { headers: { Authorization: 'x' } });
   await sleep(10);

@@ -1,8 +1,8 @@
 // The standard EventSource (window.EventSource where the browser has none)
 // against EventSourcePolyfill: the first behaves as the WHATWG HTML
 // server-sent events section says, the second adds its documented
-// leniencies. Under Node with the WebAssembly engine, fetch and XHR
-// transports.
+// leniencies. Under Node as a modern page without a native EventSource,
+// where both run on the lite engine over fetch (web/src/index.js).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';

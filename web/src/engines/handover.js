@@ -11,8 +11,10 @@
 // attempt, which the WebAssembly engine then makes (wasm/conn.go, adopt).
 // Connections made once the engine is ready go to it directly; should it
 // never start, the lite engine serves on. Where the browser has no
-// WebAssembly (IE), the lite engine serves the connection alone, the same
-// way: the stream's request still goes out in the constructor.
+// WebAssembly (IE), or where the lite engine reads with fetch (../index.js
+// says when), the lite engine serves the connection alone, the same way:
+// the stream's request still goes out in the constructor, over fetch in
+// the second case.
 //
 // This file is the shim's part: it sends the stream's request as the page
 // constructs the EventSource, as the browser's own EventSource does, and
@@ -31,7 +33,7 @@ import { root, isFunction, schedule } from '../env.js';
 import { shim } from '../registry.js';
 import { modes } from './supervisor.js';
 import { origin as originOf } from '../url.js';
-import { sendEarly } from '../transports.js';
+import { sendEarly, fetchText } from '../transports.js';
 
 var EVENT_STREAM = 'text/event-stream';
 
@@ -109,12 +111,15 @@ export function liteFirst(wasm, lite) {
       // (engines/supervisor.js); the lite engine takes this request as its
       // first when it is the same one, else aborts it.
       if (!modes[originOf(url)]) {
+        // Over fetch where the lite engine will read with it (alone: a
+        // connection to be handed over is read with XHR).
+        var viaFetch = !wasm.available && fetchText(opts);
         try {
-          c.sent = sendEarly(url, opts.local ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials);
+          c.sent = sendEarly(url, opts.local && !viaFetch ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials, viaFetch);
         } catch (err) { /* the lite engine's own request will say */ }
       }
       var unsend = function () {
-        if (c.sent) c.sent.xhr.abort();
+        if (c.sent) c.sent.abort();
         c.sent = null;
       };
       if (wasm.available) wasm.load();

@@ -13,6 +13,10 @@ import { FakeXHR } from './xhr.mjs';
 // run evaluates a page script. Without globalThis (EdgeHTML) the name is
 // shadowed for the page's scripts only: Node's own fetch needs the real one.
 let hideGlobalThis = false;
+
+// Node's own fetch loads the page's scripts: a test may take fetch away from
+// the page (IE has none).
+const nodeFetch = globalThis.fetch;
 function run(code, filename) {
   if (hideGlobalThis) code = '(function (globalThis) {' + code + '\n})();';
   vm.runInThisContext(code, { filename });
@@ -35,7 +39,7 @@ export function installBrowser(origin, { remove = [], xhr = true, noGlobalThis =
     head: {
       appendChild(el) {
         loaded.push(el.src);
-        fetch(el.src).then((r) => {
+        nodeFetch(el.src).then((r) => {
           if (!r.ok) throw new Error('HTTP ' + r.status);
           return r.text();
         }).then((code) => {

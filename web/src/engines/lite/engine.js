@@ -44,7 +44,7 @@
 import { root, report, isFunction } from '../../env.js';
 import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
-import { xhrStream, sameRequest, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
+import { xhrStream, fetchStream, fetchText, sameRequest, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
 
 var PADDED = 1;
@@ -120,7 +120,7 @@ export function connect(modes, url, opts, sink) {
     // other way out.
     var sent = opts.sent;
     if (sent) opts.sent = null;
-    if (sent && (dead || want)) sent.xhr.abort();
+    if (sent && (dead || want)) sent.abort();
     if (dead) return;
     if (want) {
       // Between two attempts: the other engine makes the next one.
@@ -131,6 +131,8 @@ export function connect(modes, url, opts, sink) {
     var n = attempt;
     head = got = false;
     p.reset();
+    var viaFetch = fetchText(opts);
+    var dec = null;
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
     if (mode === POLL) u = setQuery(u, 'transport', 'poll');
@@ -146,13 +148,14 @@ export function connect(modes, url, opts, sink) {
     };
     add('Accept', 'text/event-stream');
     extra = false;
-    if (opts.local && !plain) {
+    // fetch asks the HTTP cache to keep out itself (transports.js).
+    if (opts.local && !plain && !viaFetch) {
       add('Cache-Control', 'no-cache');
       extra = true;
     }
     var uh = headerList(opts);
     if (dead) { // the page's headers function closed it
-      if (sent) sent.xhr.abort();
+      if (sent) sent.abort();
       return;
     }
     for (var i = 0; i + 1 < uh.length; i += 2) add(uh[i], uh[i + 1]);
@@ -169,14 +172,23 @@ export function connect(modes, url, opts, sink) {
     if (opts.fallback && mode < POLL) guard = later(escalate, opts.fallbackTimeout);
     watchdog();
     var h = {
-      head: function (status, type, rurl) {
+      head: function (status, type, rurl, streams) {
         if (n !== attempt) return false;
         busy = true;
+        var on;
         try {
-          return response(status, type, rurl);
+          on = response(status, type, rurl);
         } finally {
           busy = false;
         }
+        if (on && streams === false) {
+          // An event stream whose body fetch cannot read as it arrives
+          // (fetchText checks that it can: only a browser that says
+          // otherwise): a network error.
+          later(function () { h.end(NETWORK); }, 0);
+          return false;
+        }
+        return on;
       },
       text: function (s) {
         if (n !== attempt) return false;
@@ -187,16 +199,24 @@ export function connect(modes, url, opts, sink) {
           busy = false;
         }
       },
+      // fetch's bytes, decoded as the standard decodes the stream: UTF-8,
+      // one leading BOM stripped, a character split across reads kept
+      // whole (what a response ends with unfinished is in an unfinished
+      // line, which the standard drops).
+      chunk: function (b) {
+        if (!dec) dec = new root.TextDecoder();
+        return h.text(dec.decode(b, { stream: true }));
+      },
       end: function (how) {
         if (n === attempt) end(how);
       }
     };
-    if (sent && !sameRequest(sent, u, hs)) {
-      sent.xhr.abort();
+    if (sent && !sameRequest(sent, u, hs, viaFetch)) {
+      sent.abort();
       sent = null;
     }
     try {
-      tr = xhrStream(u, hs, opts.withCredentials, h, sent);
+      tr = (viaFetch ? fetchStream : xhrStream)(u, hs, opts.withCredentials, h, sent);
     } catch (err) {
       // A header the browser refuses, say: a request that never went out
       // is a network error, reported on a later task as one would be.

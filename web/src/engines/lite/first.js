@@ -28,6 +28,8 @@ export function first(modes, wasm, url, opts, sink, c) {
     // No fallback of this engine's: the supervisor around the WebAssembly
     // engine makes that one's (../supervisor.js).
     lopts.fallback = false;
+    // Over XHR, whose live response the hand-over passes on.
+    lopts.handsOver = true;
     // An attempt that got no response (a network error or a CORS refusal:
     // XHR cannot tell) is the WebAssembly engine's to make again, whose
     // fetch can; without it, this engine's again.
@@ -56,7 +58,7 @@ export function first(modes, wasm, url, opts, sink, c) {
     if (c.closed || cur) return;
     var w = c.released ? wasm.impl() : null;
     if (w) {
-      if (c.sent) c.sent.xhr.abort();
+      if (c.sent) c.sent.abort();
       c.sent = null;
       c.seen();
       cur = w.connect(url, opts, sink);
