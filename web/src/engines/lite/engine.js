@@ -46,6 +46,7 @@ import { setQuery, origin as originOf } from '../../url.js';
 import { headerList, backoff } from '../../options.js';
 import { xhrStream, fetchStream, fetchText, sameRequest, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
+import { lines } from './bytes.js';
 
 var PADDED = 1;
 var POLL = 2;
@@ -95,6 +96,7 @@ export function connect(modes, url, opts, sink) {
   }, function (ms) {
     retryMs = ms;
   });
+  var bytes = null; // the lines of a response read with fetch (bytes.js)
   var from = opts.from;
   if (from) {
     p.lastId = from.lastId;
@@ -132,7 +134,8 @@ export function connect(modes, url, opts, sink) {
     head = got = false;
     p.reset();
     var viaFetch = fetchText(opts);
-    var dec = null;
+    if (viaFetch && !bytes) bytes = lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), new root.TextDecoder('windows-1252'));
+    if (bytes) bytes.reset();
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
     if (mode === POLL) u = setQuery(u, 'transport', 'poll');
@@ -194,18 +197,20 @@ export function connect(modes, url, opts, sink) {
         if (n !== attempt) return false;
         busy = true;
         try {
-          return body(s);
+          return body(s, null);
         } finally {
           busy = false;
         }
       },
-      // fetch's bytes, decoded as the standard decodes the stream: UTF-8,
-      // one leading BOM stripped, a character split across reads kept
-      // whole (what a response ends with unfinished is in an unfinished
-      // line, which the standard drops).
+      // fetch's bytes (bytes.js finds the lines).
       chunk: function (b) {
-        if (!dec) dec = new root.TextDecoder();
-        return h.text(dec.decode(b, { stream: true }));
+        if (n !== attempt) return false;
+        busy = true;
+        try {
+          return body(null, b);
+        } finally {
+          busy = false;
+        }
       },
       end: function (how) {
         if (n === attempt) end(how);
@@ -269,13 +274,21 @@ export function connect(modes, url, opts, sink) {
     return false;
   }
 
-  function body(s) {
+  // body reads what the response gained: text s over XHR, bytes u over
+  // fetch (never handed over: first.js reads with XHR a connection it may
+  // hand over).
+  function body(s, u) {
     got = true;
     guard = clear(guard);
     watchdog();
-    // Asked to hand over: the parser stops at the first event boundary,
-    // and the rest of s is the other engine's.
-    var at = want ? p.feed(s, true) : p.feed(s);
+    var at = -1;
+    if (u) {
+      bytes.feed(u);
+    } else {
+      // Asked to hand over: the parser stops at the first event boundary,
+      // and the rest of s is the other engine's.
+      at = want ? p.feed(s, true) : p.feed(s);
+    }
     if (batch.length) {
       var b = batch;
       batch = [];
@@ -283,7 +296,7 @@ export function connect(modes, url, opts, sink) {
       sink.messages(b);
       if (dead || n !== attempt) return false;
     }
-    if (want) {
+    if (want && !u) {
       // A listener may have asked for it after the parser finished.
       if (at >= 0) return give(tr, s.substring(at));
       if (p.clean()) return give(tr, '');

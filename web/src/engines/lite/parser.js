@@ -21,6 +21,11 @@ var MAX_MS = 2147483647;
 //                 may start the next part: the stream can move to a new
 //                 connection, or to another parser, without losing or
 //                 repeating anything
+//   p.line(l)     interprets one whole line that is not a data line (the
+//                 blank line included): for bytes.js, which finds the
+//                 lines and keeps the data lines' values itself
+//   p.event(data) the blank line after data lines, whose values joined by
+//                 LF are data: dispatches as the blank line does
 export function parser(dispatch, setRetry) {
   var line = ''; // the unfinished line
   var parts = 0; // how many parts of the stream it came from
@@ -42,13 +47,7 @@ export function parser(dispatch, setRetry) {
   // (up to megabytes of XHR text) alive.
   function process(l, joined) {
     if (l === '') {
-      // Dispatch. A block without data only makes its id current.
-      p.lastId = id;
-      pending = false;
-      if (lines) dispatch(type || 'message', lines === 1 && own !== null ? own : data.substring(0, data.length - 1), id);
-      data = type = '';
-      lines = 0;
-      own = null;
+      blank(lines ? (lines === 1 && own !== null ? own : data.substring(0, data.length - 1)) : null);
       return;
     }
     if (l.charCodeAt(0) === 58) return; // ':' a comment
@@ -69,8 +68,23 @@ export function parser(dispatch, setRetry) {
     }
   }
 
+  // blank dispatches the event, with data d (null: the block had no data
+  // line, and only makes its id current).
+  function blank(d) {
+    p.lastId = id;
+    pending = false;
+    if (d !== null) dispatch(type || 'message', d, id);
+    data = type = '';
+    lines = 0;
+    own = null;
+  }
+
   var p = {
     lastId: '',
+    line: function (l) {
+      process(l, false);
+    },
+    event: blank,
     clean: function () {
       return !pending && !skipLF && line === '';
     },

@@ -1,0 +1,83 @@
+// The lite engine's reading of fetch's bytes (src/engines/lite/bytes.js):
+// the same events as the parser makes of the decoded text, however the
+// bytes are cut (a line, a character, the byte order mark or a CRLF split
+// across chunks), with the standard's one leading BOM stripped and UTF-8
+// decoded as the standard decodes the whole stream.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parser } from '../src/engines/lite/parser.js';
+import { lines } from '../src/engines/lite/bytes.js';
+import { streamCases } from './lib/streamcases.mjs';
+
+const utf8 = (s) => new Uint8Array(Buffer.from(s, 'utf8'));
+
+// run feeds the chunks to a fresh parser through bytes.js and returns its
+// events.
+function run(chunks) {
+  const got = [];
+  const p = parser((t, d, i) => got.push([t, d, i]), () => {});
+  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), new TextDecoder('windows-1252'));
+  for (const c of chunks) b.feed(c);
+  return got;
+}
+
+// everyCut checks that bytes give want whole and in three chunks cut at
+// every pair of positions.
+function everyCut(bytes, want, what) {
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
+      const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)]);
+      assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}`);
+    }
+  }
+}
+
+test('the same events as the parser makes of the text, however the bytes are cut', () => {
+  for (const [text, want] of streamCases) {
+    // The stream's own BOM, which responseText has lost already and bytes.js
+    // strips.
+    everyCut(new Uint8Array([0xEF, 0xBB, 0xBF, ...utf8(text)]), want, JSON.stringify(text));
+    if (!text.startsWith('\uFEFF')) everyCut(utf8(text), want, JSON.stringify(text) + ' without a BOM');
+  }
+});
+
+test('UTF-8: characters split across chunks, ill-formed sequences, a BOM that is not one', () => {
+  const cases = [
+    // Two-, three- and four-byte characters in data, a type and an id.
+    [utf8('event: é中\nid: 😀\ndata: é中😀x\ndata: ü\n\n'), [['é中', 'é中😀x\nü', '😀']]],
+    // An ill-formed sequence ends at the line's end: one U+FFFD each.
+    [new Uint8Array([...utf8('data: a'), 0xE4, 0xB8, 0x0A, ...utf8('data: '), 0xFF, 0x0A, 0x0A]), [['message', 'a\uFFFD\n\uFFFD', '']]],
+    // A truncated character at the end of the data, before the blank line.
+    [new Uint8Array([...utf8('data: '), 0xF0, 0x9F, 0x98, 0x0A, 0x0A]), [['message', '\uFFFD', '']]],
+    // The start of a BOM, then not one: the bytes start the first line
+    // (a field with an unknown name), and the rest of the stream is read.
+    [new Uint8Array([0xEF, 0xBB, ...utf8('data: x\n\ndata: y\n\n')]), [['message', 'y', '']]],
+    [new Uint8Array([0xEF, ...utf8('\n\ndata: y\n\n')]), [['message', 'y', '']]],
+    // A second BOM is text: part of the field's name.
+    [new Uint8Array([0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF, ...utf8('data: 1\n\ndata: 2\n\n')]), [['message', '2', '']]],
+  ];
+  for (const [bytes, want] of cases) everyCut(bytes, want, Buffer.from(bytes).toString('hex'));
+});
+
+test('a new response starts afresh: a partial line and event, and the BOM', () => {
+  const got = [];
+  const p = parser((t, d, i) => got.push([t, d, i]), () => {});
+  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), new TextDecoder('windows-1252'));
+  b.feed(utf8('\uFEFFid: 1\ndata: a\n\ndata: part\ndata: more'));
+  b.reset();
+  p.reset();
+  b.feed(utf8('\uFEFFdata: b\n\n'));
+  assert.deepEqual(got, [['message', 'a', '1'], ['message', 'b', '1']]);
+});
+
+test('a long line across many chunks, and events larger than the buffers', () => {
+  const big = 'x'.repeat(3 << 20);
+  const bytes = utf8('data: ' + big + '\ndata: é\n\ndata: small\n\n');
+  const chunks = [];
+  for (let i = 0; i < bytes.length; i += 65536) chunks.push(bytes.subarray(i, i + 65536));
+  const got = run(chunks);
+  assert.equal(got.length, 2);
+  assert.equal(got[0][1], big + '\né');
+  assert.equal(got[1][1], 'small');
+});
