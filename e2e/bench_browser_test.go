@@ -21,7 +21,8 @@ import (
 // BenchmarkBrowser measures, in headless Chromium and in the same run, three
 // ways of getting server-sent events into a page: the browser's own
 // EventSource ("native"), polysse's polyfill with the native one deleted
-// (its WebAssembly engine), and the npm package event-source-polyfill
+// (its default there: the lite engine over fetch), and the npm package
+// event-source-polyfill
 // ("esp", web/node_modules/event-source-polyfill, also with the native one
 // deleted), each page served by its own loopback server (bench_helper_server_test.go).
 //

@@ -19,9 +19,9 @@ import (
 //	go test -run '^$' -bench BrowserFirstEvent -benchtime 1x .
 //
 // Columns: native EventSource (modern profile), and polysse under the
-// nativeless profile (the WebAssembly engine over fetch), the edgehtml one
-// (the WebAssembly engine over XHR, on the shim's text codecs) and the ie11
-// one (the lite engine). The page is served as in BenchmarkBrowser's
+// nativeless profile (the lite engine over fetch, alone), the edgehtml one
+// (the lite engine over XHR, then the WebAssembly engine over XHR, on the
+// shim's text codecs) and the ie11 one (the lite engine over XHR). The page is served as in BenchmarkBrowser's
 // coldstart scenario: the script, then one EventSource whose server sends
 // one event at once; the time is from navigation start to that event's
 // listener; the later page is opened -browserbench.firstsettle after the
@@ -151,8 +151,9 @@ es.onmessage = function () {
 	}
 	first = result()
 	// A later page comes after a while on the first one: the first page's
-	// work after its first event (for polysse, the WebAssembly engine's
-	// download, compile and start, which wait for that event) finishes
+	// work after its first event (for polysse under edgehtml, the
+	// WebAssembly engine's download, compile and start, which wait for that
+	// event) finishes
 	// before the next navigation instead of delaying it, and its files are
 	// then in the HTTP cache, as "later page" means. The same wait for
 	// every column.

@@ -26,12 +26,17 @@ import (
 // a burst with thousands of events per network read, and 1 MiB events each
 // written in 1 KiB pieces, each flushed on its own (one event over many
 // reads). Columns: native (modern profile), polysse's WebAssembly engine
-// over fetch and over XHR and its lite engine (over XHR, its only
-// transport), all three with native deleted and built with the
-// EventSourcePolyfill constructor and its engine and transport options, and
-// event-source-polyfill.
+// and its lite engine, each over fetch and over XHR, all four with native
+// deleted and built with the EventSourcePolyfill constructor and its
+// engine and transport options, and event-source-polyfill. Two more
+// columns measure a page's first stream, as a page that opens one stream
+// as it loads sees it: native-cold (the modern profile) and auto-cold
+// (polysse with native deleted, window.EventSource with no options: what
+// the script picks by itself), each on a page that opens the stream as it
+// loads, nothing loaded or run before; auto-cold's ratio is to
+// native-cold's in the same round.
 //
-// A cell is one page: it opens an EventSource on a 204 first (so that
+// Otherwise a cell is one page: it opens an EventSource on a 204 first (so that
 // polysse's engine is loaded and started), then receives the shape's burst
 // twice on fresh EventSources, from the open event to the last event's
 // listener, and checks every character arrived. The second, warm, run is
