@@ -13,22 +13,25 @@ import { streamCases } from './lib/streamcases.mjs';
 const utf8 = (s) => new Uint8Array(Buffer.from(s, 'utf8'));
 
 // run feeds the chunks to a fresh parser through bytes.js and returns its
-// events.
-function run(chunks) {
+// events; single: whether it has a windows-1252 decoder to search through
+// (without one, it searches the bytes).
+function run(chunks, single = true) {
   const got = [];
   const p = parser((t, d, i) => got.push([t, d, i]), () => {});
-  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), new TextDecoder('windows-1252'));
+  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), single ? new TextDecoder('windows-1252') : null);
   for (const c of chunks) b.feed(c);
   return got;
 }
 
 // everyCut checks that bytes give want whole and in three chunks cut at
-// every pair of positions.
+// every pair of positions, searched either way.
 function everyCut(bytes, want, what) {
   for (let cut = 0; cut <= bytes.length; cut++) {
     for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
-      const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)]);
-      assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}`);
+      for (const single of [true, false]) {
+        const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], single);
+        assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}${single ? '' : ', bytes searched'}`);
+      }
     }
   }
 }

@@ -24,7 +24,8 @@
 // (in Chromium, the Uint8Array search was a third of the engine's time on
 // 64 KiB events), and which dies young. Where the last event's data was
 // not ASCII, the Uint8Array is searched: bytes from 0x80 up made that
-// decoding the costliest part (UTF-8 data, in Chromium).
+// decoding the costliest part (UTF-8 data, in Chromium); and always where
+// single is null (a TextDecoder that knows only UTF-8).
 
 var LF = 10;
 var CR = 13;
@@ -90,7 +91,7 @@ export function lines(p, decoder, single) {
   function feed(b) {
     var n = b.length;
     var i = 0;
-    var t = wide ? null : single.decode(b);
+    var t = wide || !single ? null : single.decode(b);
     while (bom < 3 && i < n) {
       if (b[i] !== BOM[bom]) {
         // Not a BOM: what matched of it starts the first line.
