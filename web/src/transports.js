@@ -99,8 +99,8 @@ export function sendEarly(url, headers, withCredentials, viaFetch) {
   if (viaFetch) {
     var hs = {};
     for (var i = 0; i + 1 < headers.length; i += 2) hs[headers[i]] = headers[i + 1];
-    // fetchInit's request (GET, CORS, redirects followed: the defaults),
-    // written out here so that the shim does not carry fetchInit.
+    // fetchStream's request (GET, CORS, redirects followed: the defaults);
+    // the shim does not carry fetchStream.
     var ctrl = s.ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
     s.res = root.fetch(url, {
       headers: hs,
@@ -146,25 +146,6 @@ export function fetchText(opts) {
   return opts.transport !== 'xhr' && !opts.handsOver && streamingFetch() && isFunction(root.TextDecoder);
 }
 
-// fetchInit returns fetch's init for the stream's request, and its abort
-// controller where the browser has one: { init, ctrl }.
-function fetchInit(headers, withCredentials, redirect, mode) {
-  var ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
-  var o = {
-    method: 'GET',
-    headers: headers,
-    mode: mode,
-    credentials: withCredentials ? 'include' : 'same-origin',
-    // Never from or into the HTTP cache, as EventSource's own request;
-    // the browser adds Cache-Control: no-cache itself, which a header set
-    // here could not do without a CORS preflight.
-    cache: 'no-store',
-    redirect: redirect
-  };
-  if (ctrl) o.signal = ctrl.signal;
-  return { init: o, ctrl: ctrl };
-}
-
 // readSlice is how long, in milliseconds, fetchStream reads and hands over a
 // body with no task between (RAIL's long task). A read of a body that has
 // data ready resolves on a microtask (Chromium: whenever the network keeps
@@ -203,11 +184,23 @@ export function fetchStream(url, headers, withCredentials, h, sent) {
     // Any header but Accept makes a cross-origin request preflighted.
     if (!/^accept$/i.test(headers[i])) cors = true;
   }
+  var credentials = withCredentials ? 'include' : 'same-origin';
 
   function init(headers, redirect, mode) {
-    var o = fetchInit(headers, withCredentials, redirect, mode);
-    ctrl = o.ctrl;
-    return o.init;
+    ctrl = isFunction(root.AbortController) ? new root.AbortController() : null;
+    var o = {
+      method: 'GET',
+      headers: headers,
+      mode: mode,
+      credentials: credentials,
+      // Never from or into the HTTP cache, as EventSource's own request;
+      // the browser adds Cache-Control: no-cache itself, which a header set
+      // here could not do without a CORS preflight.
+      cache: 'no-store',
+      redirect: redirect
+    };
+    if (ctrl) o.signal = ctrl.signal;
+    return o;
   }
 
   function stop() {
