@@ -817,12 +817,15 @@ es.addEventListener("error", function () {
 			s.pause(2 * time.Second)
 			events("retry: 50\ndata: late\n\n")(s)
 		},
+		// The page stops once it has loaded (document.readyState): a polyfill's
+		// engine file, which the stream's request goes out before, is then in,
+		// and the stop hits the stream's request alone.
 		script: `var es = watch(new EventSource(STREAM));
 function poll() {
   var x = new XMLHttpRequest();
   x.open("GET", "/arrived?" + Math.random(), true);
   x.onload = function () {
-    if (x.responseText === "1") { window.stop(); later(2500, "end"); } else { setTimeout(poll, 50); }
+    if (x.responseText === "1" && document.readyState === "complete") { window.stop(); later(2500, "end"); } else { setTimeout(poll, 50); }
   };
   x.send();
 }
