@@ -13,12 +13,12 @@ import { streamCases } from './lib/streamcases.mjs';
 const utf8 = (s) => new Uint8Array(Buffer.from(s, 'utf8'));
 
 // run feeds the chunks to a fresh parser through bytes.js and returns its
-// events; single: whether it has a windows-1252 decoder to search through
-// (without one, it searches the bytes).
-function run(chunks, single = true) {
+// events; probe: whether it tries each chunk's text whole (without, every
+// chunk's whole lines are cut out of its bytes first).
+function run(chunks, probe = true) {
   const got = [];
   const p = parser((t, d, i) => got.push([t, d, i]), () => {});
-  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), single ? new TextDecoder('windows-1252') : null);
+  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), probe);
   for (const c of chunks) b.feed(c);
   return got;
 }
@@ -28,9 +28,9 @@ function run(chunks, single = true) {
 function everyCut(bytes, want, what) {
   for (let cut = 0; cut <= bytes.length; cut++) {
     for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
-      for (const single of [true, false]) {
-        const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], single);
-        assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}${single ? '' : ', bytes searched'}`);
+      for (const probe of [true, false]) {
+        const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], probe);
+        assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}${probe ? '' : ', not probed'}`);
       }
     }
   }
@@ -57,6 +57,14 @@ test('UTF-8: characters split across chunks, ill-formed sequences, a BOM that is
     // (a field with an unknown name), and the rest of the stream is read.
     [new Uint8Array([0xEF, 0xBB, ...utf8('data: x\n\ndata: y\n\n')]), [['message', 'y', '']]],
     [new Uint8Array([0xEF, ...utf8('\n\ndata: y\n\n')]), [['message', 'y', '']]],
+    // Lone ill-formed bytes keep a chunk's text one character per byte
+    // (it is read as text); a truncated sequence before ASCII does not.
+    [new Uint8Array([...utf8('data: a'), 0xFF, 0x62, 0x80, 0x0A, ...utf8('data: '), 0xE4, 0x41, 0x0A, 0x0A]), [['message', 'a\uFFFDb\uFFFD\n\uFFFDA', '']]],
+    [new Uint8Array([...utf8('data: '), 0xE4, 0xB8, 0x41, 0x0A, ...utf8('data: b\n\n')]), [['message', '\uFFFDA\nb', '']]],
+    // ASCII and other events in turn: each kind of chunk after the other,
+    // and an event whose lines come both ways.
+    [utf8('data: a\n\ndata: é\n\ndata: b\ndata: c\n\ndata: ü\ndata: d\n\nid: 7\ndata: e\n\n'),
+      [['message', 'a', ''], ['message', 'é', ''], ['message', 'b\nc', ''], ['message', 'ü\nd', ''], ['message', 'e', '7']]],
     // A second BOM is text: part of the field's name.
     [new Uint8Array([0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF, ...utf8('data: 1\n\ndata: 2\n\n')]), [['message', '2', '']]],
   ];
@@ -66,7 +74,7 @@ test('UTF-8: characters split across chunks, ill-formed sequences, a BOM that is
 test('a new response starts afresh: a partial line and event, and the BOM', () => {
   const got = [];
   const p = parser((t, d, i) => got.push([t, d, i]), () => {});
-  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), new TextDecoder('windows-1252'));
+  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), true);
   b.feed(utf8('\uFEFFid: 1\ndata: a\n\ndata: part\ndata: more'));
   b.reset();
   p.reset();

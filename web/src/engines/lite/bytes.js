@@ -1,31 +1,44 @@
 // The lite engine's reading of a stream that fetch hands over as bytes
-// (engine.js, over fetch): the lines are found in the bytes; a data line's
-// value is copied into the one buffer of its event, whose data is decoded
-// once, when the blank line dispatches it; every other line is decoded on
-// its own and goes to the parser (parser.js), which keeps the standard's
-// field rules. Decoding each chunk to text first and cutting and joining
-// strings, as over XHR, left the engine below native EventSource on large
-// events: every chunk became a string, a line split across chunks was
-// joined and flattened, and the event's data joined again, and the
-// garbage collector paid for all of them (docs/benchmarks.md).
+// (engine.js, over fetch). Running the parser on each chunk decoded to text,
+// as over XHR, left the engine below native EventSource on large events: a
+// line split across chunks was joined and flattened, the event's data joined
+// again, and the garbage collector paid for all of them; copying every data
+// line's bytes into one buffer per event and decoding it at the blank line
+// paid a decoder call per event (a third of the engine's time on 1 KiB
+// events in Chromium) and a search of the bytes, which is slow, wherever the
+// text was not ASCII (docs/benchmarks.md). So each chunk is read as text,
+// and a data line's value is a substring of it, not copied until the
+// event's data is flattened at its blank line into a string of its own (so
+// that the page's strings never keep a chunk's text alive):
+//
+//   - where the chunk's UTF-8 decoding has one character per byte (ASCII,
+//     or lone ill-formed bytes), the text's positions are the bytes', and
+//     the chunk is read from its text whole;
+//   - otherwise the whole lines between the chunk's first and last line
+//     ends are decoded and read as text. A line split across chunks goes
+//     through the bytes: its data value is copied into the event's one
+//     buffer, decoded once, with the data after it or at the blank line.
+//
+// Every other line goes to the parser (parser.js), which keeps the
+// standard's field rules.
 //
 // Decoding the parts apart gives the standard's characters: it decodes the
 // whole stream as UTF-8 before splitting lines, and in UTF-8 no CR or LF
 // can continue a multi-byte sequence, so a line end also ends any
-// ill-formed sequence (a U+FFFD either way). The standard's one leading
-// byte order mark is stripped here, at the start of each response.
+// ill-formed sequence (a U+FFFD either way). Where a chunk's decoding has as
+// many characters as the chunk has bytes, every byte became one character
+// on its own (every other sequence, well-formed or not, is two or more
+// bytes for fewer characters), so a line's substring is that line's
+// decoding. The standard's one leading byte order mark is stripped here, at
+// the start of each response.
 //
-// lines(p, decoder, single) returns { feed(bytes), reset() }: decoder is a
+// lines(p, decoder, probe) returns { feed(bytes), reset() }: decoder is a
 // TextDecoder for UTF-8 that keeps a BOM it meets (ignoreBOM), as every
-// part it decodes is in the middle of the stream; single one for a
-// single-byte encoding (windows-1252), through which the line ends are
-// searched while the stream is ASCII: a string of one character per byte,
-// whose indexOf the browser runs several times faster than a Uint8Array's
-// (in Chromium, the Uint8Array search was a third of the engine's time on
-// 64 KiB events), and which dies young. Where the last event's data was
-// not ASCII, the Uint8Array is searched: bytes from 0x80 up made that
-// decoding the costliest part (UTF-8 data, in Chromium); and always where
-// single is null (a TextDecoder that knows only UTF-8).
+// part it decodes is in the middle of the stream, and is never asked to
+// stream; probe says to try each chunk's text whole (the tests run without
+// it too). After a chunk whose whole lines were not one character per byte
+// (UTF-8 text) the next is not tried whole: it would pay for a decoding it
+// cannot use.
 
 var LF = 10;
 var CR = 13;
@@ -45,31 +58,46 @@ function grow(b, n, need) {
   return c;
 }
 
-export function lines(p, decoder, single) {
+export function lines(p, decoder, probe) {
   var part = new Uint8Array(256); // a line split across chunks, so far
   var pn = 0;
   var data = new Uint8Array(4096); // the event's data values, each LF-ended
   var dn = 0;
+  var ds = ''; // its data values before those in data, each LF-ended
   var datas = 0; // data lines in the event
   var skipLF = false; // the last chunk ended with CR
   var bom = 0; // BOM bytes matched at the response's start; 3: past it
-  var wide = false; // the last event's data was not ASCII
+  var wide = false; // the last chunk's text had fewer characters than bytes
   // A buffer larger than this goes after its event, so that a connection
   // does not keep its largest event's size for good.
   var KEEP = 4 << 20;
 
-  // line interprets the line b[from:to].
-  function line(b, from, to) {
+  // blank dispatches the event at a blank line.
+  function blank() {
+    if (!datas) {
+      p.line('');
+      return;
+    }
+    var d;
+    if (ds === '') {
+      d = decoder.decode(data.subarray(0, dn - 1));
+    } else {
+      if (dn) ds += decoder.decode(data.subarray(0, dn));
+      // The join is flattened into a string of its own here: a substring
+      // of it keeps neither a chunk's text nor the pieces alive.
+      d = ds.substring(0, ds.length - 1);
+      ds = '';
+    }
+    dn = datas = 0;
+    if (data.length > KEEP) data = new Uint8Array(4096);
+    p.event(d);
+  }
+
+  // bline interprets the line b[from:to] of bytes: a line split across
+  // chunks.
+  function bline(b, from, to) {
     if (from === to) {
-      if (datas) {
-        var d = decoder.decode(data.subarray(0, dn - 1));
-        wide = d.length !== dn - 1;
-        dn = datas = 0;
-        if (data.length > KEEP) data = new Uint8Array(4096);
-        p.event(d);
-      } else {
-        p.line('');
-      }
+      blank();
       return;
     }
     if (b[from] === COLON) return; // a comment
@@ -88,10 +116,86 @@ export function lines(p, decoder, single) {
     p.line(decoder.decode(b.subarray(from, to)));
   }
 
+  // tline interprets the line s[from:to] of a chunk's text.
+  function tline(s, from, to) {
+    if (from === to) {
+      blank();
+      return;
+    }
+    var c = s.charCodeAt(from);
+    if (c === COLON) return;
+    if (c === 100 && to - from >= 4 && s.charCodeAt(from + 1) === 97 && s.charCodeAt(from + 2) === 116 &&
+        s.charCodeAt(from + 3) === 97 && (to - from === 4 || s.charCodeAt(from + 4) === COLON)) {
+      var v = from + 5;
+      if (v > to) v = to;
+      if (v < to && s.charCodeAt(v) === SPACE) v++;
+      if (dn) {
+        ds += decoder.decode(data.subarray(0, dn));
+        dn = 0;
+      }
+      ds += s.substring(v, to) + '\n';
+      datas++;
+      return;
+    }
+    // A copy: the parser keeps an event's type and ID, which must not keep
+    // the chunk's text alive.
+    p.line((s.substring(from, to) + ' ').substring(0, to - from));
+  }
+
+  // texts interprets the whole lines of s from i on, and returns where the
+  // last of them ended. last: the end of s is the chunk's (a CR there may
+  // be a CRLF split across chunks).
+  function texts(s, i, last) {
+    var n = s.length;
+    // The next CR and LF at or after i; -1 once there is none.
+    var cr = -2;
+    var lf = -2;
+    while (i < n) {
+      if (cr !== -1 && cr < i) cr = s.indexOf('\r', i);
+      if (lf !== -1 && lf < i) lf = s.indexOf('\n', i);
+      var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
+      if (j < 0) break;
+      tline(s, i, j);
+      if (j === cr) {
+        if (j + 1 === n) {
+          if (last) skipLF = true;
+        } else if (s.charCodeAt(j + 1) === 10) {
+          j++;
+        }
+      }
+      i = j + 1;
+    }
+    return i;
+  }
+
+  // keep adds b[i:j] to the partial line.
+  function keep(b, i, j) {
+    part = grow(part, pn, pn + j - i);
+    part.set(b.subarray(i, j), pn);
+    pn += j - i;
+  }
+
+  // finish ends the partial line with b[i:j], j a line end of b, and
+  // returns where the next line starts.
+  function finish(b, i, j) {
+    keep(b, i, j);
+    var whole = pn;
+    pn = 0;
+    bline(part, 0, whole);
+    if (part.length > KEEP) part = new Uint8Array(256);
+    if (b[j] === CR) {
+      if (j + 1 === b.length) skipLF = true; else if (b[j + 1] === LF) j++;
+    }
+    return j + 1;
+  }
+
+  // feed reads the next chunk: as its text where that has one character
+  // per byte (the positions are the bytes'); otherwise the whole lines
+  // between its first and last line ends are decoded and read as text, and
+  // the lines around them, split across chunks, go through the bytes.
   function feed(b) {
     var n = b.length;
     var i = 0;
-    var t = wide || !single ? null : single.decode(b);
     while (bom < 3 && i < n) {
       if (b[i] !== BOM[bom]) {
         // Not a BOM: what matched of it starts the first line.
@@ -106,34 +210,42 @@ export function lines(p, decoder, single) {
       skipLF = false;
       if (b[i] === LF) i++;
     }
-    // The next CR and LF at or after i; -1 once there is none.
-    var cr = -2;
-    var lf = -2;
-    while (i < n) {
-      if (cr !== -1 && cr < i) cr = t ? t.indexOf('\r', i) : b.indexOf(CR, i);
-      if (lf !== -1 && lf < i) lf = t ? t.indexOf('\n', i) : b.indexOf(LF, i);
-      var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
-      if (j < 0) {
-        part = grow(part, pn, pn + n - i);
-        part.set(b.subarray(i), pn);
-        pn += n - i;
+    if (i === n) return;
+    var t = probe && !wide ? decoder.decode(b) : null;
+    var j;
+    if (t !== null && t.length === n) {
+      if (pn) {
+        var cr = t.indexOf('\r', i);
+        var lf = t.indexOf('\n', i);
+        j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
+        if (j < 0) {
+          keep(b, i, n);
+          return;
+        }
+        i = finish(b, i, j);
+      }
+      keep(b, texts(t, i, true), n);
+      return;
+    }
+    if (pn) {
+      j = i;
+      while (j < n && b[j] !== LF && b[j] !== CR) j++;
+      if (j === n) {
+        keep(b, i, n);
         return;
       }
-      if (pn) {
-        part = grow(part, pn, pn + j - i);
-        part.set(b.subarray(i, j), pn);
-        var whole = pn + j - i;
-        pn = 0;
-        line(part, 0, whole);
-        if (part.length > KEEP) part = new Uint8Array(256);
-      } else {
-        line(b, i, j);
-      }
-      if (j === cr) {
-        if (j + 1 === n) skipLF = true; else if (b[j + 1] === LF) j++;
-      }
-      i = j + 1;
+      i = finish(b, i, j);
     }
+    // The last line end: what follows it starts a line.
+    var e = n - 1;
+    while (e >= i && b[e] !== LF && b[e] !== CR) e--;
+    if (e >= i) {
+      var s = decoder.decode(b.subarray(i, e + 1));
+      wide = s.length !== e + 1 - i;
+      texts(s, 0, e + 1 === n);
+      i = e + 1;
+    }
+    keep(b, i, n);
   }
 
   return {
@@ -142,7 +254,8 @@ export function lines(p, decoder, single) {
     // parser's own reset is the caller's).
     reset: function () {
       pn = dn = datas = bom = 0;
-      skipLF = false;
+      ds = '';
+      skipLF = wide = false;
     }
   };
 }

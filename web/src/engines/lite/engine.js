@@ -134,13 +134,7 @@ export function connect(modes, url, opts, sink) {
     head = got = false;
     p.reset();
     var viaFetch = fetchText(opts);
-    if (viaFetch && !bytes) {
-      var single = null;
-      try {
-        single = new root.TextDecoder('windows-1252');
-      } catch (err) { /* only UTF-8 here: bytes.js searches the bytes */ }
-      bytes = lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), single);
-    }
+    if (viaFetch && !bytes) bytes = lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), true);
     if (bytes) bytes.reset();
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
