@@ -28,9 +28,10 @@ import (
 // reads). Columns: native (modern profile), polysse's WebAssembly engine
 // and its lite engine, each over fetch and over XHR, all four with native
 // deleted and built with the EventSourcePolyfill constructor and its
-// engine and transport options, and event-source-polyfill. Two more
-// columns measure a page's first stream, as a page that opens one stream
-// as it loads sees it: native-cold (the modern profile) and auto-cold
+// engine and transport options, event-source-polyfill, and a bare XHR
+// reader (bareXHR: the most any script gets from that transport here).
+// Two more columns measure a page's first stream, as a page that opens one
+// stream as it loads sees it: native-cold (the modern profile) and auto-cold
 // (polysse with native deleted, window.EventSource with no options: what
 // the script picks by itself), each on a page that opens the stream as it
 // loads, nothing loaded or run before; auto-cold's ratio is to
@@ -156,10 +157,50 @@ var matrixColumns = []matrixColumn{
 	{name: "wasm-xhr", title: "polysse wasm XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "xhr"}`},
 	{name: "lite-fetch", title: "polysse lite fetch", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "fetch"}`},
 	{name: "lite-xhr", title: "polysse lite XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "xhr"}`},
+	{name: "xhr-bare", title: "bare XHR reader", profile: Nativeless, ctor: bareXHR, init: "undefined"},
 	{name: "native-cold", title: "native, page's first stream", profile: Modern, ctor: "window.EventSource", init: "undefined", cold: true},
 	{name: "auto-cold", title: "polysse default, page's first stream", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSource", init: "undefined", cold: true},
 	{name: "esp", title: "event-source-polyfill", profile: Nativeless, script: "/esp/" + espFile, ctor: "window.EventSourcePolyfill", init: "undefined"},
 }
+
+// bareXHR is the xhr-bare column's constructor: no engine, only what any
+// script that reads a stream with XMLHttpRequest must do, so that the
+// matrix shows how far that transport goes in this browser. It reads
+// responseText on each readystatechange and cuts the burst's events at
+// their blank lines, each data line's value after "data: "; it keeps none of
+// the standard's other rules (the matrix's streams need none). Chromium
+// tells a script of new response text every 50 ms (progress and
+// readystatechange alike), and a look in between costs a copy of all the
+// text so far (docs/benchmarks.md, session 8).
+const bareXHR = `(function () {
+  function Bare(url) {
+    var self = this, x = new XMLHttpRequest(), seen = 0, rest = "", open = false;
+    this.x = x;
+    x.open("GET", url);
+    x.onreadystatechange = function () {
+      if (x.readyState < 2) return;
+      if (!open) {
+        open = true;
+        if (x.status !== 200) { if (self.onerror) self.onerror(); return; }
+        if (self.onopen) self.onopen();
+      }
+      if (x.readyState < 3) return;
+      var t = x.responseText;
+      if (t.length === seen) return;
+      rest += t.substring(seen);
+      seen = t.length;
+      for (var i; (i = rest.indexOf("\n\n")) >= 0; rest = rest.substring(i + 2)) {
+        var ls = rest.substring(0, i).split("\n"), d = [];
+        for (var k = 0; k < ls.length; k++) if (ls[k].lastIndexOf("data: ", 0) === 0) d.push(ls[k].substring(6));
+        self.onmessage({data: d.join("\n")});
+      }
+    };
+    x.send();
+  }
+  Bare.prototype.addEventListener = function (type, f) { this.onmessage = f; };
+  Bare.prototype.close = function () { this.x.onreadystatechange = null; this.x.abort(); };
+  return Bare;
+})()`
 
 // A matrixShape is one row: n copies of an event, written whole or in
 // pieces of piece bytes, each flushed on its own.
