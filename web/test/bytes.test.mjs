@@ -92,3 +92,24 @@ test('a long line across many chunks, and events larger than the buffers', () =>
   assert.equal(got[0][1], big + '\né');
   assert.equal(got[1][1], 'small');
 });
+
+test('after a large event, and after a small one, however the bytes are cut', () => {
+  // A large event's data makes the next events' data lines go through the
+  // bytes (bytes.js, BIG), a small one's back to substrings.
+  const large = 'y'.repeat(2100);
+  const tail = 'data: é\r\ndata: c\r\n\r\nid: 3\ndata: a\ndata: bb\n\n:x\ndata: d\r\n\r\ndata: e\rdata\r\r';
+  const want = [['message', 'é\nc', ''], ['message', 'a\nbb', '3'], ['message', 'd', '3'], ['message', 'e\n', '3']];
+  for (const head of [`data: ${large}\n\n`, `data: ${large}\n\ndata: s\n\n`]) {
+    const h = utf8(head);
+    const bytes = utf8(head + tail);
+    const events = [['message', large, ''], ...(head.endsWith('s\n\n') ? [['message', 's', '']] : []), ...want];
+    for (let cut = h.length - 3; cut <= bytes.length; cut++) {
+      for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
+        for (const probe of [true, false]) {
+          const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], probe);
+          assert.deepEqual(got, events, `cut at ${cut} and ${cut2}${probe ? '' : ', not probed'}`);
+        }
+      }
+    }
+  }
+});

@@ -1,25 +1,31 @@
 // The lite engine's reading of a stream that fetch hands over as bytes
-// (engine.js, over fetch). Running the parser on each chunk decoded to text,
-// as over XHR, left the engine below native EventSource on large events: a
-// line split across chunks was joined and flattened, the event's data joined
-// again, and the garbage collector paid for all of them; copying every data
-// line's bytes into one buffer per event and decoding it at the blank line
-// paid a decoder call per event (a third of the engine's time on 1 KiB
-// events in Chromium) and a search of the bytes, which is slow, wherever the
-// text was not ASCII (docs/benchmarks.md). So each chunk is read as text,
-// and a data line's value is a substring of it, not copied until the
-// event's data is flattened at its blank line into a string of its own (so
-// that the page's strings never keep a chunk's text alive):
+// (engine.js, over fetch). Where the lines are found, and how a data line's
+// value joins its event's data, decide its speed against native
+// EventSource (docs/benchmarks.md, sessions 7 and 8):
 //
-//   - where the chunk's UTF-8 decoding has one character per byte (ASCII,
-//     or lone ill-formed bytes), the text's positions are the bytes', and
-//     the chunk is read from its text whole;
-//   - otherwise the whole lines between the chunk's first and last line
-//     ends are decoded and read as text. A line split across chunks goes
-//     through the bytes: its data value is copied into the event's one
-//     buffer, decoded once, with the data after it or at the blank line.
+//   - Running the parser on each chunk decoded to text, as over XHR, joined
+//     a line split across chunks and then the event's data, and the
+//     garbage collector paid for every join.
+//   - Copying each data value's bytes into one buffer per event, decoded at
+//     its blank line, costs a decoder call per event (a third of the
+//     engine's time on 1 KiB events, in Chromium) and, on UTF-8 text, a
+//     search of the bytes, which is slow.
+//   - Joining substrings of the chunk's text and flattening the join at the
+//     blank line (into a string of its own, so that the page's strings
+//     never keep a chunk's text alive) costs neither, but puts the event's
+//     data in the JS heap, where large strings that an event has held cost
+//     the garbage collector more than the decoder call (a fifth of the
+//     page's time on 64 KiB events); TextDecoder's strings are kept outside.
 //
-// Every other line goes to the parser (parser.js), which keeps the
+// So each chunk is read as text, and a data value is a substring of it,
+// until an event's data is BIG; after such an event, a data value's bytes
+// go to the buffer instead. Where the chunk's UTF-8 decoding has one
+// character per byte (ASCII, or lone ill-formed bytes), its text's
+// positions are the bytes': the chunk is read from its text whole, and the
+// bytes are at hand. Otherwise the whole lines between the chunk's first
+// and last line ends are decoded and read as text, or, after a BIG event,
+// found in the bytes. A line split across chunks always goes through the
+// bytes. Every other line goes to the parser (parser.js), which keeps the
 // standard's field rules.
 //
 // Decoding the parts apart gives the standard's characters: it decodes the
@@ -36,9 +42,9 @@
 // TextDecoder for UTF-8 that keeps a BOM it meets (ignoreBOM), as every
 // part it decodes is in the middle of the stream, and is never asked to
 // stream; probe says to try each chunk's text whole (the tests run without
-// it too). After a chunk whose whole lines were not one character per byte
-// (UTF-8 text) the next is not tried whole: it would pay for a decoding it
-// cannot use.
+// it too). After a chunk or an event whose text had fewer characters than
+// bytes (UTF-8 text) the next chunk is not tried whole: it would pay for a
+// decoding it cannot use.
 
 var LF = 10;
 var CR = 13;
@@ -67,10 +73,17 @@ export function lines(p, decoder, probe) {
   var datas = 0; // data lines in the event
   var skipLF = false; // the last chunk ended with CR
   var bom = 0; // BOM bytes matched at the response's start; 3: past it
-  var wide = false; // the last chunk's text had fewer characters than bytes
+  // The last chunk's whole lines, or the last event's data decoded from
+  // bytes, had fewer characters than bytes.
+  var wide = false;
+  var big = false; // the last event's data was BIG characters or more
   // A buffer larger than this goes after its event, so that a connection
   // does not keep its largest event's size for good.
   var KEEP = 4 << 20;
+  // An event's data this long or longer is better decoded from bytes, at
+  // its blank line, than joined from substrings (see the top of this file):
+  // 1 KiB events ran faster joined, 4 KiB lines decoded.
+  var BIG = 2048;
 
   // blank dispatches the event at a blank line.
   function blank() {
@@ -81,6 +94,7 @@ export function lines(p, decoder, probe) {
     var d;
     if (ds === '') {
       d = decoder.decode(data.subarray(0, dn - 1));
+      wide = d.length !== dn - 1;
     } else {
       if (dn) ds += decoder.decode(data.subarray(0, dn));
       // The join is flattened into a string of its own here: a substring
@@ -89,8 +103,18 @@ export function lines(p, decoder, probe) {
       ds = '';
     }
     dn = datas = 0;
+    big = d.length >= BIG;
     if (data.length > KEEP) data = new Uint8Array(4096);
     p.event(d);
+  }
+
+  // value adds b[v:to], a data line's value, to the event's data buffer.
+  function value(b, v, to) {
+    data = grow(data, dn, dn + (to - v) + 1);
+    data.set(b.subarray(v, to), dn);
+    dn += to - v;
+    data[dn++] = LF;
+    datas++;
   }
 
   // bline interprets the line b[from:to] of bytes: a line split across
@@ -106,18 +130,15 @@ export function lines(p, decoder, probe) {
       var v = from + 5;
       if (v > to) v = to;
       if (v < to && b[v] === SPACE) v++;
-      data = grow(data, dn, dn + (to - v) + 1);
-      data.set(b.subarray(v, to), dn);
-      dn += to - v;
-      data[dn++] = LF;
-      datas++;
+      value(b, v, to);
       return;
     }
     p.line(decoder.decode(b.subarray(from, to)));
   }
 
-  // tline interprets the line s[from:to] of a chunk's text.
-  function tline(s, from, to) {
+  // tline interprets the line s[from:to] of a chunk's text; b, when not
+  // null, is the chunk, whose positions are the text's.
+  function tline(s, from, to, b) {
     if (from === to) {
       blank();
       return;
@@ -129,6 +150,10 @@ export function lines(p, decoder, probe) {
       var v = from + 5;
       if (v > to) v = to;
       if (v < to && s.charCodeAt(v) === SPACE) v++;
+      if (b !== null && big) {
+        value(b, v, to);
+        return;
+      }
       if (dn) {
         ds += decoder.decode(data.subarray(0, dn));
         dn = 0;
@@ -144,8 +169,8 @@ export function lines(p, decoder, probe) {
 
   // texts interprets the whole lines of s from i on, and returns where the
   // last of them ended. last: the end of s is the chunk's (a CR there may
-  // be a CRLF split across chunks).
-  function texts(s, i, last) {
+  // be a CRLF split across chunks); b as for tline.
+  function texts(s, i, last, b) {
     var n = s.length;
     // The next CR and LF at or after i; -1 once there is none.
     var cr = -2;
@@ -155,7 +180,7 @@ export function lines(p, decoder, probe) {
       if (lf !== -1 && lf < i) lf = s.indexOf('\n', i);
       var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
       if (j < 0) break;
-      tline(s, i, j);
+      tline(s, i, j, b);
       if (j === cr) {
         if (j + 1 === n) {
           if (last) skipLF = true;
@@ -175,6 +200,14 @@ export function lines(p, decoder, probe) {
     pn += j - i;
   }
 
+  // next returns where the line after the line end b[j] starts.
+  function next(b, j) {
+    if (b[j] === CR) {
+      if (j + 1 === b.length) skipLF = true; else if (b[j + 1] === LF) j++;
+    }
+    return j + 1;
+  }
+
   // finish ends the partial line with b[i:j], j a line end of b, and
   // returns where the next line starts.
   function finish(b, i, j) {
@@ -183,10 +216,28 @@ export function lines(p, decoder, probe) {
     pn = 0;
     bline(part, 0, whole);
     if (part.length > KEEP) part = new Uint8Array(256);
-    if (b[j] === CR) {
-      if (j + 1 === b.length) skipLF = true; else if (b[j + 1] === LF) j++;
+    return next(b, j);
+  }
+
+  // blines interprets the whole lines of b from i on, found in the bytes,
+  // and returns where the last of them ended.
+  function blines(b, i) {
+    var n = b.length;
+    var cr = -2;
+    var lf = -2;
+    while (i < n) {
+      if (cr !== -1 && cr < i) cr = b.indexOf(CR, i);
+      if (lf !== -1 && lf < i) lf = b.indexOf(LF, i);
+      var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
+      if (j < 0) break;
+      if (pn) {
+        i = finish(b, i, j);
+      } else {
+        bline(b, i, j);
+        i = next(b, j);
+      }
     }
-    return j + 1;
+    return i;
   }
 
   // feed reads the next chunk: as its text where that has one character
@@ -224,7 +275,11 @@ export function lines(p, decoder, probe) {
         }
         i = finish(b, i, j);
       }
-      keep(b, texts(t, i, true), n);
+      keep(b, texts(t, i, true, b), n);
+      return;
+    }
+    if (big) {
+      keep(b, blines(b, i), n);
       return;
     }
     if (pn) {
@@ -242,7 +297,7 @@ export function lines(p, decoder, probe) {
     if (e >= i) {
       var s = decoder.decode(b.subarray(i, e + 1));
       wide = s.length !== e + 1 - i;
-      texts(s, 0, e + 1 === n);
+      texts(s, 0, e + 1 === n, null);
       i = e + 1;
     }
     keep(b, i, n);
@@ -255,7 +310,7 @@ export function lines(p, decoder, probe) {
     reset: function () {
       pn = dn = datas = bom = 0;
       ds = '';
-      skipLF = wide = false;
+      skipLF = wide = big = false;
     }
   };
 }
