@@ -168,13 +168,15 @@ var matrixColumns = []matrixColumn{
 // matrix shows how far that transport goes in this browser. It reads
 // responseText on each readystatechange and cuts the burst's events at
 // their blank lines, each data line's value after "data: "; it keeps none of
-// the standard's other rules (the matrix's streams need none). Chromium
+// the standard's other rules (the matrix's streams need none). It counts
+// the looks that found new text, for the -v log. Chromium
 // tells a script of new response text every 50 ms (progress and
 // readystatechange alike), and a look in between costs a copy of all the
 // text so far (docs/benchmarks.md, session 8).
 const bareXHR = `(function () {
   function Bare(url) {
-    var self = this, x = new XMLHttpRequest(), seen = 0, rest = "", open = false;
+    var self = this, x = new XMLHttpRequest(), seen = 0, rest = "", open = false, last = 0;
+    var looks = window.__xhrLooks = {n: 0, maxGapMS: 0};
     this.x = x;
     x.open("GET", url);
     x.onreadystatechange = function () {
@@ -187,6 +189,9 @@ const bareXHR = `(function () {
       if (x.readyState < 3) return;
       var t = x.responseText;
       if (t.length === seen) return;
+      var now = performance.now();
+      if (looks.n++) looks.maxGapMS = Math.max(looks.maxGapMS, now - last);
+      last = now;
       rest += t.substring(seen);
       seen = t.length;
       for (var i; (i = rest.indexOf("\n\n")) >= 0; rest = rest.substring(i + 2)) {
@@ -299,6 +304,14 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (c
 		out := runBurst(b, pg, sh.name+" "+c.name, wantChars)
 		stop()
 		mbs[i] = float64(len(body)) / (out.MS / 1000) / 1e6
+		if c.name == "xhr-bare" {
+			// How often the transport told the page of new text.
+			looks := awaitEval[struct {
+				N        int
+				MaxGapMS float64
+			}](b, pg, `Promise.resolve(window.__xhrLooks)`, time.Minute)
+			b.Logf("%s xhr-bare: new text seen %d times in %.1f ms, at most %.1f ms apart", sh.name, looks.N, out.MS, looks.MaxGapMS)
+		}
 	}
 	pg.Navigate("about:blank")
 	return mbs[0], mbs[1]
