@@ -172,7 +172,9 @@ export function lines(p, decoder, probe) {
   // be a CRLF split across chunks); b as for tline.
   function texts(s, i, last, b) {
     var n = s.length;
-    // The next CR and LF at or after i; -1 once there is none.
+    // The next CR and LF at or after i; -1 once there is none. The search
+    // is parser.js's (feed), written out here as there: a call per line
+    // costs most in the interpreter, where a page's first stream starts.
     var cr = -2;
     var lf = -2;
     while (i < n) {
