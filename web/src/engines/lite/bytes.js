@@ -243,9 +243,10 @@ export function lines(p, decoder, probe) {
   }
 
   // feed reads the next chunk: as its text where that has one character
-  // per byte (the positions are the bytes'); otherwise the whole lines
-  // between its first and last line ends are decoded and read as text, and
-  // the lines around them, split across chunks, go through the bytes.
+  // per byte (the positions are the bytes'); otherwise, after a BIG event,
+  // its lines are found in the bytes; otherwise the whole lines between its
+  // first and last line ends are decoded and read as text, and the lines
+  // around them, split across chunks, go through the bytes.
   function feed(b) {
     var n = b.length;
     var i = 0;
