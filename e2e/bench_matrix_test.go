@@ -47,7 +47,8 @@ import (
 // ratio of the column's MB/s (of stream, 10^6 bytes) to native's in the
 // same round, and native's median MB/s. -browserbench.shapes picks rows by
 // name, -browserbench.matrixcols columns; -browserbench.profile profiles
-// the warm runs (see BenchmarkBrowser).
+// the warm runs, and a page's first stream from before the page loads (see
+// BenchmarkBrowser).
 func BenchmarkBrowserMatrix(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
@@ -283,8 +284,19 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (c
 	}
 	if c.cold {
 		srv := newBenchServer(b, as, benchPageHTML("", c.script, c.ctor, c.init, coldBurstScript(sh.n)), stream)
-		pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
+		var pg *Page
+		stop := func() {}
+		if *benchProfile != "" {
+			// The profiler runs from before the page loads: the tab opens on
+			// about:blank, and the page is loaded into it.
+			pg = RunPage(b, c.profile, "", QuietNetwork())
+			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}})
+			pg.Navigate(srv.URL + "/")
+		} else {
+			pg = RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
+		}
 		out := awaitDone[burstOutcome](b, pg, 3*time.Minute)
+		stop()
 		if out.Error != "" || out.Chars != wantChars {
 			b.Fatalf("%s %s: %s, %d characters of data, want %d", sh.name, c.name, out.Error, out.Chars, wantChars)
 		}
