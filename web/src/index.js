@@ -59,10 +59,13 @@ setEngineSelector(function (opts) {
   if (nativeEngine.available && (want === 'native' || (want === 'auto' && !needsPolyfill(opts)))) {
     return opts.supervise || opts.transport === 'poll' ? supervised : nativeEngine;
   }
-  if (liteEngine.available && want !== 'wasm' && (want === 'lite' || !wasmEngine.available || fetchText(opts))) {
-    // Not for the page's own headers, which the request sent in the
-    // constructor cannot carry.
-    return opts.standard || (fetchText(opts) && !opts.headers) ? lone : liteEngine;
+  if (liteEngine.available && want !== 'wasm') {
+    var viaFetch = fetchText(opts);
+    if (want === 'lite' || !wasmEngine.available || viaFetch) {
+      // Not for the page's own headers, which the request sent in the
+      // constructor cannot carry.
+      return opts.standard || (viaFetch && !opts.headers) ? lone : liteEngine;
+    }
   }
   if (wasmEngine.available) return opts.standard ? first : wasm;
   return noneEngine;
