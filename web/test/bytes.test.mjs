@@ -96,13 +96,18 @@ test('a long line across many chunks, and events larger than the buffers', () =>
 test('after a large event, and after a small one, however the bytes are cut', () => {
   // A large event's data makes the next events' data lines go through the
   // bytes (bytes.js, BIG), a small one's back to substrings.
-  const large = 'y'.repeat(2100);
+  const large = 'y'.repeat(1100);
   const tail = 'data: é\r\ndata: c\r\n\r\nid: 3\ndata: a\ndata: bb\n\n:x\ndata: d\r\n\r\ndata: e\rdata\r\r';
   const want = [['message', 'é\nc', ''], ['message', 'a\nbb', '3'], ['message', 'd', '3'], ['message', 'e\n', '3']];
-  for (const head of [`data: ${large}\n\n`, `data: ${large}\n\ndata: s\n\n`]) {
+  // The third: a large value within an event, after a small one.
+  for (const [head, first] of [
+    [`data: ${large}\n\n`, [['message', large, '']]],
+    [`data: ${large}\n\ndata: s\n\n`, [['message', large, ''], ['message', 's', '']]],
+    [`data: s\ndata: ${large}\ndata: t\n\n`, [['message', `s\n${large}\nt`, '']]]
+  ]) {
     const h = utf8(head);
     const bytes = utf8(head + tail);
-    const events = [['message', large, ''], ...(head.endsWith('s\n\n') ? [['message', 's', '']] : []), ...want];
+    const events = [...first, ...want];
     for (let cut = h.length - 3; cut <= bytes.length; cut++) {
       for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
         for (const probe of [true, false]) {
