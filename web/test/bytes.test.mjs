@@ -118,3 +118,51 @@ test('after a large event, and after a small one, however the bytes are cut', ()
     }
   }
 });
+
+test('random streams, cut at random: the events the parser makes of the whole text', () => {
+  // A seeded generator (mulberry32), so that a failure names its stream.
+  const rng = (seed) => () => {
+    seed = (seed + 0x6D2B79F5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const ends = ['\n', '\r', '\r\n'];
+  const alphabet = ['a', 'b', ' ', ':', 'é', '中', '😀'];
+  for (let seed = 1; seed <= 150; seed++) {
+    const r = rng(seed);
+    const pick = (xs) => xs[Math.floor(r() * xs.length)];
+    const wide = r() < 0.5; // some characters of more than one byte
+    // Values of up to 3,000 characters, either side of bytes.js's BIG.
+    const value = () => {
+      const n = r() < 0.3 ? Math.floor(r() * 3000) : Math.floor(r() * 40);
+      let s = '';
+      for (let i = 0; i < n; i++) s += wide && r() < 0.05 ? pick(alphabet) : pick(alphabet.slice(0, 4));
+      return s;
+    };
+    let text = r() < 0.2 ? '\uFEFF' : '';
+    for (let e = 0, events = 1 + Math.floor(r() * 12); e < events; e++) {
+      for (let l = 0, fields = Math.floor(r() * 5); l < fields; l++) {
+        const k = r();
+        const line = k < 0.6 ? 'data:' + (r() < 0.5 ? ' ' : '') + value()
+          : k < 0.7 ? 'data' : k < 0.8 ? 'id: ' + e : k < 0.9 ? 'event: t' + e : ': ' + value();
+        text += line + pick(ends);
+      }
+      text += pick(ends);
+    }
+    const bytes = utf8(text);
+    // What the standard's decoding of the whole stream gives the parser.
+    const want = [];
+    const p = parser((t, d, i) => want.push([t, d, i]), () => {});
+    p.feed(new TextDecoder('utf-8').decode(bytes));
+    const chunks = [];
+    for (let i = 0; i < bytes.length;) {
+      const n = r() < 0.3 ? 1 + Math.floor(r() * 8) : 1 + Math.floor(r() * 4096);
+      chunks.push(bytes.subarray(i, i + n));
+      i += n;
+    }
+    for (const probe of [true, false]) {
+      assert.deepEqual(run(chunks, probe), want, `seed ${seed}${probe ? '' : ', not probed'}`);
+    }
+  }
+});
