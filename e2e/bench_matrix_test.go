@@ -47,8 +47,8 @@ import (
 // ratio of the column's MB/s (of stream, 10^6 bytes) to native's in the
 // same round, and native's median MB/s. -browserbench.shapes picks rows by
 // name, -browserbench.matrixcols columns; -browserbench.profile profiles
-// the warm runs, and a page's first stream from before the page loads (see
-// BenchmarkBrowser).
+// the warm runs, and a page's first stream from before the page loads,
+// each round's in files of its own (see BenchmarkBrowser).
 func BenchmarkBrowserMatrix(b *testing.B) {
 	as := benchAssetsOrSkip(b)
 	Browser(b)
@@ -92,7 +92,7 @@ func BenchmarkBrowserMatrix(b *testing.B) {
 					got := map[string]float64{}
 					for j := range cols {
 						c := cols[(i+j)%len(cols)]
-						cold, warm := matrixRun(b, as, c, sh)
+						cold, warm := matrixRun(b, as, c, sh, i)
 						b.Logf("%s %s: %.1f MB/s cold, %.1f warm", sh.name, c.name, cold, warm)
 						got[c.name] = warm
 						results[sh.name][c.name].mbs = append(results[sh.name][c.name].mbs, warm)
@@ -266,8 +266,9 @@ func matrixShapes() []matrixShape {
 	}
 }
 
-// matrixRun runs one cell and returns its cold and warm MB/s.
-func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (cold, warm float64) {
+// matrixRun runs one cell in round rep (which names its profile) and
+// returns its cold and warm MB/s.
+func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape, rep int) (cold, warm float64) {
 	body := sh.body()
 	// data.length counts UTF-16 code units: a four-byte character is two.
 	wantChars := 0
@@ -290,7 +291,7 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (c
 			// The profiler runs from before the page loads: the tab opens on
 			// about:blank, and the page is loaded into it.
 			pg = RunPage(b, c.profile, "", QuietNetwork())
-			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}})
+			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}, rep: rep})
 			pg.Navigate(srv.URL + "/")
 		} else {
 			pg = RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
@@ -311,7 +312,7 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape) (c
 	for i := range mbs {
 		stop := func() {}
 		if i == 1 {
-			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}})
+			stop = startProfile(b, pg, benchRun{scenario: "matrix-" + sh.name, col: benchColumn{name: c.name}, rep: rep})
 		}
 		out := runBurst(b, pg, sh.name+" "+c.name, wantChars)
 		stop()

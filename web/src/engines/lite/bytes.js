@@ -95,8 +95,8 @@ export function lines(p, decoder, probe) {
   var KEEP = 4 << 20;
   // Data this long or longer is better decoded from bytes, at its blank
   // line, than joined from substrings (see the top of this file): on a
-  // long stream, events of 256 to 1,024 bytes ran 8-25% faster joined, but
-  // held 4-7 times the JS heap; on a page's first stream of 1 KiB events,
+  // long stream, events of 256 to 1,024 bytes ran 5-30% faster joined, but
+  // held 2-7 times the JS heap; on a page's first stream of 1 KiB events,
   // the garbage collector took 47 ms joined, 9 ms decoded.
   var BIG = 1024;
 
