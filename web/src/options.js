@@ -3,6 +3,7 @@
 // defaults, so that options meant for another polyfill never break a page.
 
 import { isFunction } from './env.js';
+import { stops } from './pagestop.js';
 
 function number(v, min, max, dflt) {
   v = +v;
@@ -55,7 +56,10 @@ export function parseOptions(init) {
     // A 502, 503 or 504 is the network error it stands for (a proxy
     // without its upstream, a hub restarting or draining): reconnect with
     // backoff, where the standard fails the connection.
-    gatewayErrors: init.retryGatewayErrors !== false
+    gatewayErrors: init.retryGatewayErrors !== false,
+    // Not an option: the page's calls of window.stop(), for the fetch
+    // transport of the engines, which are scripts of their own.
+    stops: stops
   };
 }
 

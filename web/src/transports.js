@@ -14,8 +14,9 @@
 //                 response, or the preflight) or UNKNOWN (XHR cannot tell);
 //                 at any time, ABORTED: the page aborted the request
 //                 (window.stop()), which the standard fails the connection
-//                 for; only XHR tells it (fetch rejects as for a network
-//                 error); RECYCLED (XHR only): responseText held BUDGET,
+//                 for: XHR tells it; fetch rejects as for a network error,
+//                 so fetchStream tells it when it has stops (see
+//                 pagestop.js); RECYCLED (XHR only): responseText held BUDGET,
 //                 the request was aborted and what it held was delivered up
 //                 to its last event boundary: reconnect at once from the
 //                 last event ID, unseen by the page
@@ -89,14 +90,16 @@ export function xhrOpen(url, headers, withCredentials) {
 
 // sendEarly sends the request that an engine still loading will make
 // first (engines/handover.js), over fetch when viaFetch (fetchText), else
-// XHR: { url, headers, fetch, abort(), and xhr, aborted (XHR) or res, ctrl
-// (fetch) }, which the engine passes to xhrStream or fetchStream as sent
+// XHR: { url, headers, fetch, abort(), and xhr, aborted (XHR) or res, ctrl,
+// stopped (fetch: the count of stops, pagestop.js, when it went out) },
+// which the engine passes to xhrStream or fetchStream as sent
 // when its first request is the same (sameRequest), or aborts. Until then
 // the response waits: in the XHR, responseText keeping all of it; in the
 // fetch's body, which the browser stops reading once its buffer is full.
-export function sendEarly(url, headers, withCredentials, viaFetch) {
+export function sendEarly(url, headers, withCredentials, viaFetch, stops) {
   var s = { url: url, headers: headers, fetch: viaFetch };
   if (viaFetch) {
+    s.stopped = stops ? stops() : 0;
     var hs = {};
     for (var i = 0; i + 1 < headers.length; i += 2) hs[headers[i]] = headers[i + 1];
     // fetchStream's request (GET, CORS, redirects followed: the defaults);
@@ -169,9 +172,12 @@ export function streamingFetch() {
 }
 
 // fetchStream reads the stream with fetch; sent, when given, is the
-// request sendEarly made over fetch, the same one (sameRequest).
-export function fetchStream(url, headers, withCredentials, h, sent) {
+// request sendEarly made over fetch, the same one (sameRequest). stops,
+// when given, counts the page's calls of window.stop() (pagestop.js): a
+// request or a read that fails after one was the page's abort.
+export function fetchStream(url, headers, withCredentials, h, sent, stops) {
   var done = false;
+  var stopped = sent ? sent.stopped : stops ? stops() : 0;
   var reader = null;
   var ctrl = null;
   var hs = {};
@@ -218,6 +224,10 @@ export function fetchStream(url, headers, withCredentials, h, sent) {
       h.end(how);
     }
   }
+  // failed ends on a rejected request or read.
+  function failed() {
+    end(stops && stops() !== stopped ? ABORTED : NETWORK);
+  }
   // since is when the current run of reads with no task between began, or
   // -1 once a task (ran, posted at its start) has run.
   var since = -1;
@@ -241,7 +251,7 @@ export function fetchStream(url, headers, withCredentials, h, sent) {
       } else {
         pump();
       }
-    }, function () { end(NETWORK); });
+    }, failed);
   }
   // refusedOrDown tells a CORS refusal from a network error: both reject
   // fetch alike, but a no-cors request to the same URL, which CORS cannot
@@ -249,8 +259,8 @@ export function fetchStream(url, headers, withCredentials, h, sent) {
   // Only a request that CORS could refuse is probed.
   function refusedOrDown() {
     if (done) return;
-    if (!cors) {
-      end(NETWORK);
+    if (!cors || stops && stops() !== stopped) {
+      failed();
       return;
     }
     root.fetch(url, init({}, 'follow', 'no-cors')).then(function () {

@@ -118,3 +118,54 @@ test('fetchStream stops at once when a chunk says so, also between two slices', 
     assert.ok(!ended, 'no end after a stop');
   }
 });
+
+test('fetchStream: a request or read that fails after the page called window.stop() was aborted', async (t) => {
+  // The browser's window.stop, before the first stops() puts the wrapper
+  // around it (src/pagestop.js).
+  const calls = [];
+  globalThis.stop = function (...args) { calls.push([this, args]); return 'stopped'; };
+  t.after(() => { delete globalThis.stop; });
+  const { stops } = await import('../src/pagestop.js');
+  const { sendEarly, ABORTED } = await import('../src/transports.js');
+  const saved = globalThis.fetch;
+  t.after(() => { globalThis.fetch = saved; });
+
+  // run starts a fetchStream whose fetch fails as fail says, calls
+  // window.stop() first when stop says, and resolves with how it ended.
+  const run = (fail, stop, early) => new Promise((resolve) => {
+    let reject;
+    globalThis.fetch = (url, init) => {
+      if (init.mode === 'no-cors') return Promise.reject(new TypeError('down')); // the probe
+      if (fail === 'request') return new Promise((_, r) => { reject = r; });
+      return Promise.resolve({
+        status: 200,
+        type: 'basic',
+        url,
+        headers: new Headers({ 'Content-Type': 'text/event-stream' }),
+        body: new ReadableStream({ pull() { return new Promise((_, r) => { reject = r; }); } }),
+      });
+    };
+    const sent = early ? sendEarly('http://127.0.0.1/s', ['Accept', 'text/event-stream'], false, true, stops) : null;
+    fetchStream('http://127.0.0.1/s', ['Accept', 'text/event-stream'], false, {
+      head: () => true,
+      chunk: () => true,
+      end: resolve,
+    }, sent, stops);
+    setTimeout(() => {
+      if (stop) assert.equal(globalThis.stop(), 'stopped');
+      reject(new TypeError('Failed to fetch'));
+    }, 10);
+  });
+  for (const fail of ['request', 'read']) {
+    for (const early of [false, true]) {
+      if (early && fail === 'read') continue;
+      const what = `${fail}${early ? ', sent early' : ''}`;
+      assert.equal(await run(fail, false, early), NETWORK, `${what}: a network error`);
+      assert.equal(await run(fail, true, early), ABORTED, `${what}: window.stop()`);
+      // A stop before the request went out did not abort it.
+      assert.equal(await run(fail, false, early), NETWORK, `${what}: a network error after a stop`);
+    }
+  }
+  assert.equal(calls.length, 3, "the browser's window.stop ran at each call");
+  assert.deepEqual(calls[0], [globalThis, []], 'with the same this and arguments');
+});

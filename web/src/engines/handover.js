@@ -115,7 +115,7 @@ export function liteFirst(wasm, lite) {
         // connection to be handed over is read with XHR).
         var viaFetch = !wasm.available && fetchText(opts);
         try {
-          c.sent = sendEarly(url, opts.local && !viaFetch ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials, viaFetch);
+          c.sent = sendEarly(url, opts.local && !viaFetch ? ['Accept', EVENT_STREAM, 'Cache-Control', 'no-cache'] : ['Accept', EVENT_STREAM], opts.withCredentials, viaFetch, opts.stops);
         } catch (err) { /* the lite engine's own request will say */ }
       }
       var unsend = function () {

@@ -221,7 +221,7 @@ export function connect(modes, url, opts, sink) {
       sent = null;
     }
     try {
-      tr = (viaFetch ? fetchStream : xhrStream)(u, hs, opts.withCredentials, h, sent);
+      tr = (viaFetch ? fetchStream : xhrStream)(u, hs, opts.withCredentials, h, sent, opts.stops);
     } catch (err) {
       // A header the browser refuses, say: a request that never went out
       // is a network error, reported on a later task as one would be.

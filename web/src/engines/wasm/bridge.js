@@ -342,7 +342,7 @@ function fields(bytes, big) {
 function request(conn, attempt, xhr, url, headers, withCredentials) {
   var h = handlers(conn, attempt);
   try {
-    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h);
+    conn.tr = (xhr ? xhrStream : fetchStream)(url, headers, withCredentials, h, null, conn.opts.stops);
   } catch (err) {
     // A header the browser refuses, say: a request that never went out is
     // a network error, reported on a later task as one would be.

@@ -1,0 +1,40 @@
+// The page's calls of window.stop(), counted for the fetch transport.
+//
+// window.stop() aborts every fetch the page has in flight, and fetch
+// rejects such a request, and the read of its body, as it rejects one that
+// met a network error (a TypeError in Chromium). The standard tells the two
+// apart: it fails a connection whose request was aborted, and reconnects
+// after a network error. XHR tells an abort by its abort event
+// (transports.js, xhrStream); fetchStream compares this count when its
+// request fails with the count when the request went out.
+//
+// The count is kept by a wrapper around window.stop that calls the
+// browser's with the same this and arguments. It is put in place at the
+// first stops() call, that is at the first request a connection sends with
+// fetch: a page that never streams with fetch keeps its own window.stop,
+// and a call before that request cannot have aborted it. A page that then
+// replaces window.stop with a function of its own that does not call ours
+// is not counted: its aborts are then taken for network errors.
+
+import { root, isFunction } from './env.js';
+
+var count = 0;
+var installed = false;
+
+// stops returns how many times the page has called window.stop() since
+// the first call of stops.
+export function stops() {
+  if (!installed) {
+    installed = true;
+    var browsers = root.stop;
+    if (isFunction(browsers)) {
+      try {
+        root.stop = function stop() {
+          count++;
+          return browsers.apply(this, arguments);
+        };
+      } catch (err) { /* not writable: not counted */ }
+    }
+  }
+  return count;
+}
