@@ -836,6 +836,31 @@ poll();`,
 		want: []string{errored(2), "end"},
 	},
 
+	{
+		// As web-platform-tests' eventsource-request-cancellation: the page
+		// stops loading on the task after the constructor, while a
+		// polyfill's engine file may still be loading. The connection
+		// fails; a connection the page makes afterwards works.
+		name: "request-cancellation-early", rule: "window.stop() right after the constructor fails the connection; a later EventSource connects",
+		stream: func(s *stream) {
+			if s.r.URL.Query().Has("later") {
+				events("data: later\n\n")(s)
+				return
+			}
+			s.pause(2 * time.Second)
+			events("retry: 50\ndata: late\n\n")(s)
+		},
+		script: `var es = watch(new EventSource(STREAM));
+setTimeout(function () {
+  window.stop();
+  setTimeout(function () {
+    log("again");
+    watch(new EventSource(STREAM + "?later"));
+  }, 2500);
+}, 0);`,
+		want: []string{errored(2), "again", opened, msg("later")},
+	},
+
 	// The interface.
 	{
 		name: "constants", rule: "CONNECTING, OPEN, CLOSED on the constructor, the prototype and instances; initial state; withCredentials default",

@@ -1,4 +1,5 @@
-// The page's calls of window.stop(), counted for the fetch transport.
+// The page's calls of window.stop(), counted for the fetch transport and
+// the engines' loads.
 //
 // window.stop() aborts every fetch the page has in flight, and fetch
 // rejects such a request, and the read of its body, as it rejects one that
@@ -6,13 +7,16 @@
 // apart: it fails a connection whose request was aborted, and reconnects
 // after a network error. XHR tells an abort by its abort event
 // (transports.js, xhrStream); fetchStream compares this count when its
-// request fails with the count when the request went out.
+// request fails with the count when the request went out. An engine's
+// file whose load the page stopped is not a broken engine either
+// (loaders/lazy.js).
 //
 // The count is kept by a wrapper around window.stop that calls the
 // browser's with the same this and arguments. It is put in place at the
 // first stops() call, that is at the first request a connection sends with
-// fetch: a page that never streams with fetch keeps its own window.stop,
-// and a call before that request cannot have aborted it. A page that then
+// fetch or the first load of an engine: a page that needs neither keeps
+// its own window.stop, and a call before then cannot have aborted either.
+// A page that then
 // replaces window.stop with a function of its own that does not call ours
 // is not counted: its aborts are then taken for network errors.
 

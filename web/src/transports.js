@@ -90,16 +90,15 @@ export function xhrOpen(url, headers, withCredentials) {
 
 // sendEarly sends the request that an engine still loading will make
 // first (engines/handover.js), over fetch when viaFetch (fetchText), else
-// XHR: { url, headers, fetch, abort(), and xhr, aborted (XHR) or res, ctrl,
-// stopped (fetch: the count of stops, pagestop.js, when it went out) },
-// which the engine passes to xhrStream or fetchStream as sent
+// XHR: { url, headers, fetch, abort(), stopped (the count of stops,
+// pagestop.js, when it went out), and xhr, aborted (XHR) or res, ctrl
+// (fetch) }, which the engine passes to xhrStream or fetchStream as sent
 // when its first request is the same (sameRequest), or aborts. Until then
 // the response waits: in the XHR, responseText keeping all of it; in the
 // fetch's body, which the browser stops reading once its buffer is full.
 export function sendEarly(url, headers, withCredentials, viaFetch, stops) {
-  var s = { url: url, headers: headers, fetch: viaFetch };
+  var s = { url: url, headers: headers, fetch: viaFetch, stopped: stops ? stops() : 0 };
   if (viaFetch) {
-    s.stopped = stops ? stops() : 0;
     var hs = {};
     for (var i = 0; i + 1 < headers.length; i += 2) hs[headers[i]] = headers[i + 1];
     // fetchStream's request (GET, CORS, redirects followed: the defaults);

@@ -62,7 +62,7 @@ test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature d
   assert.ok(WebAssembly.validate(read(manifest.wasm)));
 });
 
-test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.5 KB minified + gzip', () => {
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.6 KB minified + gzip', () => {
   const engineBr = read(manifest.wasm + '.br').length;
   assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
   const shimGz = read('eventsource.js.gz').length;
@@ -90,10 +90,12 @@ test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.5 KB minified + gzip', 
   // fetch: sendEarly, fetchText; about 210 bytes): a page's first stream of
   // 64 KiB events in 4,096-byte lines went from 0.3 of native EventSource
   // (lite over XHR, then the hand-over) to 1.1-1.6 (docs/benchmarks.md,
-  // Session 7). 7.5 KB since a request the page aborts with window.stop()
-  // fails the connection on fetch too, as on XHR (pagestop.js, whose count
-  // must run from the request sent in the constructor: about 80 bytes).
-  assert.ok(shimGz <= 7_500, `shim is ${shimGz} bytes gzip`);
+  // Session 7). 7.6 KB since a request the page aborts with window.stop()
+  // fails the connection on fetch too, as on XHR, and an engine's file
+  // whose load the page stopped is loaded again for the next connection
+  // (pagestop.js, whose count must run from the request sent in the
+  // constructor; loaders/lazy.js, engines/handover.js: about 150 bytes).
+  assert.ok(shimGz <= 7_600, `shim is ${shimGz} bytes gzip`);
   // The shipped .gz is gzip -9; a fresh compression agrees within noise.
   assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
 });

@@ -128,6 +128,15 @@ export function liteFirst(wasm, lite) {
         if (c.closed) return;
         if (l) {
           handle = l.first(wasm, url, opts, sink, c);
+        } else if (c.sent && opts.stops() !== c.sent.stopped) {
+          // The page stopped loading (window.stop()), which aborted the
+          // request sent in the constructor with the lite engine's file:
+          // the standard fails the connection.
+          unsend();
+          c.seen();
+          schedule(function () {
+            if (!c.closed) sink.error(false);
+          });
         } else {
           // Without the lite engine, the connection waits for the other,
           // or fails where there is none.

@@ -9,14 +9,23 @@
 // is: load() starts loading without a connection (a preload), impl() is
 // the engine once ready, and when(f) calls f(engine) once it is ready, or
 // f(null) once it broke.
+//
+// A load that fails after the page called window.stop() was stopped by the
+// page, which aborts every load in flight (Chromium then fires the engine
+// script's error event): the connections waiting fail, as the page's
+// abort of their requests would fail them, but the engine is not broken,
+// and the next connection loads it again.
 
 import { warn, schedule } from '../env.js';
+import { stops } from '../pagestop.js';
 
 export function lazy(name, available, load) {
   var impl = null;
   var queue = [];
   var state = 0; // 0 idle, 1 loading or running, 2 broken
   var waiters = [];
+  var attempt = 0; // the load in progress: a stopped one's calls are ignored
+  var stopped = 0; // stops() when it began
 
   function tell(engine) {
     var w = waiters;
@@ -27,7 +36,13 @@ export function lazy(name, available, load) {
   function begin() {
     if (!state) {
       state = 1;
-      load(ready, broken);
+      stopped = stops();
+      var n = ++attempt;
+      load(function (engine) {
+        if (n === attempt) ready(engine);
+      }, function (err) {
+        if (n === attempt) broken(err);
+      });
     }
   }
 
@@ -47,8 +62,14 @@ export function lazy(name, available, load) {
 
   function broken(err) {
     impl = null;
-    state = 2;
-    warn(name + ' engine: ' + (err && err.message || err) + '; connections fail');
+    if (stops() !== stopped) {
+      // The page stopped the load: idle again, and this attempt forgotten.
+      state = 0;
+      attempt++;
+    } else {
+      state = 2;
+      warn(name + ' engine: ' + (err && err.message || err) + '; connections fail');
+    }
     var q = queue;
     queue = [];
     // On a later task, as a browser fails a connection it cannot make.
