@@ -108,6 +108,10 @@ type conformanceCase struct {
 	// allowErrors lets the page have uncaught exceptions (a case whose
 	// listeners throw on purpose).
 	allowErrors bool
+	// slowEngine delays each response for a polyfill's lite engine file
+	// (eventsource-lite.<hash>.js) by this long: the page acts while
+	// the file is still loading.
+	slowEngine time.Duration
 	// differ holds the columns known to differ from the spec, by column
 	// name, with the reason and the log they produce instead. "polyfill"
 	// also covers the legacy columns, which run the polyfill too.
@@ -842,23 +846,20 @@ poll();`,
 		// polyfill's engine file may still be loading. The connection
 		// fails; a connection the page makes afterwards works.
 		name: "request-cancellation-early", rule: "window.stop() right after the constructor fails the connection; a later EventSource connects",
-		stream: func(s *stream) {
-			if s.r.URL.Query().Has("later") {
-				events("data: later\n\n")(s)
-				return
-			}
-			s.pause(2 * time.Second)
-			events("retry: 50\ndata: late\n\n")(s)
-		},
-		script: `var es = watch(new EventSource(STREAM));
-setTimeout(function () {
-  window.stop();
-  setTimeout(function () {
-    log("again");
-    watch(new EventSource(STREAM + "?later"));
-  }, 2500);
-}, 0);`,
-		want: []string{errored(2), "again", opened, msg("later")},
+		stream: stopLater,
+		script: stopThenAgain,
+		want:   []string{errored(2), "again", opened, msg("later")},
+	},
+	{
+		// The same while the lite engine's file is still loading: the
+		// page's stop aborts its load too (the standard fires no event for
+		// it; Chromium fires error), which neither hangs the connection
+		// nor breaks the engine for the next one.
+		name: "request-cancellation-engine-loading", rule: "window.stop() while a polyfill's engine loads fails the connection; a later EventSource connects",
+		slowEngine: 1500 * time.Millisecond,
+		stream:     stopLater,
+		script:     stopThenAgain,
+		want:       []string{errored(2), "again", opened, msg("later")},
 	},
 
 	// The interface.
@@ -1075,6 +1076,28 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// stopLater serves the request-cancellation cases: the first stream
+// answers after 2 s, one with ?later at once.
+func stopLater(s *stream) {
+	if s.r.URL.Query().Has("later") {
+		events("data: later\n\n")(s)
+		return
+	}
+	s.pause(2 * time.Second)
+	events("retry: 50\ndata: late\n\n")(s)
+}
+
+// stopThenAgain stops the page on the task after the constructor, and
+// makes another EventSource 2.5 s later.
+const stopThenAgain = `var es = watch(new EventSource(STREAM));
+setTimeout(function () {
+  window.stop();
+  setTimeout(function () {
+    log("again");
+    watch(new EventSource(STREAM + "?later"));
+  }, 2500);
+}, 0);`
+
 // runCase runs one case in one column and compares the page's log with the
 // column's expectation.
 func runCase(t *testing.T, c conformanceCase, col column, polyfill http.Handler) {
@@ -1088,6 +1111,19 @@ func runCase(t *testing.T, c conformanceCase, col column, polyfill http.Handler)
 		want, why = d.want, d.why
 	}
 
+	if c.slowEngine > 0 && polyfill != nil {
+		files := polyfill
+		polyfill = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/eventsource-lite.") {
+				select {
+				case <-time.After(c.slowEngine):
+				case <-r.Context().Done():
+					return
+				}
+			}
+			files.ServeHTTP(w, r)
+		})
+	}
 	var cs *caseServer
 	page := func(s *stream) {
 		s.w.Header().Set("Content-Type", "text/html; charset=utf-8")
