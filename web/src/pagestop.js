@@ -16,9 +16,9 @@
 // first stops() call, that is at the first request a connection sends with
 // fetch or the first load of an engine: a page that needs neither keeps
 // its own window.stop, and a call before then cannot have aborted either.
-// A page that then
-// replaces window.stop with a function of its own that does not call ours
-// is not counted: its aborts are then taken for network errors.
+// A page that then replaces window.stop with a function of its own that
+// does not call ours is not counted: its aborts are then taken for network
+// errors.
 
 import { root, isFunction } from './env.js';
 
