@@ -8,17 +8,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parser } from '../src/engines/lite/parser.js';
 import { lines } from '../src/engines/lite/bytes.js';
+import { finder } from '../src/engines/lite/find.js';
+import { findModule } from '../tools/find.mjs';
 import { streamCases } from './lib/streamcases.mjs';
 
 const utf8 = (s) => new Uint8Array(Buffer.from(s, 'utf8'));
 
-// run feeds the chunks to a fresh parser through bytes.js and returns its
-// events; probe: whether it tries each chunk's text whole (without, every
-// chunk's whole lines are cut out of its bytes first).
-function run(chunks, probe = true) {
+const MODULE = findModule();
+
+// Each way bytes.js reads: each chunk's text tried whole or never (then
+// every chunk's whole lines are cut out of its bytes first), and line ends
+// in the bytes found by find.js's SIMD search or by indexOf.
+const ways = [];
+for (const probe of [true, false]) {
+  for (const simd of [true, false]) ways.push({ probe, simd, name: (probe ? '' : ', not probed') + (simd ? '' : ', no SIMD') });
+}
+
+// run feeds the chunks to a fresh parser through bytes.js, read in way w,
+// and returns its events.
+function run(chunks, w = ways[0]) {
   const got = [];
   const p = parser((t, d, i) => got.push([t, d, i]), () => {});
-  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), probe);
+  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), w.probe, w.simd ? () => finder(MODULE) : undefined);
   for (const c of chunks) b.feed(c);
   return got;
 }
@@ -28,9 +39,9 @@ function run(chunks, probe = true) {
 function everyCut(bytes, want, what) {
   for (let cut = 0; cut <= bytes.length; cut++) {
     for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
-      for (const probe of [true, false]) {
-        const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], probe);
-        assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}${probe ? '' : ', not probed'}`);
+      for (const w of ways) {
+        const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], w);
+        assert.deepEqual(got, want, `${what} cut at ${cut} and ${cut2}${w.name}`);
       }
     }
   }
@@ -87,10 +98,12 @@ test('a long line across many chunks, and events larger than the buffers', () =>
   const bytes = utf8('data: ' + big + '\ndata: é\n\ndata: small\n\n');
   const chunks = [];
   for (let i = 0; i < bytes.length; i += 65536) chunks.push(bytes.subarray(i, i + 65536));
-  const got = run(chunks);
-  assert.equal(got.length, 2);
-  assert.equal(got[0][1], big + '\né');
-  assert.equal(got[1][1], 'small');
+  for (const w of ways) {
+    const got = run(chunks, w);
+    assert.equal(got.length, 2, w.name);
+    assert.equal(got[0][1], big + '\né', w.name);
+    assert.equal(got[1][1], 'small', w.name);
+  }
 });
 
 test('after a large event, and after a small one, however the bytes are cut', () => {
@@ -110,9 +123,9 @@ test('after a large event, and after a small one, however the bytes are cut', ()
     const events = [...first, ...want];
     for (let cut = h.length - 3; cut <= bytes.length; cut++) {
       for (let cut2 = cut; cut2 <= bytes.length; cut2++) {
-        for (const probe of [true, false]) {
-          const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], probe);
-          assert.deepEqual(got, events, `cut at ${cut} and ${cut2}${probe ? '' : ', not probed'}`);
+        for (const w of ways) {
+          const got = run([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], w);
+          assert.deepEqual(got, events, `cut at ${cut} and ${cut2}${w.name}`);
         }
       }
     }
@@ -161,8 +174,25 @@ test('random streams, cut at random: the events the parser makes of the whole te
       chunks.push(bytes.subarray(i, i + n));
       i += n;
     }
-    for (const probe of [true, false]) {
-      assert.deepEqual(run(chunks, probe), want, `seed ${seed}${probe ? '' : ', not probed'}`);
+    for (const w of ways) {
+      assert.deepEqual(run(chunks, w), want, `seed ${seed}${w.name}`);
+    }
+  }
+});
+
+test('line ends either side of where the search leaves the bytes for the finder', () => {
+  // bytes.js looks for a line end byte by byte near where its search starts
+  // (the start of a chunk that ends a line, the chunk's end going back),
+  // then asks the finder: a line end just before, at and after that point.
+  for (let d = 56; d <= 72; d++) {
+    for (let d2 = 50; d2 <= 66; d2++) {
+      const chunks = [
+        utf8('data: é' + 'a'.repeat(10)),
+        utf8('b'.repeat(d) + '\ndata: x\ndata: ü' + 'c'.repeat(d2)),
+        utf8('\n\n'),
+      ];
+      const want = [['message', 'é' + 'a'.repeat(10) + 'b'.repeat(d) + '\nx\nü' + 'c'.repeat(d2), '']];
+      for (const w of ways) assert.deepEqual(run(chunks, w), want, `${d} and ${d2}${w.name}`);
     }
   }
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { findModule } from './find.mjs';
 
 const { values: args } = parseArgs({
   options: { wasm: { type: 'string' }, glue: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' } },
@@ -46,7 +47,9 @@ async function engineScript(gluePath) {
 // WebAssembly (IE10-11), a file of its own that only they fetch, so that the
 // shim stays within its budget.
 function liteScript() {
-  return bundle('src/engines/lite/entry.js', 'es5', '/* polysse EventSource polyfill: the ES5 engine */');
+  return bundle('src/engines/lite/entry.js', 'es5', '/* polysse EventSource polyfill: the ES5 engine */', {
+    define: { __POLYSSE_FIND__: JSON.stringify(findModule()) },
+  });
 }
 
 function shim(defines) {

@@ -9,7 +9,7 @@
 //   - Copying each data value's bytes into one buffer per event, decoded at
 //     its blank line, costs a decoder call per event (a third of the
 //     engine's time on 1 KiB events, in Chromium) and, on UTF-8 text, a
-//     search of the bytes, which is slow.
+//     search of the bytes, which is slow without SIMD (find.js).
 //   - Joining substrings of the chunk's text and flattening the join at the
 //     blank line (into a string of its own, so that the page's strings
 //     never keep a chunk's text alive) costs neither, but puts the event's
@@ -43,13 +43,17 @@
 // decoding. The standard's one leading byte order mark is stripped here, at
 // the start of each response.
 //
-// lines(p, decoder, probe) returns { feed(bytes), reset() }: decoder is a
-// TextDecoder for UTF-8 that keeps a BOM it meets (ignoreBOM), as every
-// part it decodes is in the middle of the stream, and is never asked to
-// stream; probe says to try each chunk's text whole (the tests run without
-// it too). After a chunk or an event whose text had fewer characters than
-// bytes (UTF-8 text) the next chunk is not tried whole: it would pay for a
-// decoding it cannot use.
+// Line ends are found in the bytes with find.js's SIMD search where the
+// browser has one, else with Uint8Array's indexOf.
+//
+// lines(p, decoder, probe, search) returns { feed(bytes), reset() }:
+// decoder is a TextDecoder for UTF-8 that keeps a BOM it meets (ignoreBOM),
+// as every part it decodes is in the middle of the stream, and is never
+// asked to stream; probe says to try each chunk's text whole (the tests run
+// without it too); search, when given, returns a finder (find.js) or null,
+// and is called at the first chunk searched in its bytes. After a chunk or
+// an event whose text had fewer characters than bytes (UTF-8 text) the next
+// chunk is not tried whole: it would pay for a decoding it cannot use.
 
 var LF = 10;
 var CR = 13;
@@ -69,7 +73,7 @@ function grow(b, n, need) {
   return c;
 }
 
-export function lines(p, decoder, probe) {
+export function lines(p, decoder, probe, search) {
   var part = new Uint8Array(256); // a line split across chunks, so far
   var pn = 0;
   var data = new Uint8Array(4096); // the event's data values, each LF-ended
@@ -99,6 +103,13 @@ export function lines(p, decoder, probe) {
   // held 2-7 times the JS heap; on a page's first stream of 1 KiB events,
   // the garbage collector took 47 ms joined, 9 ms decoded.
   var BIG = 1024;
+  // The finder, once a chunk has been searched in its bytes (null: none),
+  // and the chunk it holds.
+  var find;
+  var held = null;
+  // How far from where a search starts a line end is looked for byte by
+  // byte before the finder is asked.
+  var NEAR = 64;
 
   // blank dispatches the event at a blank line.
   function blank() {
@@ -264,16 +275,62 @@ export function lines(p, decoder, probe) {
     return next(b, j);
   }
 
-  // blines interprets the whole lines of b from i on, found in the bytes,
-  // and returns where the last of them ended.
-  function blines(b, i) {
+  // holder returns the finder, holding a copy of b, or null: where there
+  // is none, or b is larger than a buffer kept for good. b is copied once.
+  function holder(b) {
+    if (b.length > KEEP) return null;
+    if (find === undefined) find = search ? search() : null;
+    if (find !== null && held !== b) {
+      find.load(b);
+      held = b;
+    }
+    return find;
+  }
+
+  // ahead returns where the first line end of b from i on is, or -1; behind
+  // the last one, or -1. A line end near i (near the chunk's end) is
+  // found byte by byte, which costs less than the finder's copy where lines
+  // are short; a farther one by the finder, where there is one.
+  function ahead(b, i) {
+    var n = b.length;
+    var near = n - i > NEAR ? i + NEAR : n;
+    var j = i;
+    while (j < near && b[j] !== LF && b[j] !== CR) j++;
+    if (j < near) return j;
+    var f = j < n ? holder(b) : null;
+    if (f !== null) return f.first(j, n);
+    while (j < n && b[j] !== LF && b[j] !== CR) j++;
+    return j < n ? j : -1;
+  }
+
+  function behind(b, i) {
+    var n = b.length;
+    var near = n - i > NEAR ? n - NEAR : i;
+    var e = n - 1;
+    while (e >= near && b[e] !== LF && b[e] !== CR) e--;
+    if (e >= near) return e;
+    var f = near > i ? holder(b) : null;
+    if (f !== null) return f.last(i, near);
+    while (e >= i && b[e] !== LF && b[e] !== CR) e--;
+    return e >= i ? e : -1;
+  }
+
+  // blines interprets the whole lines of b from i on, found in the bytes
+  // (by f, when not null, which holds b), and returns where the last of
+  // them ended.
+  function blines(b, i, f) {
     var n = b.length;
     var cr = -2;
     var lf = -2;
     while (i < n) {
-      if (cr !== -1 && cr < i) cr = b.indexOf(CR, i);
-      if (lf !== -1 && lf < i) lf = b.indexOf(LF, i);
-      var j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
+      var j;
+      if (f !== null) {
+        j = f.first(i, n);
+      } else {
+        if (cr !== -1 && cr < i) cr = b.indexOf(CR, i);
+        if (lf !== -1 && lf < i) lf = b.indexOf(LF, i);
+        j = cr < 0 ? lf : lf < 0 || cr < lf ? cr : lf;
+      }
       if (j < 0) break;
       if (pn) {
         i = finish(b, i, j);
@@ -325,21 +382,22 @@ export function lines(p, decoder, probe) {
       return;
     }
     if (big) {
-      keep(b, blines(b, i), n);
+      keep(b, blines(b, i, holder(b)), n);
+      held = null;
       return;
     }
     if (pn) {
-      j = i;
-      while (j < n && b[j] !== LF && b[j] !== CR) j++;
-      if (j === n) {
+      j = ahead(b, i);
+      if (j < 0) {
         keep(b, i, n);
+        held = null;
         return;
       }
       i = finish(b, i, j);
     }
     // The last line end: what follows it starts a line.
-    var e = n - 1;
-    while (e >= i && b[e] !== LF && b[e] !== CR) e--;
+    var e = behind(b, i);
+    held = null;
     if (e >= i) {
       var s = decoder.decode(b.subarray(i, e + 1));
       wide = s.length !== e + 1 - i;

@@ -47,6 +47,7 @@ import { headerList, backoff } from '../../options.js';
 import { xhrStream, fetchStream, fetchText, sameRequest, NETWORK, REFUSED, UNKNOWN, ABORTED, RECYCLED } from '../../transports.js';
 import { parser } from './parser.js';
 import { lines } from './bytes.js';
+import { finder } from './find.js';
 
 var PADDED = 1;
 var POLL = 2;
@@ -134,7 +135,7 @@ export function connect(modes, url, opts, sink) {
     head = got = false;
     p.reset();
     var viaFetch = fetchText(opts);
-    if (viaFetch && !bytes) bytes = lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), true);
+    if (viaFetch && !bytes) bytes = lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), true, finder);
     if (bytes) bytes.reset();
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
