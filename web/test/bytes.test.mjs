@@ -196,3 +196,19 @@ test('line ends either side of where the search leaves the bytes for the finder'
     }
   }
 });
+
+test('after a large event, more line ends in a chunk than the finder lists at a time', () => {
+  // 20,000 1-byte lines and CRLF-ended ones in one chunk: the finder's list
+  // (4,096 positions at a time, find.js) is asked again several times, and
+  // a CRLF may straddle two of its batches.
+  const large = 'z'.repeat(1100);
+  for (const end of ['\n', '\r\n', '\r']) {
+    const text = `data: ${large}\n\n` + ('data:x' + end).repeat(20000) + end;
+    const want = [['message', large, ''], ['message', Array(20000).fill('x').join('\n'), '']];
+    const bytes = utf8(text);
+    const h = utf8(`data: ${large}\n\n`).length;
+    for (const w of ways) {
+      assert.deepEqual(run([bytes.subarray(0, h), bytes.subarray(h)], w), want, JSON.stringify(end) + w.name);
+    }
+  }
+});

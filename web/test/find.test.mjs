@@ -20,6 +20,23 @@ function lastOf(b, i, n) {
   return -1;
 }
 
+function allOf(b, i, n) {
+  const got = [];
+  for (let k = i; k < n; k++) if (b[k] === 10 || b[k] === 13) got.push(k);
+  return got;
+}
+
+// every lists the finder's positions in b[i:n], batch after batch.
+function every(f, i, n) {
+  const got = [];
+  for (;;) {
+    const m = f.all(i, n);
+    for (let k = 0; k < m; k++) got.push(f.pos[k]);
+    if (m < f.pos.length) return got;
+    i = got[got.length - 1] + 1;
+  }
+}
+
 // check compares the finder with the byte-at-a-time search on every range
 // [i, n) of b with i and n among the given points.
 function check(f, b, points, what) {
@@ -29,6 +46,7 @@ function check(f, b, points, what) {
       if (i > n || n > b.length) continue;
       assert.equal(f.first(i, n), firstOf(b, i, n), `${what}: first in [${i}, ${n})`);
       assert.equal(f.last(i, n), lastOf(b, i, n), `${what}: last in [${i}, ${n})`);
+      assert.deepEqual(every(f, i, n), allOf(b, i, n), `${what}: all in [${i}, ${n})`);
     }
   }
 }
@@ -59,7 +77,7 @@ test('random chunks, larger than the first page of memory, and smaller again', (
   };
   const f = finder(MODULE);
   for (const size of [1, 15, 16, 17, 4096, 65536, 65537, 200000, 33]) {
-    for (const density of [0.3, 0.001, 0]) {
+    for (const density of [1, 0.3, 0.001, 0]) {
       const b = new Uint8Array(size);
       for (let k = 0; k < size; k++) b[k] = r() < density ? (r() < 0.5 ? 10 : 13) : Math.floor(r() * 256) | 0x80;
       const points = [0, 1, 15, 16, 17, size >> 1, size - 17, size - 16, size - 1, size];

@@ -5,8 +5,9 @@
 //
 // Uint8Array's indexOf looks at one byte at a time, and bytes.js needs it
 // twice, for CR and for LF: on UTF-8 events of 64 KiB that was a third of
-// the lite engine's time in Chromium, more than the decoding of the data
-// (docs/benchmarks.md, session 10). IE has no WebAssembly, and EdgeHTML's
+// the lite engine's time in Chromium, more than the decoding of the data;
+// and after a large ASCII event this search costs less than decoding the
+// chunk to search its text (docs/benchmarks.md, session 10). IE has no WebAssembly, and EdgeHTML's
 // has no SIMD: there, and where a Content-Security-Policy forbids
 // compiling WebAssembly, finder returns null and bytes.js searches with
 // indexOf, as before.
@@ -35,9 +36,15 @@ function compile(b64) {
   }
 }
 
+// How many positions all() lists at a time.
+var CAP = 4096;
+
 // finder returns a search over one chunk at a time, or null where there is
 // no SIMD: load(b) copies the chunk b in; first(i, n) and last(i, n) are
-// the first and the last position in b[i:n] of a CR or an LF, or -1.
+// the first and the last position in b[i:n] of a CR or an LF, or -1;
+// all(i, n) lists such positions from i on, in order, in pos (at most
+// pos.length of them: ask again from after the last) and returns how many,
+// so that a chunk of many lines costs a call per batch, not one per line.
 // module, for the tests, is the assembled module in base64 (the build's by
 // default).
 export function finder(module) {
@@ -55,17 +62,27 @@ export function finder(module) {
   } catch (err) {
     return null;
   }
-  var mem = inst.exports.m;
+  var x = inst.exports;
+  var mem = x.m;
   var u8 = new Uint8Array(mem.buffer);
-  return {
+  var out = 0; // where the positions go: after the chunk
+  var f = {
     load: function (b) {
-      if (b.length > u8.length) {
-        mem.grow(Math.ceil((b.length - u8.length) / 65536));
+      out = (b.length + 3) & ~3;
+      var need = out + 4 * CAP;
+      if (need > u8.length) {
+        mem.grow(Math.ceil((need - u8.length) / 65536));
         u8 = new Uint8Array(mem.buffer);
       }
       u8.set(b);
+      f.pos = new Int32Array(mem.buffer, out, CAP);
     },
-    first: inst.exports.f,
-    last: inst.exports.l
+    first: x.f,
+    last: x.l,
+    all: function (i, n) {
+      return x.a(i, n, out, CAP);
+    },
+    pos: null
   };
+  return f;
 }
