@@ -7,10 +7,10 @@
 // twice, for CR and for LF: on UTF-8 events of 64 KiB that was a third of
 // the lite engine's time in Chromium, more than the decoding of the data;
 // and after a large ASCII event this search costs less than decoding the
-// chunk to search its text (docs/benchmarks.md, session 10). IE has no WebAssembly, and EdgeHTML's
-// has no SIMD: there, and where a Content-Security-Policy forbids
-// compiling WebAssembly, finder returns null and bytes.js searches with
-// indexOf, as before.
+// chunk to search its text (docs/benchmarks.md, session 10). IE has no
+// WebAssembly, and EdgeHTML's has no SIMD: there, and where a
+// Content-Security-Policy forbids compiling WebAssembly, finder returns
+// null and bytes.js searches with indexOf, as before.
 
 import { root, isFunction } from '../../env.js';
 

@@ -1,11 +1,11 @@
 ;; The lite engine's search for line ends in a chunk of bytes (find.js):
 ;; CR or LF, sixteen bytes at a time with WebAssembly's SIMD, in a copy of
-;; the chunk at the start of this module's memory (a's list of positions
-;; after it). Uint8Array's indexOf,
-;; one byte at a time and once for each of the two bytes, took a third of
-;; the lite engine's time on UTF-8 events (docs/benchmarks.md, session 10).
-;; web/tools/find.mjs assembles it at build time; browsers without SIMD
-;; reject the module (WebAssembly.validate) and search as before.
+;; the chunk at the start of this module's memory (and a's list of
+;; positions after it). Uint8Array's indexOf, one byte at a time and once
+;; for each of the two bytes, took a third of the lite engine's time on
+;; UTF-8 events (docs/benchmarks.md, session 10). web/tools/find.mjs
+;; assembles it at build time; browsers without SIMD reject the module
+;; (WebAssembly.validate) and search as before.
 (module
   (memory (export "m") 1)
 
@@ -37,7 +37,7 @@
         (br $byte)))
     (i32.const -1))
 
-;; a(i, n, out, cap): the positions in [i, n) that hold CR or LF, in order,
+  ;; a(i, n, out, cap): the positions in [i, n) that hold CR or LF, in order,
   ;; written from out on as i32s, at most cap of them; returns how many. A
   ;; caller that got cap asks again from after the last.
   (func (export "a") (param $i i32) (param $n i32) (param $out i32) (param $cap i32) (result i32)
