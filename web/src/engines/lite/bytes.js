@@ -301,8 +301,9 @@ export function lines(p, decoder, probe, search) {
 
   // ahead returns where the first line end of b from i on is, or -1; behind
   // the last one, or -1. A line end near i (near the chunk's end) is
-  // found byte by byte, which costs less than the finder's copy where lines
-  // are short; a farther one by the finder, where there is one.
+  // found byte by byte, so that a chunk of short lines is not copied into
+  // the finder for two searches; a farther one by the finder, where there
+  // is one.
   function ahead(b, i) {
     var n = b.length;
     var near = n - i > NEAR ? i + NEAR : n;
