@@ -19,11 +19,17 @@
 // A page that then replaces window.stop with a function of its own that
 // does not call ours is not counted: its aborts are then taken for network
 // errors.
+//
+// onStop is for loads that may never end once stopped: Firefox fires
+// neither load nor error for a script element whose request window.stop()
+// cancelled before it went out (seen under load in e2e's
+// request-cancellation cases), so script.js ends such a load itself.
 
 import { root, isFunction } from './env.js';
 
 var count = 0;
 var installed = false;
+var listeners = []; // onStop's, all called at the next stop
 
 // stops returns how many times the page has called window.stop() since
 // the first call of stops.
@@ -35,10 +41,21 @@ export function stops() {
       try {
         root.stop = function stop() {
           count++;
-          return browsers.apply(this, arguments);
+          var r = browsers.apply(this, arguments);
+          var l = listeners;
+          listeners = [];
+          for (var i = 0; i < l.length; i++) l[i]();
+          return r;
         };
       } catch (err) { /* not writable: not counted */ }
     }
   }
   return count;
+}
+
+// onStop calls f once, right after the browser's window.stop() at the
+// page's next call.
+export function onStop(f) {
+  stops();
+  listeners.push(f);
 }

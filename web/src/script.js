@@ -3,6 +3,7 @@
 // read now; IE has no currentScript, so there the script tags are searched.
 
 import { root, doc, isFunction } from './env.js';
+import { onStop } from './pagestop.js';
 
 function self() {
   if (!doc) return null;
@@ -45,8 +46,11 @@ export function engineBase() {
 export var scriptNonce = (me && (me.nonce || (me.getAttribute && me.getAttribute('nonce')))) || '';
 
 // loadScript adds the script at src to the page (or imports it, in a
-// worker) and calls done(err) once it has run or failed. The engines load
-// their files, from this script's folder, with it.
+// worker) and calls done(err) once, when it has run or failed. The engines
+// load their files, from this script's folder, with it. A window.stop()
+// while it loads fails it at once (pagestop.js: Firefox may never say), and
+// an event of the element after that is ignored: loaders/lazy.js takes such
+// a failure for the page's, not a broken engine.
 export function loadScript(src, done) {
   if (!doc) {
     if (isFunction(root.importScripts)) { // a worker
@@ -63,10 +67,21 @@ export function loadScript(src, done) {
     return;
   }
   var s = doc.createElement('script');
+  var ended = false;
+  var end = function (err) {
+    if (!ended) {
+      ended = true;
+      done(err);
+    }
+  };
+  var fail = function () {
+    end(new Error('could not load ' + src));
+  };
+  onStop(fail);
   s.src = src;
   s.async = true;
   if (scriptNonce) s.nonce = scriptNonce;
-  s.onload = function () { done(null); };
-  s.onerror = function () { done(new Error('could not load ' + src)); };
+  s.onload = function () { end(null); };
+  s.onerror = fail;
   (doc.head || doc.getElementsByTagName('head')[0] || doc.documentElement).appendChild(s);
 }

@@ -11,10 +11,10 @@
 // f(null) once it broke.
 //
 // A load that fails after the page called window.stop() was stopped by the
-// page, which aborts every load in flight (Chromium then fires the engine
-// script's error event): the connections waiting fail, as the page's
-// abort of their requests would fail them, but the engine is not broken,
-// and the next connection loads it again.
+// page, which aborts every load in flight (../script.js fails a script's
+// load at the stop): the connections waiting fail, as the page's abort of
+// their requests would fail them, but the engine is not broken, and the
+// next connection loads it again.
 
 import { warn, schedule } from '../env.js';
 import { stops } from '../pagestop.js';
