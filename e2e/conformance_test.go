@@ -109,8 +109,8 @@ type conformanceCase struct {
 	// listeners throw on purpose).
 	allowErrors bool
 	// slowEngine delays each response for a polyfill's lite engine file
-	// (eventsource-lite.<hash>.js) by this long: the page acts while
-	// the file is still loading.
+	// (eventsource-lite.<hash>.js or eventsource-lite.xhr.<hash>.js) by
+	// this long: the page acts while the file is still loading.
 	slowEngine time.Duration
 	// differ holds the columns known to differ from the spec, by column
 	// name, with the reason and the log they produce instead. "polyfill"

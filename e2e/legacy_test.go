@@ -169,10 +169,12 @@ func legacyEvents(t *testing.T, r *legacyRig) {
 	// cover (web/test: ES5 for IE's, WebAssembly MVP for the engine).
 	m := polyfillManifest(t)
 	allowed := map[string][]string{
-		"modern":   {"eventsource.js"},
-		"firefox":  {"eventsource.js"},
-		"edgehtml": {"eventsource.js", m.Glue, m.Wasm, m.Lite}, // the lite engine serves until the WebAssembly engine has booted
-		"ie11":     {"eventsource.js", m.Lite},
+		"modern":  {"eventsource.js"},
+		"firefox": {"eventsource.js"},
+		// The lite engine without its fetch reader, which neither can use,
+		// serves until the WebAssembly engine has booted.
+		"edgehtml": {"eventsource.js", m.Glue, m.Wasm, m.LiteXHR},
+		"ie11":     {"eventsource.js", m.LiteXHR},
 	}[r.profile.Name]
 	loaded := map[string]bool{}
 	for _, q := range r.pg.Requests() {
@@ -191,7 +193,7 @@ func legacyEvents(t *testing.T, r *legacyRig) {
 	}
 }
 
-type manifest struct{ Wasm, Glue, Lite string }
+type manifest struct{ Wasm, Glue, Lite, LiteXHR string }
 
 func polyfillManifest(t *testing.T) manifest {
 	dir := polyfillDir
@@ -203,7 +205,7 @@ func polyfillManifest(t *testing.T) manifest {
 		t.Fatalf("e2e: the polyfill's manifest: %v", err)
 	}
 	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil || m.Lite == "" || m.Wasm == "" {
+	if err := json.Unmarshal(b, &m); err != nil || m.Lite == "" || m.LiteXHR == "" || m.Wasm == "" {
 		t.Fatalf("e2e: the polyfill's manifest %s: %v (%+v)", b, err, m)
 	}
 	return m

@@ -118,7 +118,7 @@ func checkAssets(fsys fs.FS) error {
 		return fmt.Errorf("the embedded polyfill's manifest.json: %w", err)
 	}
 	var missing []string
-	for _, role := range []string{"shim", "wasm", "glue", "lite"} {
+	for _, role := range []string{"shim", "wasm", "glue", "lite", "liteXHR"} {
 		name := manifest[role]
 		if name == "" {
 			missing = append(missing, "the manifest's "+role)

@@ -28,9 +28,9 @@ func TestEmbeddedPolyfillIsComplete(t *testing.T) {
 }
 
 func TestCheckAssetsNamesWhatIsMissing(t *testing.T) {
-	manifest := `{"wasm":"eventsource.0123456789ab.wasm","glue":"wasm_exec.0123456789ab.js","lite":"eventsource-lite.0123456789ab.js","shim":"eventsource.js"}`
+	manifest := `{"wasm":"eventsource.0123456789ab.wasm","glue":"wasm_exec.0123456789ab.js","lite":"eventsource-lite.0123456789ab.js","liteXHR":"eventsource-lite.xhr.0123456789ab.js","shim":"eventsource.js"}`
 	full := fstest.MapFS{"manifest.json": {Data: []byte(manifest)}}
-	for _, name := range []string{"eventsource.0123456789ab.wasm", "wasm_exec.0123456789ab.js", "eventsource-lite.0123456789ab.js", "eventsource.js"} {
+	for _, name := range []string{"eventsource.0123456789ab.wasm", "wasm_exec.0123456789ab.js", "eventsource-lite.0123456789ab.js", "eventsource-lite.xhr.0123456789ab.js", "eventsource.js"} {
 		for _, ext := range []string{"", ".br", ".gz"} {
 			full[name+ext] = &fstest.MapFile{Data: []byte("x")}
 		}
@@ -46,6 +46,7 @@ func TestCheckAssetsNamesWhatIsMissing(t *testing.T) {
 		{"never built", fstest.MapFS{".gitkeep": {}}, "no manifest.json"},
 		{"engine missing", without(full, "eventsource.0123456789ab.wasm"), "lacks eventsource.0123456789ab.wasm"},
 		{"brotli copy missing", without(full, "eventsource.js.br"), "lacks eventsource.js.br"},
+		{"lite engine for XHR missing", without(full, "eventsource-lite.xhr.0123456789ab.js"), "lacks eventsource-lite.xhr.0123456789ab.js"},
 		{"manifest unreadable", with(full, "manifest.json", "{"), "manifest.json"},
 		{"manifest without the lite engine", with(full, "manifest.json", `{"wasm":"eventsource.0123456789ab.wasm","glue":"wasm_exec.0123456789ab.js","shim":"eventsource.js"}`), "the manifest's lite"},
 	}
@@ -96,6 +97,7 @@ func TestAssetCaching(t *testing.T) {
 		{"/eventsource.js", "no-cache"},
 		{"/" + m["shimHashed"], immutable},
 		{"/" + m["lite"], immutable},
+		{"/" + m["liteXHR"], immutable},
 		{"/" + m["wasm"], immutable},
 		{"/manifest.json", "no-cache"},
 	} {

@@ -21,13 +21,16 @@ const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
 
 test('every script the IE path loads parses as ES5, each one IIFE', () => {
   assert.match(manifest.lite, /^eventsource-lite\.[0-9a-f]{12}\.js$/);
-  for (const f of ['eventsource.js', manifest.lite]) {
+  assert.match(manifest.liteXHR, /^eventsource-lite\.xhr\.[0-9a-f]{12}\.js$/);
+  // IE loads the second lite file; the first is ES5 as well.
+  for (const f of ['eventsource.js', manifest.liteXHR, manifest.lite]) {
     const src = readFileSync(join(dist, f), 'utf8');
     const ast = acorn.parse(src, { ecmaVersion: 5, sourceType: 'script' });
     assert.equal(ast.body.length, 1, f + ': one statement');
   }
   const shim = readFileSync(join(dist, 'eventsource.js'), 'utf8');
   assert.ok(shim.includes(JSON.stringify(manifest.lite)), 'the shim names the lite engine');
+  assert.ok(shim.includes(JSON.stringify(manifest.liteXHR)), 'the shim names the lite engine without fetch');
   // What IE lacks is never used on its path: the lite engine reads with
   // fetch only where src/transports.js's fetchText finds it, so it looks
   // those names up on the window, never as bare names (which throw in IE).
@@ -41,6 +44,13 @@ test('every script the IE path loads parses as ES5, each one IIFE', () => {
     assert.ok(new RegExp('\\.' + word + '\\b').test(lite), `the lite engine looks up ${word}`);
     assert.ok(!new RegExp('(^|[^.\\w$"\'])' + word + '\\b').test(lite), `the lite engine names ${word} bare`);
   }
+  // The file for IE and EdgeHTML has no fetch reader and no line search
+  // in WebAssembly: it never reads a stream with fetch.
+  const xhr = readFileSync(join(dist, manifest.liteXHR), 'utf8');
+  for (const word of ['getReader', 'AbortController', 'WebAssembly']) {
+    assert.ok(!new RegExp('\\b' + word + '\\b').test(xhr), `the XHR lite engine mentions ${word}`);
+  }
+  assert.ok(xhr.length < 0.7 * lite.length, `the XHR lite engine is ${xhr.length} bytes, the other ${lite.length}`);
 });
 
 test('the parser follows the standard, however the text is split', () => {
@@ -130,7 +140,7 @@ test('IE gets the lite engine, loaded once, and events arrive', async () => {
   assert.equal(r.log[1].origin, srv.origin);
   assert.equal(r.log[1].event.target, es);
   assert.equal(es.__polysse.engine, 'lite');
-  assert.deepEqual(page.loaded, [srv.origin + '/dist/' + manifest.lite], 'the lite engine, once; never the WebAssembly engine');
+  assert.deepEqual(page.loaded, [srv.origin + '/dist/' + manifest.liteXHR], 'the lite engine without fetch, once; never the WebAssembly engine');
   const q = srv.hits('/basic')[0];
   assert.equal(q.headers.accept, 'text/event-stream');
   assert.equal(q.headers['cache-control'], 'no-cache', 'same origin: Cache-Control');

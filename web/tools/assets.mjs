@@ -46,9 +46,11 @@ async function engineScript(gluePath) {
 // The lite engine (src/engines/lite/): the ES5 engine for browsers without
 // WebAssembly (IE10-11), a file of its own that only they fetch, so that the
 // shim stays within its budget.
-function liteScript() {
+// liteScript is the lite engine's file; withFetch false leaves its fetch
+// reader out, for the browsers that cannot use it (src/engines/lite/engine.js).
+function liteScript(withFetch) {
   return bundle('src/engines/lite/entry.js', 'es5', '/* polysse EventSource polyfill: the ES5 engine */', {
-    define: { __POLYSSE_FIND__: JSON.stringify(findModule()) },
+    define: { __POLYSSE_FIND__: JSON.stringify(withFetch ? findModule() : ''), __POLYSSE_FETCH__: JSON.stringify(withFetch) },
   });
 }
 
@@ -111,9 +113,11 @@ const wasm = readFileSync(args.wasm);
 const wasmName = `eventsource.${hash(wasm)}.wasm`;
 const glueCode = Buffer.from(await engineScript(args.glue));
 const glueName = `wasm_exec.${hash(glueCode)}.js`;
-const liteCode = Buffer.from(await liteScript());
+const liteCode = Buffer.from(await liteScript(true));
 const liteName = `eventsource-lite.${hash(liteCode)}.js`;
-const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_GLUE__: glueName, __POLYSSE_LITE__: liteName }));
+const liteXHRCode = Buffer.from(await liteScript(false));
+const liteXHRName = `eventsource-lite.xhr.${hash(liteXHRCode)}.js`;
+const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_GLUE__: glueName, __POLYSSE_LITE__: liteName, __POLYSSE_LITE_XHR__: liteXHRName }));
 
 // The shim twice: under its stable name, which pages may always include and
 // which is revalidated on every page (it names this build's engine files),
@@ -121,7 +125,7 @@ const shimCode = Buffer.from(await shim({ __POLYSSE_WASM__: wasmName, __POLYSSE_
 // the name from the manifest: a later page then runs it from the cache
 // without a round trip first.
 const shimName = `eventsource.${hash(shimCode)}.js`;
-const files = { [wasmName]: wasm, [glueName]: glueCode, [liteName]: liteCode, 'eventsource.js': shimCode, [shimName]: shimCode };
+const files = { [wasmName]: wasm, [glueName]: glueCode, [liteName]: liteCode, [liteXHRName]: liteXHRCode, 'eventsource.js': shimCode, [shimName]: shimCode };
 
 // Only this build's files stay: older hashed names go.
 for (const f of readdirSync(out)) {
@@ -135,7 +139,7 @@ for (const [name, buf] of Object.entries(files)) {
   writeFileSync(join(out, name + '.br'), br);
   rows.push([name, buf.length, gz.length, br.length]);
 }
-writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, lite: liteName, shim: 'eventsource.js', shimHashed: shimName }, null, 2) + '\n');
+writeFileSync(join(out, 'manifest.json'), JSON.stringify({ wasm: wasmName, glue: glueName, lite: liteName, liteXHR: liteXHRName, shim: 'eventsource.js', shimHashed: shimName }, null, 2) + '\n');
 
 const kb = (n) => (n / 1000).toFixed(1).padStart(8) + ' KB';
 console.log('== ' + out);

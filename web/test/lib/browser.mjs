@@ -117,7 +117,17 @@ export function sources(after) {
 // engine's JavaScript half (see src/engines/handover.js).
 export function wasmScripts(origin) {
   const m = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
-  return [origin + '/dist/' + m.lite, origin + '/dist/' + m.glue].sort();
+  return [origin + '/dist/' + liteFile(m), origin + '/dist/' + m.glue].sort();
+}
+
+// liteFile is the lite engine's file that the page as installed loads:
+// the one without the fetch reader where the page cannot stream fetch into
+// TextDecoder (src/loaders/lite.js).
+export function liteFile(m) {
+  const g = globalThis;
+  const streams = typeof g.fetch === 'function' && typeof g.ReadableStream === 'function' &&
+    !!g.Response && 'body' in g.Response.prototype && typeof g.TextDecoder === 'function';
+  return streams ? m.lite : m.liteXHR;
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

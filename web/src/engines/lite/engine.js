@@ -49,6 +49,14 @@ import { parser } from './parser.js';
 import { lines } from './bytes.js';
 import { finder } from './find.js';
 
+/* global __POLYSSE_FETCH__ */
+// What only reading with fetch needs. The build makes this file twice
+// (tools/assets.mjs): as eventsource-lite.<hash>.js, and without these as
+// eventsource-lite.xhr.<hash>.js, which the shim loads where the browser
+// cannot stream fetch into TextDecoder (IE, EdgeHTML: loaders/lite.js), so
+// that those browsers never read with fetch and never download its reader.
+var withFetch = typeof __POLYSSE_FETCH__ !== 'boolean' || __POLYSSE_FETCH__ ? { stream: fetchStream, lines: lines, finder: finder } : null;
+
 var PADDED = 1;
 var POLL = 2;
 
@@ -134,8 +142,8 @@ export function connect(modes, url, opts, sink) {
     var n = attempt;
     head = got = false;
     p.reset();
-    var viaFetch = fetchText(opts);
-    if (viaFetch && !bytes) bytes = lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), true, finder);
+    var viaFetch = withFetch !== null && fetchText(opts);
+    if (viaFetch && !bytes) bytes = withFetch.lines(p, new root.TextDecoder('utf-8', { ignoreBOM: true }), true, withFetch.finder);
     if (bytes) bytes.reset();
     var u = url;
     if (mode === PADDED) u = setQuery(u, 'padding', 'true');
@@ -222,7 +230,7 @@ export function connect(modes, url, opts, sink) {
       sent = null;
     }
     try {
-      tr = (viaFetch ? fetchStream : xhrStream)(u, hs, opts.withCredentials, h, sent, opts.stops);
+      tr = (viaFetch ? withFetch.stream : xhrStream)(u, hs, opts.withCredentials, h, sent, opts.stops);
     } catch (err) {
       // A header the browser refuses, say: a request that never went out
       // is a network error, reported on a later task as one would be.
