@@ -44,10 +44,9 @@ async function engineScript(gluePath) {
 }
 
 // The lite engine (src/engines/lite/): the ES5 engine for browsers without
-// WebAssembly (IE10-11), a file of its own that only they fetch, so that the
-// shim stays within its budget.
-// liteScript is the lite engine's file; withFetch false leaves its fetch
-// reader out, for the browsers that cannot use it (src/engines/lite/engine.js).
+// EventSource, a file of its own that only they fetch, so that the shim
+// stays within its budget. withFetch false leaves its fetch reader out, for
+// the browsers that cannot use it (src/engines/lite/engine.js).
 function liteScript(withFetch) {
   return bundle('src/engines/lite/entry.js', 'es5', '/* polysse EventSource polyfill: the ES5 engine */', {
     define: { __POLYSSE_FIND__: JSON.stringify(withFetch ? findModule() : ''), __POLYSSE_FETCH__: JSON.stringify(withFetch) },
