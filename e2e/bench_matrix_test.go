@@ -65,10 +65,11 @@ func BenchmarkBrowserMatrix(b *testing.B) {
 			}
 		}
 	}
+	// native-cold is the reference of the cold columns, the baseline's too.
+	coldWanted := slices.ContainsFunc(cols, func(d matrixColumn) bool { return d.cold && d.name != "native-cold" && columnWanted(d.name) })
 	cols = slices.DeleteFunc(cols, func(c matrixColumn) bool {
-		// native-cold is the reference of the cold columns.
 		if c.name == "native-cold" {
-			return !slices.ContainsFunc(matrixColumns, func(d matrixColumn) bool { return d.cold && d.name != c.name && columnWanted(d.name) })
+			return !coldWanted
 		}
 		return c.name != "native" && !columnWanted(c.name)
 	})
