@@ -30,7 +30,9 @@ function run(chunks, w = ways[0]) {
   const got = [];
   const p = parser((t, d, i) => got.push([t, d, i]), () => {});
   const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), w.probe, w.simd ? () => finder(MODULE) : undefined);
-  for (const c of chunks) b.feed(c);
+  // A copy of each, as fetch gives each read a chunk of its own: bytes.js
+  // may write into it.
+  for (const c of chunks) b.feed(c.slice());
   return got;
 }
 

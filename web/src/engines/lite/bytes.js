@@ -58,6 +58,8 @@
 // and is called at the first chunk searched in its bytes. After a chunk or
 // an event whose text had fewer characters than bytes (UTF-8 text) the next
 // chunk is not tried whole: it would pay for a decoding it cannot use.
+// feed may write into the chunk it is given (value, below): a chunk is the
+// reader's from then on, as each of fetch's reads gives a new one.
 
 var LF = 10;
 var CR = 13;
@@ -85,9 +87,10 @@ export function lines(p, decoder, probe, search) {
   var data = new Uint8Array(4096); // the event's data values, each LF-ended
   var dn = 0;
   var ds = ''; // its data values before those in data, each LF-ended
-  // Or, while data is empty, its one value in bytes, still in its chunk,
-  // which nothing writes again (part, which is written again, is copied):
-  // vb[vs:ve], not yet LF-ended.
+  // After those in data, its values read from one chunk, still in it
+  // (part, which is written again, is copied): vb[vs:ve], joined by LFs,
+  // not yet LF-ended. Each value after the first is moved back in the
+  // chunk to follow the one before, over bytes already read (see value).
   var vb = null;
   var vs = 0;
   var ve = 0;
@@ -124,11 +127,12 @@ export function lines(p, decoder, probe, search) {
       return;
     }
     var d;
-    if (ds === '' && vb !== null) {
+    if (ds === '' && dn === 0 && vb !== null) {
       d = decoder.decode(vb.subarray(vs, ve));
       wide = d.length !== ve - vs;
       vb = null;
     } else if (ds === '') {
+      if (vb !== null) spill();
       d = decoder.decode(data.subarray(0, dn - 1));
       wide = d.length !== dn - 1;
     } else {
@@ -145,22 +149,37 @@ export function lines(p, decoder, probe, search) {
     p.event(d);
   }
 
-  // value adds b[v:to], a data line's value, to the event's data buffer;
-  // the event's first only as a view of b, which an event of one data line
-  // decodes from there, uncopied.
+  // value adds b[v:to], a data line's value, to the event's data: as a
+  // view of b, which an event whose data lines are all in b decodes from
+  // there, uncopied. A value after another in b is moved back to follow it,
+  // an LF between them: the bytes it goes over (the line's field name, the
+  // lines before it) have been read, and nothing reads a chunk again (the
+  // finder holds a copy of it, and the line ends ahead are found from
+  // where this line ends). Only the chunk's bytes move, never its length:
+  // no copy to the data buffer, and no view per line.
   function value(b, v, to) {
     datas++;
-    if (vb !== null) spill();
-    if (dn === 0 && b !== part) {
-      vb = b;
-      vs = v;
-      ve = to;
+    if (vb === b) {
+      b[ve++] = LF;
+      if (to - v < SHORT) {
+        while (v < to) b[ve++] = b[v++];
+      } else {
+        b.copyWithin(ve, v, to);
+        ve += to - v;
+      }
       return;
     }
-    copy(b, v, to);
+    if (vb !== null) spill();
+    if (b === part) {
+      copy(b, v, to);
+      return;
+    }
+    vb = b;
+    vs = v;
+    ve = to;
   }
 
-  // spill copies the value in view to the data buffer.
+  // spill copies the values in view to the data buffer.
   function spill() {
     var b = vb;
     vb = null;
