@@ -214,3 +214,40 @@ test('after a large event, more line ends in a chunk than the finder lists at a 
     }
   }
 });
+
+test('chunks of 16 KiB and more: UTF-8 at their start, further on, or nowhere', () => {
+  // bytes.js decodes such a chunk whole, to read it as text, only when its
+  // first KiB has one character per byte: a chunk that starts with UTF-8 is
+  // not decoded twice (a character split at the end of that KiB too). The
+  // bounds: the bytes decoded, against the stream's, as this build decodes
+  // them (1.009, 1.319, 1.102 at most); without the look at the first KiB,
+  // UTF-8 from the start was 1.09-1.22.
+  const ascii = 'data: ' + 'a'.repeat(700) + '\n\n';
+  const wide = 'data: ' + '\u00e9\u20ac\u{1F600}'.repeat(100) + '\ndata: x\n\n';
+  for (const [what, text, most] of [
+    ['UTF-8 from the start', wide.repeat(200), 1.02],
+    ['ASCII, then UTF-8', ascii.repeat(30) + wide.repeat(100) + ascii.repeat(30), 1.4],
+    ['ASCII', ascii.repeat(200), 1.15],
+  ]) {
+    const bytes = utf8(text);
+    const want = [];
+    const p0 = parser((t, d, i) => want.push([t, d, i]), () => {});
+    p0.feed(text);
+    for (const size of [16384, 16384 + 1023, 16384 + 1025, 40000]) {
+      for (const shift of [0, 1, 2, 3, 700]) {
+        const chunks = [bytes.subarray(0, shift)];
+        for (let i = shift; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+        for (const w of ways) assert.deepEqual(run(chunks, w), want, `${what}, chunks of ${size} from ${shift}${w.name}`);
+        // Bytes decoded, against the stream's.
+        let decoded = 0;
+        const d = new TextDecoder('utf-8', { ignoreBOM: true });
+        const counting = { decode: (b) => { decoded += b.length; return d.decode(b); } };
+        const got = [];
+        const b = lines(parser((t, dd, i) => got.push([t, dd, i]), () => {}), counting, true, () => finder(MODULE));
+        for (const c of chunks) b.feed(c.slice());
+        assert.deepEqual(got, want, `${what}, chunks of ${size} from ${shift}, counted`);
+        assert.ok(decoded <= most * bytes.length, `${what}, chunks of ${size} from ${shift}: ${decoded} bytes decoded for ${bytes.length}`);
+      }
+    }
+  }
+});

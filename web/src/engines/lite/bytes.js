@@ -119,6 +119,9 @@ export function lines(p, decoder, probe, search) {
   // How far from where a search starts a line end is looked for byte by
   // byte before the finder is asked.
   var NEAR = 64;
+  // A chunk of PEEK × 16 bytes or more is tried whole only if its first
+  // PEEK bytes have one character per byte (see feed).
+  var PEEK = 1024;
 
   // blank dispatches the event at a blank line.
   function blank() {
@@ -385,6 +388,15 @@ export function lines(p, decoder, probe, search) {
     return i;
   }
 
+  // aligned reports whether b's first PEEK bytes decode to as many
+  // characters. Where they do not, neither does the whole chunk (a sequence
+  // that makes fewer characters than bytes before the cut makes them in
+  // the whole too), so its decoding, the size of the chunk, would go
+  // unused: a page's first read with fetch can bring megabytes at once.
+  function aligned(b) {
+    return decoder.decode(b.subarray(0, PEEK)).length === PEEK;
+  }
+
   // feed reads the next chunk: after a BIG event, where there is a finder,
   // its lines are found in the bytes; otherwise as its text where that has
   // one character per byte (the positions are the bytes'); otherwise, after
@@ -413,7 +425,7 @@ export function lines(p, decoder, probe, search) {
     // the bytes however the chunk decodes: its data values go to the bytes
     // anyway, and the finder costs less than decoding the chunk to search
     // its text.
-    var t = probe && !wide && !(big && holder(b) !== null) ? decoder.decode(b) : null;
+    var t = probe && !wide && !(big && holder(b) !== null) && (n < 16 * PEEK || aligned(b)) ? decoder.decode(b) : null;
     var j;
     if (t !== null && t.length === n) {
       if (pn) {
