@@ -28,8 +28,9 @@ import (
 // reads). Columns: native (modern profile), polysse's WebAssembly engine
 // and its lite engine, each over fetch and over XHR, all four with native
 // deleted and built with the EventSourcePolyfill constructor and its
-// engine and transport options, event-source-polyfill, and a bare XHR
-// reader (bareXHR: the most any script gets from that transport here).
+// engine and transport options, event-source-polyfill, and bare fetch and
+// XHR readers (bareFetch, bareXHR: the most any script gets from each
+// transport here).
 // Two more columns measure a page's first stream, as a page that opens one
 // stream as it loads sees it: native-cold (the modern profile) and auto-cold
 // (polysse with native deleted, window.EventSource with no options: what
@@ -162,6 +163,7 @@ var matrixColumns = []matrixColumn{
 	{name: "wasm-xhr", title: "polysse wasm XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "xhr"}`},
 	{name: "lite-fetch", title: "polysse lite fetch", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "fetch"}`},
 	{name: "lite-xhr", title: "polysse lite XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "xhr"}`},
+	{name: "fetch-bare", title: "bare fetch reader", profile: Nativeless, ctor: bareFetch, init: "undefined"},
 	{name: "xhr-bare", title: "bare XHR reader", profile: Nativeless, ctor: bareXHR, init: "undefined"},
 	{name: "native-cold", title: "native, page's first stream", profile: Modern, ctor: "window.EventSource", init: "undefined", cold: true},
 	{name: "auto-cold", title: "polysse default, page's first stream", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSource", init: "undefined", cold: true},
@@ -172,15 +174,14 @@ var matrixColumns = []matrixColumn{
 // script that reads a stream with XMLHttpRequest must do, so that the
 // matrix shows how far that transport goes in this browser. It reads
 // responseText on each readystatechange and cuts the burst's events at
-// their blank lines, each data line's value after "data: "; it keeps none of
-// the standard's other rules (the matrix's streams need none). It counts
-// the looks that found new text, for the -v log. Chromium
-// tells a script of new response text every 50 ms (progress and
-// readystatechange alike), and a look in between costs a copy of all the
-// text so far (docs/benchmarks.md, session 8).
+// their blank lines (bareCut). It counts the looks that found new text,
+// for the -v log. Chromium tells a script of new response text every 50 ms
+// (progress and readystatechange alike), and a look in between costs a copy
+// of all the text so far (docs/benchmarks.md, session 8).
 const bareXHR = `(function () {
+  ` + bareCut + `
   function Bare(url) {
-    var self = this, x = new XMLHttpRequest(), seen = 0, rest = "", open = false, last = 0;
+    var self = this, x = new XMLHttpRequest(), seen = 0, open = false, last = 0, cut = bareCut(self);
     var looks = window.__xhrLooks = {n: 0, maxGapMS: 0};
     this.x = x;
     x.open("GET", url);
@@ -197,13 +198,8 @@ const bareXHR = `(function () {
       var now = performance.now();
       if (looks.n++) looks.maxGapMS = Math.max(looks.maxGapMS, now - last);
       last = now;
-      rest += t.substring(seen);
+      cut(t.substring(seen));
       seen = t.length;
-      for (var i; (i = rest.indexOf("\n\n")) >= 0; rest = rest.substring(i + 2)) {
-        var ls = rest.substring(0, i).split("\n"), d = [];
-        for (var k = 0; k < ls.length; k++) if (ls[k].lastIndexOf("data: ", 0) === 0) d.push(ls[k].substring(6));
-        self.onmessage({data: d.join("\n")});
-      }
     };
     x.send();
   }
@@ -211,6 +207,50 @@ const bareXHR = `(function () {
   Bare.prototype.close = function () { this.x.onreadystatechange = null; this.x.abort(); };
   return Bare;
 })()`
+
+// bareFetch is the fetch-bare column's constructor, bareXHR's twin over
+// fetch: each chunk read, decoded with a streaming TextDecoder and cut at
+// the blank lines. Where a polysse column over fetch stays below native
+// with this one, the cell is the transport's, as over XHR.
+const bareFetch = `(function () {
+  ` + bareCut + `
+  function Bare(url) {
+    var self = this, ctrl = new AbortController(), dec = new TextDecoder(), cut = bareCut(self);
+    this.ctrl = ctrl;
+    fetch(url, {signal: ctrl.signal, cache: "no-store", headers: {Accept: "text/event-stream"}}).then(function (r) {
+      if (r.status !== 200) { if (self.onerror) self.onerror(); return; }
+      if (self.onopen) self.onopen();
+      var rd = r.body.getReader();
+      (function pump() {
+        rd.read().then(function (x) {
+          if (x.done) return;
+          cut(dec.decode(x.value, {stream: true}));
+          pump();
+        }, function () {});
+      })();
+    }, function () { if (self.onerror) self.onerror(); });
+  }
+  Bare.prototype.addEventListener = function (type, f) { this.onmessage = f; };
+  Bare.prototype.close = function () { this.ctrl.abort(); };
+  return Bare;
+})()`
+
+// bareCut is the bare readers' cutting of text into the burst's events:
+// bareCut(target) returns a function of the next text that calls
+// target.onmessage for each event that text completes, its data the values
+// of its "data: " lines. None of the standard's other rules: the matrix's
+// streams need none.
+const bareCut = `function bareCut(self) {
+    var rest = "";
+    return function (text) {
+      rest += text;
+      for (var i; (i = rest.indexOf("\n\n")) >= 0; rest = rest.substring(i + 2)) {
+        var ls = rest.substring(0, i).split("\n"), d = [];
+        for (var k = 0; k < ls.length; k++) if (ls[k].lastIndexOf("data: ", 0) === 0) d.push(ls[k].substring(6));
+        self.onmessage({data: d.join("\n")});
+      }
+    };
+  }`
 
 // A matrixShape is one row: n copies of an event, written whole or in
 // pieces of piece bytes, each flushed on its own.
