@@ -29,8 +29,8 @@ import (
 // and its lite engine, each over fetch and over XHR, all four with native
 // deleted and built with the EventSourcePolyfill constructor and its
 // engine and transport options, event-source-polyfill, and bare fetch and
-// XHR readers (bareFetch, bareXHR: the most any script gets from each
-// transport here).
+// XHR readers (bareFetch, bareXHR: what a minimal script gets from each
+// transport here; over XHR, the most any script gets).
 // Two more columns measure a page's first stream, as a page that opens one
 // stream as it loads sees it: native-cold (the modern profile) and auto-cold
 // (polysse with native deleted, window.EventSource with no options: what
@@ -210,8 +210,9 @@ const bareXHR = `(function () {
 
 // bareFetch is the fetch-bare column's constructor, bareXHR's twin over
 // fetch: each chunk read, decoded with a streaming TextDecoder and cut at
-// the blank lines. Where a polysse column over fetch stays below native
-// with this one, the cell is the transport's, as over XHR.
+// the blank lines. Unlike bareXHR it is no ceiling: fetch does not pace a
+// script, and on long lines its cutting costs more than the lite engine's
+// reading (docs/benchmarks.md, session 12).
 const bareFetch = `(function () {
   ` + bareCut + `
   function Bare(url) {
