@@ -24,12 +24,12 @@ for (const probe of [true, false]) {
   for (const simd of [true, false]) ways.push({ probe, simd, name: (probe ? '' : ', not probed') + (simd ? '' : ', no SIMD') });
 }
 
-// run feeds the chunks to a fresh parser through bytes.js, read in way w,
-// and returns its events.
-function run(chunks, w = ways[0]) {
+// run feeds the chunks to a fresh parser through bytes.js, read in way w
+// with decoder (a fresh one by default), and returns its events.
+function run(chunks, w = ways[0], decoder = new TextDecoder('utf-8', { ignoreBOM: true })) {
   const got = [];
   const p = parser((t, d, i) => got.push([t, d, i]), () => {});
-  const b = lines(p, new TextDecoder('utf-8', { ignoreBOM: true }), w.probe, w.simd ? () => finder(MODULE) : undefined);
+  const b = lines(p, decoder, w.probe, w.simd ? () => finder(MODULE) : undefined);
   // A copy of each, as fetch gives each read a chunk of its own: bytes.js
   // may write into it.
   for (const c of chunks) b.feed(c.slice());
@@ -242,10 +242,7 @@ test('chunks of 16 KiB and more: UTF-8 at their start, further on, or nowhere', 
         let decoded = 0;
         const d = new TextDecoder('utf-8', { ignoreBOM: true });
         const counting = { decode: (b) => { decoded += b.length; return d.decode(b); } };
-        const got = [];
-        const b = lines(parser((t, dd, i) => got.push([t, dd, i]), () => {}), counting, true, () => finder(MODULE));
-        for (const c of chunks) b.feed(c.slice());
-        assert.deepEqual(got, want, `${what}, chunks of ${size} from ${shift}, counted`);
+        assert.deepEqual(run(chunks, ways[0], counting), want, `${what}, chunks of ${size} from ${shift}, counted`);
         assert.ok(decoded <= most * bytes.length, `${what}, chunks of ${size} from ${shift}: ${decoded} bytes decoded for ${bytes.length}`);
       }
     }

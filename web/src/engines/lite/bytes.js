@@ -158,7 +158,7 @@ export function lines(p, decoder, probe, search) {
   // an LF between them: the bytes it goes over (the line's field name, the
   // lines before it) have been read, and nothing reads a chunk again (the
   // finder holds a copy of it, and the line ends ahead are found from
-  // where this line ends). Only the chunk's bytes move, never its length:
+  // where this line ends). Only bytes within the chunk move:
   // no copy to the data buffer, and no view per line.
   function value(b, v, to) {
     datas++;
