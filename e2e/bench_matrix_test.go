@@ -155,6 +155,10 @@ type matrixColumn struct {
 	// nothing loaded or started before it; its figure is a ratio to
 	// native-cold's in the same round.
 	cold bool
+	// bare: a reader with no engine, beside the others for what the
+	// transport gives a script; not an EventSource (no ids, no
+	// reconnection), so only the matrix runs it.
+	bare bool
 }
 
 var matrixColumns = []matrixColumn{
@@ -163,8 +167,8 @@ var matrixColumns = []matrixColumn{
 	{name: "wasm-xhr", title: "polysse wasm XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "wasm", transport: "xhr"}`},
 	{name: "lite-fetch", title: "polysse lite fetch", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "fetch"}`},
 	{name: "lite-xhr", title: "polysse lite XHR", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSourcePolyfill", init: `{engine: "lite", transport: "xhr"}`},
-	{name: "fetch-bare", title: "bare fetch reader", profile: Nativeless, ctor: bareFetch, init: "undefined"},
-	{name: "xhr-bare", title: "bare XHR reader", profile: Nativeless, ctor: bareXHR, init: "undefined"},
+	{name: "fetch-bare", title: "bare fetch reader", profile: Nativeless, ctor: bareFetch, init: "undefined", bare: true},
+	{name: "xhr-bare", title: "bare XHR reader", profile: Nativeless, ctor: bareXHR, init: "undefined", bare: true},
 	{name: "native-cold", title: "native, page's first stream", profile: Modern, ctor: "window.EventSource", init: "undefined", cold: true},
 	{name: "auto-cold", title: "polysse default, page's first stream", profile: Nativeless, script: "/polysse/eventsource.js", ctor: "window.EventSource", init: "undefined", cold: true},
 	{name: "esp", title: "event-source-polyfill", profile: Nativeless, script: "/esp/" + espFile, ctor: "window.EventSourcePolyfill", init: "undefined"},

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -59,12 +60,7 @@ func BenchmarkBrowserMemory(b *testing.B) {
 	}{{"small", 256}, {"large", 64 << 10}} {
 		b.Run(sh.name, func(b *testing.B) {
 			for range b.N {
-				for _, c := range matrixColumns {
-					// The page's-first-stream columns are the matrix's: here
-					// each engine and transport has its column.
-					if c.name == "esp" || c.cold || !columnWanted(c.name) {
-						continue
-					}
+				for _, c := range memoryColumns() {
 					m := memoryRun(b, as, c, sh.size)
 					got := fmt.Sprintf("%.0f", float64(m.bytes)/1e6)
 					if m.stopped {
@@ -86,6 +82,21 @@ func BenchmarkBrowserMemory(b *testing.B) {
 	}
 	fmt.Printf("\nBrowserMemory: %d bytes of stream per run, at most %s each, %s, load average %s\n%s\n",
 		*memoryBytes, *memoryTime, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage(), t.String())
+}
+
+// memoryColumns returns the matrix's columns that BenchmarkBrowserMemory
+// runs: native and each of polysse's engine and transport pairs, those of
+// them -browserbench.matrixcols asks for. The page's-first-stream columns
+// are the matrix's, and the bare readers and event-source-polyfill keep no
+// last event ID to resume a recycled XHR from, which this run checks.
+func memoryColumns() []matrixColumn {
+	var cols []matrixColumn
+	for _, c := range matrixColumns {
+		if c.name != "esp" && !c.cold && !c.bare && columnWanted(c.name) {
+			cols = append(cols, c)
+		}
+	}
+	return cols
 }
 
 var (
@@ -309,4 +320,20 @@ func sizeName(size int) string {
 		return strconv.Itoa(size>>10) + "KiB"
 	}
 	return strconv.Itoa(size) + "B"
+}
+
+// TestMemoryColumns holds BenchmarkBrowserMemory to the columns whose pages
+// check a last event ID: a bare reader among them failed every row.
+func TestMemoryColumns(t *testing.T) {
+	if *matrixColList != "" {
+		t.Skip("-browserbench.matrixcols picks the columns")
+	}
+	var got []string
+	for _, c := range memoryColumns() {
+		got = append(got, c.name)
+	}
+	want := []string{"native", "wasm-fetch", "wasm-xhr", "lite-fetch", "lite-xhr"}
+	if !slices.Equal(got, want) {
+		t.Errorf("memoryColumns() = %q, want %q", got, want)
+	}
 }
