@@ -45,7 +45,9 @@ import (
 // the cell's figure (the first is in the -v log): a page that receives a
 // stream for long runs warm code. V8 optimises WebAssembly later than that
 // (docs/benchmarks.md, Session 11): -browserbench.matrixruns=N receives the
-// burst N times and takes the last. -browserbench.matrixreps rounds, each
+// burst N times and takes the last; -browserbench.matrixlater=D measures
+// a later page of the site, loaded D after a visit that received the bursts
+// in the same browser context. -browserbench.matrixreps rounds, each
 // running every column once in a rotating order; a cell gives the median
 // ratio of the column's MB/s (of stream, 10^6 bytes) to native's in the
 // same round, and native's median MB/s. -browserbench.shapes picks rows by
@@ -142,6 +144,7 @@ var (
 	matrixColList   = flag.String("browserbench.matrixcols", "", "comma-separated columns of BenchmarkBrowserMatrix besides native (default: all)")
 	matrixShapeList = flag.String("browserbench.shapes", "", "comma-separated shapes of BenchmarkBrowserMatrix (default: all)")
 	matrixRuns      = flag.Int("browserbench.matrixruns", 2, "streams per page of BenchmarkBrowserMatrix's warm columns: the last is the cell's figure (more: code a browser optimises later, such as V8's for WebAssembly)")
+	matrixLater     = flag.Duration("browserbench.matrixlater", 0, "BenchmarkBrowserMatrix's warm columns measure a later page of the site: the same tab first loads the page and receives the bursts, waits this long, then loads it again (0: the first page)")
 )
 
 // A matrixColumn is one EventSource implementation, engine and transport.
@@ -358,6 +361,21 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape, re
 	pg := RunPage(b, c.profile, srv.URL+"/", QuietNetwork())
 	awaitDone[bool](b, pg, time.Minute)
 	mbs := make([]float64, max(*matrixRuns, 2))
+	if *matrixLater > 0 {
+		// A visit before, in the same browser context: its bursts run the
+		// engine's code, which the browser may keep, optimised, with the
+		// script's cached response (V8 does so for a WebAssembly module
+		// compiled from an immutable response, some time after tier-up).
+		for i := range mbs {
+			out := runBurst(b, pg, sh.name+" "+c.name+" (visit before)", wantChars)
+			mbs[i] = float64(len(body)) / (out.MS / 1000) / 1e6
+		}
+		b.Logf("%s %s: MB/s of each stream of the visit before %.1f", sh.name, c.name, mbs)
+		time.Sleep(*matrixLater)
+		pg.Navigate("about:blank")
+		pg.Navigate(srv.URL + "/")
+		awaitDone[bool](b, pg, time.Minute)
+	}
 	last := len(mbs) - 1
 	for i := range mbs {
 		stop := func() {}
