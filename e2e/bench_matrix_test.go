@@ -364,8 +364,8 @@ func matrixRun(b *testing.B, as *benchAssets, c matrixColumn, sh matrixShape, re
 	if *matrixLater > 0 {
 		// A visit before, in the same browser context: its bursts run the
 		// engine's code, which the browser may keep, optimised, with the
-		// script's cached response (V8 does so for a WebAssembly module
-		// compiled from an immutable response, some time after tier-up).
+		// cached response it was compiled from (Chromium's code cache for
+		// WebAssembly).
 		for i := range mbs {
 			out := runBurst(b, pg, sh.name+" "+c.name+" (visit before)", wantChars)
 			mbs[i] = float64(len(body)) / (out.MS / 1000) / 1e6

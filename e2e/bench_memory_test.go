@@ -87,8 +87,8 @@ func BenchmarkBrowserMemory(b *testing.B) {
 // memoryColumns returns the matrix's columns that BenchmarkBrowserMemory
 // runs: native and each of polysse's engine and transport pairs, those of
 // them -browserbench.matrixcols asks for. The page's-first-stream columns
-// are the matrix's, and the bare readers and event-source-polyfill keep no
-// last event ID to resume a recycled XHR from, which this run checks.
+// are the matrix's, event-source-polyfill is not measured here, and the
+// bare readers keep no last event ID, which this run checks.
 func memoryColumns() []matrixColumn {
 	var cols []matrixColumn
 	for _, c := range matrixColumns {
