@@ -62,7 +62,7 @@ test('the engine is WebAssembly MVP: wasm-validate with every post-MVP feature d
   assert.ok(WebAssembly.validate(read(manifest.wasm)));
 });
 
-test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.6 KB minified + gzip', () => {
+test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.62 KB minified + gzip', () => {
   const engineBr = read(manifest.wasm + '.br').length;
   assert.ok(engineBr <= 470_000, `engine is ${engineBr} bytes brotli`);
   const shimGz = read('eventsource.js.gz').length;
@@ -95,7 +95,12 @@ test('size budgets: engine ≤ 470 KB brotli, shim ≤ 7.6 KB minified + gzip', 
   // whose load the page stopped is loaded again for the next connection
   // (pagestop.js, whose count must run from the request sent in the
   // constructor; loaders/lazy.js, engines/handover.js: about 150 bytes).
-  assert.ok(shimGz <= 7_600, `shim is ${shimGz} bytes gzip`);
+  // 7.62 KB since the lite engine's file is fetched at high priority
+  // (script.js, loadScript's urgent: about 30 bytes): at the low priority
+  // Chromium gives a script added by a script, its response took 10-16 ms
+  // on loopback, at high 3-7 ms, and a first visit's first event came
+  // sooner in 60 of 101 paired rounds (docs/benchmarks.md, Session 14).
+  assert.ok(shimGz <= 7_620, `shim is ${shimGz} bytes gzip`);
   // The shipped .gz is gzip -9; a fresh compression agrees within noise.
   assert.ok(Math.abs(gzipSync(read('eventsource.js'), { level: 9 }).length - shimGz) < 64);
 });

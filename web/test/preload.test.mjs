@@ -1,5 +1,5 @@
 // The preload on a page without EventSource (src/index.js): the lite
-// engine's file as the script runs; the WebAssembly engine's files not
+// engine's file as the script runs, at high priority (src/script.js); the WebAssembly engine's files not
 // before a connection needs them (src/engines/handover.js, park), however
 // long the page stays.
 
@@ -13,6 +13,11 @@ const page = installBrowser(srv.origin);
 after(() => srv.close());
 loadShim();
 const [lite] = wasmScripts(srv.origin);
+
+test('the lite engine is asked for at high priority', () => {
+  assert.equal(page.added.length, 1);
+  assert.equal(page.added[0].fetchPriority, 'high');
+});
 
 test('only the lite engine is preloaded; without a connection, nothing more', async () => {
   assert.match(lite, /eventsource-lite\./);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 const added = [];
 globalThis.document = {
   currentScript: null,
-  createElement: () => ({ src: '', onload: null, onerror: null }),
+  createElement: () => ({ src: '', onload: null, onerror: null, fetchPriority: 'auto' }),
   getElementsByTagName: () => [],
   head: { appendChild: (el) => added.push(el) },
 };
@@ -20,11 +20,27 @@ const { loadScript } = await import('../src/script.js');
 const { onStop } = await import('../src/pagestop.js');
 
 // load starts a load of src and returns its element and the calls of done.
-function load(src) {
+function load(src, urgent) {
   const calls = [];
-  loadScript(src, (err) => calls.push(err ? err.message : 'ok'));
+  loadScript(src, (err) => calls.push(err ? err.message : 'ok'), urgent);
   return { el: added[added.length - 1], calls };
 }
+
+test('an urgent script is fetched at high priority, another at the browser\'s', () => {
+  const a = load('/urgent.js', true);
+  const b = load('/later.js');
+  assert.equal(a.el.fetchPriority, 'high');
+  assert.equal(b.el.fetchPriority, 'auto');
+  a.el.onload();
+  b.el.onload();
+  // Where elements have no fetchPriority (IE, EdgeHTML), none is added.
+  const create = globalThis.document.createElement;
+  globalThis.document.createElement = () => ({ src: '', onload: null, onerror: null });
+  const c = load('/old.js', true);
+  globalThis.document.createElement = create;
+  assert.equal('fetchPriority' in c.el, false);
+  c.el.onload();
+});
 
 test('a script that loads or fails tells done once, and a later stop nothing', () => {
   const a = load('/a.js');

@@ -25,5 +25,5 @@ export var liteEngine = lazy('lite', !!root.XMLHttpRequest, function (ready, bro
   expect('lite', ready);
   loadScript(engineBase() + file, function (err) {
     if (err || expecting('lite')) broken(err || new Error(file + ' did not start'));
-  });
+  }, true);
 });

@@ -22,6 +22,9 @@ function run(code, filename) {
   vm.runInThisContext(code, { filename });
 }
 
+// The returned loaded lists the src of each script the polyfill added, and
+// added each such element's src and fetchPriority (Priority Hints) as it
+// was when added.
 export function installBrowser(origin, { remove = [], xhr = true, noGlobalThis = false } = {}) {
   const g = globalThis;
   hideGlobalThis = noGlobalThis;
@@ -29,16 +32,18 @@ export function installBrowser(origin, { remove = [], xhr = true, noGlobalThis =
   g.self = g;
   g.location = { href: origin + '/page.html', origin };
   const loaded = [];
+  const added = [];
   g.document = {
     baseURI: origin + '/page.html',
     currentScript: { src: origin + '/dist/eventsource.js' },
     createElement(tag) {
-      return { tagName: tag.toUpperCase(), src: '', onload: null, onerror: null };
+      return { tagName: tag.toUpperCase(), src: '', onload: null, onerror: null, fetchPriority: 'auto' };
     },
     getElementsByTagName() { return []; },
     head: {
       appendChild(el) {
         loaded.push(el.src);
+        added.push({ src: el.src, fetchPriority: el.fetchPriority });
         nodeFetch(el.src).then((r) => {
           if (!r.ok) throw new Error('HTTP ' + r.status);
           return r.text();
@@ -53,7 +58,7 @@ export function installBrowser(origin, { remove = [], xhr = true, noGlobalThis =
   };
   if (xhr) g.XMLHttpRequest = FakeXHR;
   for (const name of remove) delete g[name];
-  return { loaded };
+  return { loaded, added };
 }
 
 export function loadShim() {
