@@ -62,6 +62,10 @@ import (
 // of their ratios to native in the same round. The machines are shared and
 // noisy: compare columns of one run, never runs. A summary table is printed
 // at the end. -browserbench.columns picks columns (native,polysse,esp).
+// -browserbench.baseline=DIR adds another build as the column baseline, and
+// the table then gives polysse's per-round ratio to it, with the number of
+// rounds polysse was ahead: a change smaller than the spread of rounds
+// shows there first.
 //
 // -browserbench.profile=DIR records a CPU profile of the page (Chromium's
 // Profiler, through the DevTools protocol) during each cold throughput run,
@@ -98,6 +102,9 @@ func BenchmarkBrowser(b *testing.B) {
 				res[c.name] = newBenchResult()
 				ratios[c.name] = newBenchResult()
 			}
+			// And polysse's to the baseline's of the same round: a change
+			// smaller than the spread of rounds shows in these pairs only.
+			ratios[vsBaseline] = newBenchResult()
 			for range b.N {
 				for i := 0; i < *benchReps; i++ {
 					// Round i runs every column once, starting with a
@@ -118,6 +125,13 @@ func BenchmarkBrowser(b *testing.B) {
 							}
 						}
 					}
+					if base, p := res["baseline"], res["polysse"]; base != nil && p != nil {
+						for _, m := range sc.metrics {
+							if m.ratio {
+								ratios[vsBaseline].add(m.key, last(p.samples[m.key])/last(base.samples[m.key]))
+							}
+						}
+					}
 				}
 			}
 			b.ReportMetric(0, "ns/op")
@@ -134,6 +148,11 @@ func BenchmarkBrowser(b *testing.B) {
 					}
 				}
 			}
+			for _, m := range sc.metrics {
+				if r, _ := ratios[vsBaseline].summary(benchMetric{key: m.key}); !math.IsNaN(r) {
+					b.ReportMetric(r, vsBaseline+"-"+m.unit)
+				}
+			}
 			tables = append(tables, benchTableRows{sc: sc, cols: cols, res: res, ratios: ratios})
 		})
 	}
@@ -141,6 +160,9 @@ func BenchmarkBrowser(b *testing.B) {
 	fmt.Printf("\nBrowserBench summary: median (best; for reconnect-ms the worst gap) of %d runs per cell, %s, load average %s\n%s\n",
 		*benchReps, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage(), benchTable(tables))
 }
+
+// vsBaseline keys polysse's per-round ratios to the baseline column's.
+const vsBaseline = "polysse/baseline"
 
 func last(s []float64) float64 {
 	if len(s) == 0 {
@@ -478,7 +500,7 @@ func benchTable(tables []benchTableRows) string {
 	head := "| scenario | metric | native | polysse | event-source-polyfill | polysse / native |"
 	if len(tables) > 0 && tables[0].res["baseline"] != nil {
 		names = append(names, "baseline")
-		head = "| scenario | metric | native | polysse | event-source-polyfill | baseline | polysse / native | baseline / native |"
+		head = "| scenario | metric | native | polysse | event-source-polyfill | baseline | polysse / native | baseline / native | polysse / baseline (rounds polysse ahead) |"
 	}
 	b.WriteString(head + "\n")
 	b.WriteString(strings.Repeat("| --- ", strings.Count(head, "|")-1) + "|\n")
@@ -509,10 +531,30 @@ func benchTable(tables []benchTableRows) string {
 				}
 				row = append(row, ratio)
 			}
+			if r := t.ratios[vsBaseline]; r != nil && t.res["baseline"] != nil {
+				row = append(row, pairedCell(r.samples[m.key], m.higher))
+			}
 			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 		}
 	}
 	return b.String()
+}
+
+// pairedCell gives the median of per-round ratios and, in brackets, how
+// many rounds came out in the first column's favour (a ratio above 1 when
+// higher is better, below 1 otherwise).
+func pairedCell(r []float64, higher bool) string {
+	if len(r) == 0 {
+		return "—"
+	}
+	ahead := 0
+	for _, x := range r {
+		if (higher && x > 1) || (!higher && x < 1) {
+			ahead++
+		}
+	}
+	med, _ := (&benchResult{samples: map[string][]float64{"r": r}}).summary(benchMetric{key: "r"})
+	return fmt.Sprintf("%.3f (%d of %d)", med, ahead, len(r))
 }
 
 func loadAverage() string {
@@ -525,4 +567,22 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+func TestPairedCell(t *testing.T) {
+	for _, tc := range []struct {
+		r      []float64
+		higher bool
+		want   string
+	}{
+		{nil, false, "—"},
+		{[]float64{0.9, 1.1, 0.8}, false, "0.900 (2 of 3)"},
+		{[]float64{0.9, 1.1, 0.8}, true, "0.900 (1 of 3)"},
+		{[]float64{1, 1}, false, "1.000 (0 of 2)"},
+		{[]float64{0.5, 1.5, 1.2, 0.7}, false, "0.950 (2 of 4)"},
+	} {
+		if got := pairedCell(tc.r, tc.higher); got != tc.want {
+			t.Errorf("pairedCell(%v, %v) = %q, want %q", tc.r, tc.higher, got, tc.want)
+		}
+	}
 }
