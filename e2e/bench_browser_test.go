@@ -63,11 +63,11 @@ import (
 // run (for reconnect: the median and the worst gap of all runs), and for
 // the polyfills the median of their ratios to native in the same round. The
 // machines are shared and noisy: compare columns of one run, never runs. A
-// summary table is printed at the end. -browserbench.columns picks columns (native,polysse,esp).
-// -browserbench.baseline=DIR adds another build as the column baseline, and
-// the table then gives polysse's per-round ratio to it, with the number of
-// rounds polysse was ahead: a change smaller than the spread of rounds
-// shows there first.
+// summary table is printed at the end. -browserbench.columns picks columns
+// (native,polysse,esp). -browserbench.baseline=DIR adds another build as
+// the column baseline, and the table then gives polysse's per-round ratio
+// to it, with the number of rounds polysse was ahead: a change smaller than
+// the spread of rounds shows there first.
 //
 // -browserbench.profile=DIR records a CPU profile of the page (Chromium's
 // Profiler, through the DevTools protocol) during each cold throughput run,

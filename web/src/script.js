@@ -51,8 +51,9 @@ export var scriptNonce = (me && (me.nonce || (me.getAttribute && me.getAttribute
 // (the lite engine's, which a page's first event waits for) is fetched at
 // high priority where the browser has Priority Hints: Chromium gives a
 // script added by a script low priority, at which the lite engine's file
-// took 10-16 ms to arrive on loopback in a fresh context, against 3-7 ms at
-// high (docs/benchmarks.md, Session 14). A window.stop() while it loads
+// took a median 7.3 ms to arrive on loopback in a fresh context, against
+// 6.3 ms at high, and a first visit's first event came a little later
+// (docs/benchmarks.md, Session 14). A window.stop() while it loads
 // fails it at once (pagestop.js: Firefox may never say), and an event of
 // the element after that is ignored: loaders/lazy.js takes such a failure
 // for the page's, not a broken engine.

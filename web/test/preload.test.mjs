@@ -1,7 +1,7 @@
 // The preload on a page without EventSource (src/index.js): the lite
-// engine's file as the script runs, at high priority (src/script.js); the WebAssembly engine's files not
-// before a connection needs them (src/engines/handover.js, park), however
-// long the page stays.
+// engine's file as the script runs, at high priority (src/script.js); the
+// WebAssembly engine's files not before a connection needs them
+// (src/engines/handover.js, park), however long the page stays.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
