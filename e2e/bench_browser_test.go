@@ -250,11 +250,7 @@ func (r *benchResult) summary(m benchMetric) (med, best float64) {
 		return math.NaN(), math.NaN()
 	}
 	slices.Sort(s)
-	if len(s)%2 == 1 {
-		med = s[len(s)/2]
-	} else {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
+	med = median(s)
 	switch {
 	case m.worst == m.higher:
 		best = s[0]
@@ -572,8 +568,7 @@ func pairedCell(r []float64, higher bool) string {
 			ahead++
 		}
 	}
-	med, _ := (&benchResult{samples: map[string][]float64{"r": r}}).summary(benchMetric{key: "r"})
-	return fmt.Sprintf("%.3f (%d of %d)", med, ahead, len(r))
+	return fmt.Sprintf("%.3f (%d of %d)", median(r), ahead, len(r))
 }
 
 func loadAverage() string {
